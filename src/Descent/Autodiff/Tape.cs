@@ -1,0 +1,130 @@
+namespace Descent.Autodiff;
+
+/// <summary>One recorded op: its output, its inputs and the function that pushes the output's gradient to them.</summary>
+internal sealed class Node
+{
+    public required Tensor Output;
+    public required Tensor[] Inputs;
+    /// <summary>Receives the output gradient; adds each input's contribution through <see cref="Tape.GradOf"/>.</summary>
+    public required Action<Tensor> Backward;
+    public required string Name;
+}
+
+/// <summary>
+/// The per-thread tape of a define-by-run graph. Ops append nodes in execution order, so the reverse of
+/// the tape is a valid topological order: backward is a plain loop, never a recursion, whatever the depth.
+/// </summary>
+public static class Tape
+{
+    [ThreadStatic] private static List<Node>? _nodes;
+    [ThreadStatic] private static int _noGradDepth;
+
+    /// <summary>True when ops record the graph (outside every <see cref="NoGrad"/> scope).</summary>
+    public static bool IsGradEnabled => _noGradDepth == 0;
+
+    internal static List<Node> Nodes => _nodes ??= new List<Node>(256);
+
+    /// <summary>Opens a scope in which no op is recorded, like <c>with torch.no_grad():</c>.</summary>
+    public static NoGradScope NoGrad() => new(true);
+
+    /// <summary>Number of nodes recorded and not yet consumed by a backward pass.</summary>
+    public static int Count => _nodes?.Count ?? 0;
+
+    internal static void EnterNoGrad() => _noGradDepth++;
+    internal static void ExitNoGrad() => _noGradDepth--;
+
+    /// <summary>Whether an op on these inputs must be recorded.</summary>
+    internal static bool ShouldRecord(Tensor a) => _noGradDepth == 0 && a.RequiresGrad;
+    internal static bool ShouldRecord(Tensor a, Tensor b) => _noGradDepth == 0 && (a.RequiresGrad || b.RequiresGrad);
+    internal static bool ShouldRecord(Tensor a, Tensor b, Tensor? c) => _noGradDepth == 0 && (a.RequiresGrad || b.RequiresGrad || (c?.RequiresGrad ?? false));
+
+    /// <summary>A fresh output tensor for an op; pooled because the graph gives it back after backward.</summary>
+    internal static Tensor NewOutput(int[] shape) => TensorPool.RentTensor(shape, clear: false);
+
+    /// <summary>A fresh zero-filled output tensor for an op that accumulates into its output.</summary>
+    internal static Tensor NewZeroedOutput(int[] shape) => TensorPool.RentTensor(shape, clear: true);
+
+    /// <summary>Records <paramref name="output"/> as produced from <paramref name="inputs"/> with the given backward.</summary>
+    internal static void Record(string name, Tensor output, Tensor[] inputs, Action<Tensor> backward)
+    {
+        output.RequiresGrad = true;
+        var node = new Node { Output = output, Inputs = inputs, Backward = backward, Name = name };
+        output.GradFn = node;
+        Nodes.Add(node);
+    }
+
+    /// <summary>
+    /// The gradient buffer of <paramref name="t"/>, created zero-filled on first use, or null when
+    /// <paramref name="t"/> needs no gradient. Backward functions add into it.
+    /// </summary>
+    internal static Tensor? GradOf(Tensor t)
+    {
+        if (!t.RequiresGrad) return null;
+        if (t.Grad is null)
+        {
+            t.Grad = t.IsLeaf ? Tensor.Zeros(t.ShapeArray) : TensorPool.RentTensor(t.ShapeArray, clear: true);
+        }
+        return t.Grad;
+    }
+
+    internal static void Backward(Tensor root, Tensor? gradient, bool retainGraph)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException("Backward() on a tensor that does not require grad: no parameter or input with RequiresGrad took part in computing it (or it was computed inside NoGrad)");
+        if (root.IsReleased)
+            throw new InvalidOperationException("Backward() on a graph that was already consumed; pass retainGraph: true to the first Backward() to run it twice");
+        if (gradient is null && root.Numel != 1)
+            throw new InvalidOperationException($"Backward() without a gradient needs a scalar output, got shape {ShapeUtil.Format(root.ShapeArray)}");
+        if (gradient is not null && !ShapeUtil.SameShape(gradient.Shape, root.Shape))
+            throw new ArgumentException($"gradient shape {ShapeUtil.Format(gradient.ShapeArray)} does not match output shape {ShapeUtil.Format(root.ShapeArray)}");
+
+        var nodes = Nodes;
+        var g = GradOf(root)!;
+        if (gradient is null) g.Data.Fill(1f);
+        else gradient.Data.CopyTo(g.Data);
+
+        for (int i = nodes.Count - 1; i >= 0; i--)
+        {
+            var node = nodes[i];
+            var og = node.Output.Grad;
+            if (og is null || node.Output.IsReleased) continue;
+            node.Backward(og);
+        }
+
+        if (retainGraph) return;
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            var node = nodes[i];
+            var o = node.Output;
+            var og = o.Grad;
+            if (og is not null && !og.IsReleased) og.Release();
+            if (!ReferenceEquals(o, root)) o.Release();
+            else { o.Grad = null; o.GradFn = null; }
+        }
+        nodes.Clear();
+    }
+
+    /// <summary>Drops every recorded node without running backward (e.g. after an evaluation forward with grad on).</summary>
+    public static void Clear()
+    {
+        var nodes = Nodes;
+        foreach (var n in nodes) n.Output.GradFn = null;
+        nodes.Clear();
+    }
+}
+
+/// <summary>A scope in which autodiff records nothing; dispose it to leave. Nests.</summary>
+public readonly struct NoGradScope : IDisposable
+{
+    private readonly bool _active;
+    internal NoGradScope(bool active)
+    {
+        _active = active;
+        if (active) Tape.EnterNoGrad();
+    }
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_active) Tape.ExitNoGrad();
+    }
+}
