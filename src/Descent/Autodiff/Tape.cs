@@ -8,6 +8,10 @@ internal sealed class Node
     /// <summary>Receives the output gradient; adds each input's contribution through <see cref="Tape.GradOf"/>.</summary>
     public required Action<Tensor> Backward;
     public required string Name;
+    /// <summary>Pooled index scratch the backward needs (e.g. max-pool argmax); recycled with the graph.</summary>
+    public int[]? Indices;
+    /// <summary>A pooled intermediate the backward reads (e.g. log-probabilities); recycled with the graph.</summary>
+    public Tensor? Saved;
 }
 
 /// <summary>
@@ -45,10 +49,10 @@ public static class Tape
     internal static Tensor NewZeroedOutput(int[] shape) => TensorPool.RentTensor(shape, clear: true);
 
     /// <summary>Records <paramref name="output"/> as produced from <paramref name="inputs"/> with the given backward.</summary>
-    internal static void Record(string name, Tensor output, Tensor[] inputs, Action<Tensor> backward)
+    internal static void Record(string name, Tensor output, Tensor[] inputs, Action<Tensor> backward, int[]? indices = null, Tensor? saved = null)
     {
         output.RequiresGrad = true;
-        var node = new Node { Output = output, Inputs = inputs, Backward = backward, Name = name };
+        var node = new Node { Output = output, Inputs = inputs, Backward = backward, Name = name, Indices = indices, Saved = saved };
         output.GradFn = node;
         Nodes.Add(node);
     }
@@ -91,15 +95,23 @@ public static class Tape
             node.Backward(og);
         }
 
+        // Gradients of intermediates are never kept (PyTorch keeps them only with retain_grad), so a
+        // retained graph starts its next backward from clean buffers.
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            var o = nodes[i].Output;
+            if (o.Grad is { IsReleased: false } og) og.Release();
+            o.Grad = null;
+        }
         if (retainGraph) return;
         for (int i = 0; i < nodes.Count; i++)
         {
             var node = nodes[i];
             var o = node.Output;
-            var og = o.Grad;
-            if (og is not null && !og.IsReleased) og.Release();
+            if (node.Indices is not null) TensorPool.ReturnIndices(node.Indices);
+            node.Saved?.Release();
             if (!ReferenceEquals(o, root)) o.Release();
-            else { o.Grad = null; o.GradFn = null; }
+            else o.GradFn = null;
         }
         nodes.Clear();
     }

@@ -14,7 +14,7 @@ namespace Descent;
 /// the intermediate tensors of the graph give their buffers back to a pool (as PyTorch frees the graph
 /// when <c>retain_graph=False</c>); read any values you need before calling it.
 /// </remarks>
-public class Tensor
+public partial class Tensor
 {
     private float[]? _data;
     private int _offset;

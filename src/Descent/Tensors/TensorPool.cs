@@ -40,6 +40,22 @@ internal static class TensorPool
         stack.Push(buffer);
     }
 
+    [ThreadStatic] private static Dictionary<int, Stack<int[]>>? _freeIndices;
+
+    /// <summary>An index buffer of exactly <paramref name="length"/> ints for an op's backward.</summary>
+    public static int[] RentIndices(int length)
+    {
+        _freeIndices ??= new Dictionary<int, Stack<int[]>>();
+        return _freeIndices.TryGetValue(length, out var s) && s.Count > 0 ? s.Pop() : new int[length];
+    }
+
+    public static void ReturnIndices(int[] buffer)
+    {
+        _freeIndices ??= new Dictionary<int, Stack<int[]>>();
+        if (!_freeIndices.TryGetValue(buffer.Length, out var s)) _freeIndices[buffer.Length] = s = new Stack<int[]>();
+        s.Push(buffer);
+    }
+
     /// <summary>A pooled tensor owned by the autodiff graph.</summary>
     public static Tensor RentTensor(int[] shape, bool clear)
     {

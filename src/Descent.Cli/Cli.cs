@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Descent.Cli.Commands;
+
+namespace Descent.Cli;
+
+/// <summary>
+/// The <c>descent</c> command. Parsing and presentation only: every command calls the library.
+/// Bad input of any kind ends in one line on stderr and exit code 2.
+/// </summary>
+public static class Cli
+{
+    /// <summary>Exit code for bad input (unknown option, bad value, missing or corrupt data).</summary>
+    public const int UsageError = 2;
+
+    /// <summary>Runs the command line; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("Descent: train neural networks in C#, compare optimizers, see why training fails.");
+        root.Subcommands.Add(TrainCommand.Create(stdout));
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            stderr.WriteLine($"descent: error: {parse.Errors[0].Message}");
+            return UsageError;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            stderr.WriteLine($"descent: error: {OneLine(e.Message)}");
+            return UsageError;
+        }
+    }
+
+    private static bool IsUserError(Exception e) =>
+        e is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or FormatException or UsageException;
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
+}
+
+/// <summary>A command-line value the library accepts in principle but the command refuses.</summary>
+public sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using Descent.Training;
+
+namespace Descent.Cli;
+
+/// <summary>
+/// A one-line progress bar on stderr with rate (samples/s) and ETA, redrawn in place. It exists only when
+/// stderr is a terminal, so logs and pipes stay clean.
+/// </summary>
+internal sealed class ProgressBar : ITrainerCallback, IDisposable
+{
+    private readonly TextWriter _err;
+    private readonly int _samplesPerEpoch;
+    private readonly Stopwatch _clock = new();
+    private int _epochs, _batches, _epoch;
+    private long _lastDrawTicks;
+
+    private ProgressBar(TextWriter err, int samplesPerEpoch)
+    {
+        _err = err;
+        _samplesPerEpoch = samplesPerEpoch;
+    }
+
+    /// <summary>A bar on the console's stderr, or null when stderr is redirected.</summary>
+    public static ProgressBar? ForConsole(int samplesPerEpoch) =>
+        Console.IsErrorRedirected ? null : new ProgressBar(Console.Error, samplesPerEpoch);
+
+    public void OnTrainBegin(Trainer trainer, int epochs, int batchesPerEpoch)
+    {
+        _epochs = epochs;
+        _batches = batchesPerEpoch;
+    }
+
+    public void OnEpochBegin(int epoch)
+    {
+        _epoch = epoch;
+        _clock.Restart();
+        _lastDrawTicks = 0;
+    }
+
+    public void OnBatchEnd(int epoch, int batch, long globalStep, float loss)
+    {
+        // Redraw at most ~15 times a second: the terminal, not the training, would otherwise set the pace.
+        long now = _clock.ElapsedTicks;
+        if (batch + 1 < _batches && now - _lastDrawTicks < Stopwatch.Frequency / 15) return;
+        _lastDrawTicks = now;
+        double done = (batch + 1.0) / _batches;
+        double secs = _clock.Elapsed.TotalSeconds;
+        double rate = secs > 0 ? done * _samplesPerEpoch / secs : 0;
+        double eta = done > 0 ? secs * (1 - done) / done + secs / done * (_epochs - _epoch) : 0;
+        const int width = 30;
+        int filled = (int)(done * width);
+        _err.Write(FormattableString.Invariant(
+            $"\repoch {_epoch}/{_epochs} [{new string('#', filled)}{new string('.', width - filled)}] {batch + 1}/{_batches}  loss {loss:F4}  {rate:N0} samples/s  ETA {TimeSpan.FromSeconds(eta):mm\\:ss}  "));
+    }
+
+    public void OnEpochEnd(EpochResult result) => _err.Write("\r" + new string(' ', 110) + "\r");
+
+    public void Dispose() => _err.Flush();
+}

@@ -1,0 +1,111 @@
+using System.Text;
+
+namespace Descent.Nn;
+
+/// <summary>
+/// Base class of layers and models, like <c>nn.Module</c>: named parameters and sub-modules,
+/// <see cref="Train"/>/<see cref="Eval"/> mode, <see cref="ZeroGrad"/> and a state dict.
+/// Subclasses implement <see cref="Forward"/> and register what they own in their constructor.
+/// </summary>
+public abstract class Module
+{
+    private readonly List<(string Name, Parameter Parameter)> _parameters = [];
+    private readonly List<(string Name, Module Module)> _children = [];
+
+    /// <summary>True in training mode (the default), false after <see cref="Eval"/>.</summary>
+    public bool Training { get; private set; } = true;
+
+    /// <summary>The layer's name in error messages, e.g. <c>Linear(784 → 512)</c>.</summary>
+    public virtual string Describe() => GetType().Name;
+
+    /// <summary>Computes the output for <paramref name="input"/>.</summary>
+    public abstract Tensor Forward(Tensor input);
+
+    /// <summary>Registers a parameter under <paramref name="name"/>.</summary>
+    protected Parameter RegisterParameter(string name, Parameter parameter)
+    {
+        _parameters.Add((name, parameter));
+        return parameter;
+    }
+
+    /// <summary>Registers a child module under <paramref name="name"/>.</summary>
+    protected T RegisterModule<T>(string name, T module) where T : Module
+    {
+        _children.Add((name, module));
+        return module;
+    }
+
+    /// <summary>Direct children with their names.</summary>
+    public IEnumerable<(string Name, Module Module)> NamedChildren() => _children;
+
+    /// <summary>Every parameter with its dotted path (<c>0.weight</c>, <c>fc.bias</c>), like <c>named_parameters()</c>.</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
+    {
+        var result = new List<(string, Parameter)>();
+        Collect(this, "", result);
+        return result;
+    }
+
+    private static void Collect(Module m, string prefix, List<(string, Parameter)> into)
+    {
+        foreach (var (n, p) in m._parameters) into.Add((prefix + n, p));
+        foreach (var (n, c) in m._children) Collect(c, prefix + n + ".", into);
+    }
+
+    /// <summary>Every parameter, like <c>parameters()</c>.</summary>
+    public IReadOnlyList<Parameter> Parameters() => NamedParameters().Select(p => p.Parameter).ToList();
+
+    /// <summary>Total number of trainable scalars.</summary>
+    public long ParameterCount => Parameters().Sum(p => (long)p.Numel);
+
+    /// <summary>Sets training mode on this module and every descendant; returns this module.</summary>
+    public Module Train(bool mode = true)
+    {
+        Training = mode;
+        foreach (var (_, c) in _children) c.Train(mode);
+        return this;
+    }
+
+    /// <summary>Evaluation mode, like <c>model.eval()</c>; returns this module.</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>Zeroes every parameter's gradient (PyTorch 1.13's <c>set_to_none=False</c> behaviour).</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters()) p.Grad?.Data.Clear();
+    }
+
+    /// <summary>A copy of every parameter's values by dotted name, like <c>state_dict()</c>.</summary>
+    public Dictionary<string, Tensor> StateDict() => NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.Clone());
+
+    /// <summary>Copies values in from a state dict; names and shapes must match exactly.</summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
+    {
+        var named = NamedParameters().ToList();
+        var missing = named.Where(p => !state.ContainsKey(p.Name)).Select(p => p.Name).ToList();
+        var unexpected = state.Keys.Where(k => named.All(p => p.Name != k)).ToList();
+        if (missing.Count > 0 || unexpected.Count > 0)
+            throw new ArgumentException($"state dict does not fit {Describe()}: missing keys [{string.Join(", ", missing)}], unexpected keys [{string.Join(", ", unexpected)}]");
+        foreach (var (name, p) in named)
+        {
+            var src = state[name];
+            if (!ShapeUtil.SameShape(src.Shape, p.Shape))
+                throw new ArgumentException($"state dict entry '{name}' has shape {ShapeUtil.Format(src.Shape)} but the parameter has shape {ShapeUtil.Format(p.Shape)}");
+            src.Data.CopyTo(p.Data);
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        var sb = new StringBuilder();
+        Print(this, "", 0, sb);
+        return sb.ToString().TrimEnd();
+    }
+
+    private static void Print(Module m, string name, int depth, StringBuilder sb)
+    {
+        sb.Append(new string(' ', depth * 2)).Append(name.Length > 0 ? name + ": " : "").AppendLine(m.Describe());
+        foreach (var (n, c) in m._children) Print(c, n, depth + 1, sb);
+    }
+}

@@ -1,0 +1,187 @@
+using Descent.Nn;
+
+namespace Descent.Optim;
+
+/// <summary>
+/// Hyperparameters every optimizer has, per parameter group. Subclasses are records so that a group can
+/// override a few values with <c>defaults with { Lr = 0.1 }</c>. <see cref="Lr"/> is read at every step,
+/// so a schedule that changes it takes effect at once, as in PyTorch.
+/// </summary>
+public abstract record OptimizerOptions
+{
+    /// <summary>Learning rate (<c>lr</c>).</summary>
+    public double Lr { get; set; }
+
+    /// <summary>Weight decay (<c>weight_decay</c>); what it means (L2 or decoupled) is the optimizer's rule.</summary>
+    public double WeightDecay { get; set; }
+
+    /// <summary>Throws with PyTorch's wording when a value is out of range.</summary>
+    public virtual void Validate()
+    {
+        if (!(Lr >= 0)) throw new ArgumentOutOfRangeException(nameof(Lr), $"Invalid learning rate: {Fmt(Lr)}");
+        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), $"Invalid weight_decay value: {Fmt(WeightDecay)}");
+    }
+
+    /// <summary>Formats a hyperparameter as Python prints it.</summary>
+    protected static string Fmt(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>A set of parameters sharing hyperparameters, like one entry of <c>optimizer.param_groups</c>.</summary>
+public sealed class ParamGroup<TOptions> where TOptions : OptimizerOptions
+{
+    /// <summary>Creates a group; <paramref name="options"/> is copied so groups never share a record.</summary>
+    public ParamGroup(IEnumerable<Parameter> parameters, TOptions options)
+    {
+        Params = parameters.ToList();
+        Options = options with { };
+    }
+
+    /// <summary>The group's parameters.</summary>
+    public IReadOnlyList<Parameter> Params { get; }
+
+    /// <summary>The group's hyperparameters (mutable: schedules write <c>Lr</c>).</summary>
+    public TOptions Options { get; internal set; }
+
+    /// <summary>Start of this group in the optimizer's arena.</summary>
+    public int Offset { get; internal set; }
+
+    /// <summary>Number of scalars in this group.</summary>
+    public int Length { get; internal set; }
+}
+
+/// <summary>
+/// Base of every optimizer, like <c>torch.optim.Optimizer</c>. The constructor packs all parameters into one
+/// <see cref="ParameterArena"/>, group after group, so each group is one contiguous span and
+/// <see cref="Step()"/> is one fused pass per group.
+/// </summary>
+/// <remarks>
+/// Every packed parameter always has a gradient buffer (zeros after <see cref="ZeroGrad"/>), which is PyTorch
+/// 1.13's <c>zero_grad(set_to_none=False)</c>: a parameter that took no part in a backward pass is still
+/// stepped with a zero gradient (momentum keeps moving it).
+/// </remarks>
+public abstract class Optimizer
+{
+    /// <summary>The flat storage of every parameter and gradient this optimizer updates.</summary>
+    public ParameterArena Arena { get; protected init; } = null!;
+
+    /// <summary>Number of steps taken.</summary>
+    public long StepCount { get; protected set; }
+
+    /// <summary>Hyperparameters of each group, for schedules and logging.</summary>
+    public abstract IReadOnlyList<OptimizerOptions> GroupOptions { get; }
+
+    /// <summary>Sets every gradient to zero in one pass, like <c>optimizer.zero_grad()</c>.</summary>
+    public void ZeroGrad() => Arena.ZeroGrad();
+
+    /// <summary>Updates the parameters from their gradients, like <c>optimizer.step()</c>.</summary>
+    public abstract void Step();
+
+    /// <summary>Calls <paramref name="closure"/> (which recomputes loss and gradients) and steps; returns the loss.</summary>
+    public virtual float Step(Func<float> closure)
+    {
+        float loss = closure();
+        Step();
+        return loss;
+    }
+
+    /// <summary>A deep copy of the hyperparameters and state, like <c>optimizer.state_dict()</c>.</summary>
+    public abstract OptimizerStateDict StateDict();
+
+    /// <summary>Restores what <see cref="StateDict"/> returned; the groups must have the same sizes.</summary>
+    public abstract void LoadStateDict(OptimizerStateDict state);
+}
+
+/// <summary>
+/// Optimizer state as data: the kind of optimizer, the step count, each group's hyperparameters and each
+/// named state buffer (one flat buffer per group, aligned with the group's parameters).
+/// </summary>
+public sealed record OptimizerStateDict(string Optimizer, long Step, IReadOnlyList<OptimizerOptions> ParamGroups, IReadOnlyList<int> GroupLengths, IReadOnlyDictionary<string, float[]> Buffers);
+
+/// <summary>The typed base of the optimizers: groups of <typeparamref name="TOptions"/> over one arena.</summary>
+public abstract class Optimizer<TOptions> : Optimizer where TOptions : OptimizerOptions
+{
+    private readonly List<ParamGroup<TOptions>> _groups;
+
+    /// <summary>One group with <paramref name="defaults"/>.</summary>
+    protected Optimizer(IEnumerable<Parameter> parameters, TOptions defaults)
+        : this([new ParamGroup<TOptions>(parameters, defaults)]) { }
+
+    /// <summary>Several groups, each with its own hyperparameters; a parameter may be in one group only.</summary>
+    protected Optimizer(IEnumerable<ParamGroup<TOptions>> groups)
+    {
+        _groups = groups.ToList();
+        if (_groups.Count == 0) throw new ArgumentException("optimizer got an empty parameter list");
+        var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        var all = new List<Parameter>();
+        foreach (var g in _groups)
+        {
+            g.Options.Validate();
+            if (g.Params.Count == 0) throw new ArgumentException("optimizer got a parameter group with no parameters");
+            foreach (var p in g.Params)
+            {
+                if (!seen.Add(p)) throw new ArgumentException($"some parameters appear in more than one parameter group (a parameter of shape {ShapeUtil.Format(p.Shape)})");
+                all.Add(p);
+            }
+        }
+        Arena = ParameterArena.Pack(all);
+        int offset = 0;
+        foreach (var g in _groups)
+        {
+            g.Offset = offset;
+            g.Length = g.Params.Sum(p => p.Numel);
+            offset += g.Length;
+        }
+    }
+
+    /// <summary>The parameter groups, like <c>optimizer.param_groups</c>.</summary>
+    public IReadOnlyList<ParamGroup<TOptions>> ParamGroups => _groups;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<OptimizerOptions> GroupOptions => _groups.Select(g => (OptimizerOptions)g.Options).ToList();
+
+    /// <inheritdoc />
+    public override void Step()
+    {
+        StepCount++;
+        for (int i = 0; i < _groups.Count; i++)
+        {
+            var g = _groups[i];
+            StepGroup(i, g.Options, Arena.Data.AsSpan(g.Offset, g.Length), Arena.Grad.AsSpan(g.Offset, g.Length));
+        }
+    }
+
+    /// <summary>Applies the update rule to one group's parameters and gradients (flat spans).</summary>
+    protected abstract void StepGroup(int groupIndex, TOptions options, Span<float> param, Span<float> grad);
+
+    /// <summary>The named per-group state buffers, for the state dict.</summary>
+    protected abstract IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers();
+
+    /// <summary>Restores one named per-group buffer (null when the state was not created yet).</summary>
+    protected abstract void SetStateBuffer(string name, int group, float[]? buffer);
+
+    /// <inheritdoc />
+    public override OptimizerStateDict StateDict()
+    {
+        var buffers = new Dictionary<string, float[]>();
+        foreach (var (name, group, buffer) in StateBuffers())
+            if (buffer is not null) buffers[$"{group}.{name}"] = (float[])buffer.Clone();
+        return new OptimizerStateDict(GetType().Name, StepCount, _groups.Select(g => (OptimizerOptions)(g.Options with { })).ToList(),
+            _groups.Select(g => g.Length).ToList(), buffers);
+    }
+
+    /// <inheritdoc />
+    public override void LoadStateDict(OptimizerStateDict state)
+    {
+        if (state.Optimizer != GetType().Name)
+            throw new ArgumentException($"cannot load a {state.Optimizer} state dict into {GetType().Name}");
+        if (state.ParamGroups.Count != _groups.Count)
+            throw new ArgumentException($"loaded state dict has {state.ParamGroups.Count} parameter groups but the optimizer has {_groups.Count}");
+        for (int i = 0; i < _groups.Count; i++)
+            if (state.GroupLengths[i] != _groups[i].Length)
+                throw new ArgumentException($"loaded state dict's group {i} holds {state.GroupLengths[i]} values but the optimizer's group {i} holds {_groups[i].Length}");
+        StepCount = state.Step;
+        for (int i = 0; i < _groups.Count; i++) _groups[i].Options = ((TOptions)state.ParamGroups[i]) with { };
+        foreach (var (name, group, _) in StateBuffers().ToList())
+            SetStateBuffer(name, group, state.Buffers.TryGetValue($"{group}.{name}", out var b) ? (float[])b.Clone() : null);
+    }
+}

@@ -1,0 +1,57 @@
+using Descent.Data;
+
+namespace Descent.Training;
+
+/// <summary>Train/validation/test splits of one dataset, standardized with training statistics only.</summary>
+public sealed record PreparedData(Dataset Train, Dataset? Validation, Dataset Test, int NumClasses)
+{
+    /// <summary>A shuffling loader over the training split (seeded: same seed, same batch order).</summary>
+    public DataLoader TrainLoader(int batchSize, int seed) => new(Train, batchSize, shuffle: true, seed: seed);
+}
+
+/// <summary>Loads the datasets the CLI knows by name and prepares them the conventional way.</summary>
+public static class DataPreparation
+{
+    /// <summary>Dataset names accepted by <see cref="Load"/>.</summary>
+    public static readonly string[] Names = ["digits", "fashion-mnist"];
+
+    /// <summary>
+    /// Loads <paramref name="dataset"/>: digits (embedded; a stratified 20 % test split, per-feature
+    /// standardization) or fashion-mnist (the official 60k/10k split, one global mean/std as usual for MNIST).
+    /// A stratified <paramref name="valFraction"/> of the training split is held out for validation
+    /// (0 = none). With <paramref name="asImages"/> samples are [1, H, W] images, else flat vectors.
+    /// </summary>
+    public static PreparedData Load(string dataset, string? dataDir, bool asImages, double valFraction, int seed)
+    {
+        InMemoryDataset train, test;
+        Standardizer standardizer;
+        int side;
+        switch (dataset)
+        {
+            case "digits":
+                (train, test) = Splits.TrainTestSplit(Datasets.Digits(), 0.2, seed, stratify: true);
+                standardizer = Standardizer.FitPerFeature(train);
+                side = 8;
+                break;
+            case "fashion-mnist":
+                (train, test) = Datasets.FashionMnist(dataDir);
+                standardizer = Standardizer.FitGlobal(train);
+                side = 28;
+                break;
+            default:
+                throw new ArgumentException($"unknown dataset '{dataset}' (expected one of: {string.Join(", ", Names)})");
+        }
+        InMemoryDataset? validation = null;
+        if (valFraction > 0) (train, validation) = Splits.TrainTestSplit(train, valFraction, seed + 1, stratify: true);
+        train = standardizer.Transform(train);
+        test = standardizer.Transform(test);
+        if (validation is not null) validation = standardizer.Transform(validation);
+        if (asImages)
+        {
+            train = train.WithSampleShape(1, side, side);
+            test = test.WithSampleShape(1, side, side);
+            validation = validation?.WithSampleShape(1, side, side);
+        }
+        return new PreparedData(train, validation, test, train.NumClasses);
+    }
+}

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using Descent.Autodiff;
+using Descent.Data;
+using Descent.Nn;
+using Descent.Optim;
+
+namespace Descent.Training;
+
+/// <summary>Loss of a batch: model output and integer class targets → scalar tensor.</summary>
+public delegate Tensor LossFunction(Tensor output, int[] targets);
+
+/// <summary>Loss and accuracy over a dataset.</summary>
+public readonly record struct Metrics(double Loss, double Accuracy, int Samples);
+
+/// <summary>What one epoch of <see cref="Trainer.Fit"/> measured.</summary>
+public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccuracy, double? ValLoss, double? ValAccuracy, double Seconds, double Lr);
+
+/// <summary>
+/// Hooks into <see cref="Trainer.Fit"/>, like Keras callbacks. Every method has an empty default, so a
+/// callback implements only what it needs.
+/// </summary>
+public interface ITrainerCallback
+{
+    /// <summary>Before the first epoch.</summary>
+    void OnTrainBegin(Trainer trainer, int epochs, int batchesPerEpoch) { }
+    /// <summary>Before each epoch (1-based).</summary>
+    void OnEpochBegin(int epoch) { }
+    /// <summary>After each optimizer step with the batch's mean loss.</summary>
+    void OnBatchEnd(int epoch, int batch, long globalStep, float loss) { }
+    /// <summary>After each epoch's validation.</summary>
+    void OnEpochEnd(EpochResult result) { }
+    /// <summary>After the last epoch.</summary>
+    void OnTrainEnd(IReadOnlyList<EpochResult> history) { }
+}
+
+/// <summary>
+/// The training loop: <see cref="Fit"/> (train with per-epoch validation), <see cref="Evaluate"/> and
+/// <see cref="Predict"/>. A step is the PyTorch idiom: zero grad, forward, loss, backward, step.
+/// </summary>
+public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? loss = null)
+{
+    /// <summary>The model being trained.</summary>
+    public Module Model { get; } = model;
+
+    /// <summary>The optimizer that updates <see cref="Model"/>.</summary>
+    public Optimizer Optimizer { get; } = optimizer;
+
+    /// <summary>The loss; cross-entropy on logits by default.</summary>
+    public LossFunction Loss { get; } = loss ?? ((o, t) => Functional.CrossEntropy(o, t));
+
+    /// <summary>Callbacks run in order.</summary>
+    public List<ITrainerCallback> Callbacks { get; } = [];
+
+    /// <summary>Set by a callback to end training after the current epoch (early stopping).</summary>
+    public bool StopRequested { get; set; }
+
+    /// <summary>Optimizer steps taken so far.</summary>
+    public long GlobalStep { get; private set; }
+
+    /// <summary>Trains for <paramref name="epochs"/> epochs; validates on <paramref name="validation"/> after each one when given.</summary>
+    public IReadOnlyList<EpochResult> Fit(DataLoader train, Dataset? validation = null, int epochs = 1)
+    {
+        if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), $"epochs must be a positive integer, got {epochs}");
+        var history = new List<EpochResult>();
+        foreach (var c in Callbacks) c.OnTrainBegin(this, epochs, train.Count);
+        StopRequested = false;
+        for (int epoch = 1; epoch <= epochs && !StopRequested; epoch++)
+        {
+            foreach (var c in Callbacks) c.OnEpochBegin(epoch);
+            var sw = Stopwatch.StartNew();
+            Model.Train();
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            int batchIndex = 0;
+            foreach (var batch in train.Epoch(epoch))
+            {
+                float batchLoss = TrainStep(batch.X, batch.Y, out int batchCorrect);
+                lossSum += (double)batchLoss * batch.Size;
+                correct += batchCorrect;
+                seen += batch.Size;
+                GlobalStep++;
+                foreach (var c in Callbacks) c.OnBatchEnd(epoch, batchIndex, GlobalStep, batchLoss);
+                batchIndex++;
+            }
+            Metrics? val = validation is null ? null : Evaluate(validation);
+            var result = new EpochResult(epoch, lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1),
+                val?.Loss, val?.Accuracy, sw.Elapsed.TotalSeconds, Optimizer.GroupOptions[0].Lr);
+            history.Add(result);
+            foreach (var c in Callbacks) c.OnEpochEnd(result);
+        }
+        foreach (var c in Callbacks) c.OnTrainEnd(history);
+        return history;
+    }
+
+    /// <summary>One optimizer step on a batch; returns the batch's loss and counts correct predictions.</summary>
+    public float TrainStep(Tensor x, int[] y, out int correct)
+    {
+        Optimizer.ZeroGrad();
+        var output = Model.Forward(x);
+        var lossTensor = Loss(output, y);
+        float value = lossTensor.Item();
+        correct = CountCorrect(output, y);
+        lossTensor.Backward();
+        Optimizer.Step();
+        return value;
+    }
+
+    /// <summary>Mean loss and accuracy over <paramref name="data"/> in evaluation mode, without recording a graph.</summary>
+    public Metrics Evaluate(Dataset data, int batchSize = 500)
+    {
+        bool wasTraining = Model.Training;
+        Model.Eval();
+        double lossSum = 0;
+        long correct = 0;
+        using (Tape.NoGrad())
+        {
+            foreach (var batch in new DataLoader(data, batchSize).Epoch(0))
+            {
+                var output = Model.Forward(batch.X);
+                lossSum += (double)Loss(output, batch.Y).Item() * batch.Size;
+                correct += CountCorrect(output, batch.Y);
+            }
+        }
+        Model.Train(wasTraining);
+        return new Metrics(lossSum / Math.Max(data.Count, 1), (double)correct / Math.Max(data.Count, 1), data.Count);
+    }
+
+    /// <summary>Predicted class (argmax of the output) of every sample of <paramref name="data"/>.</summary>
+    public int[] Predict(Dataset data, int batchSize = 500)
+    {
+        bool wasTraining = Model.Training;
+        Model.Eval();
+        var predictions = new int[data.Count];
+        int at = 0;
+        using (Tape.NoGrad())
+        {
+            foreach (var batch in new DataLoader(data, batchSize).Epoch(0))
+            {
+                var output = Model.Forward(batch.X);
+                Functional.ArgMax(output, 1).CopyTo(predictions, at);
+                at += batch.Size;
+            }
+        }
+        Model.Train(wasTraining);
+        return predictions;
+    }
+
+    private static int CountCorrect(Tensor logits, int[] targets)
+    {
+        if (logits.Rank != 2) return 0;
+        int n = logits.Shape[0], c = logits.Shape[1];
+        var d = logits.Data;
+        int correct = 0;
+        for (int i = 0; i < n; i++)
+        {
+            var row = d.Slice(i * c, c);
+            int best = 0;
+            for (int j = 1; j < c; j++) if (row[j] > row[best]) best = j;
+            if (best == targets[i]) correct++;
+        }
+        return correct;
+    }
+}

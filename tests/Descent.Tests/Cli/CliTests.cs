@@ -1,0 +1,62 @@
+using System.Text.Json;
+
+namespace Descent.Tests.Cli;
+
+public class CliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = Descent.Cli.Cli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Theory]
+    [InlineData("train", "--bogus")]
+    [InlineData("train", "--lr", "-1")]
+    [InlineData("train", "--batch-size", "0")]
+    [InlineData("train", "--epochs", "0")]
+    [InlineData("train", "--dataset", "cifar")]
+    [InlineData("train", "--lr", "abc")]
+    [InlineData("train", "--hidden", "12,x")]
+    [InlineData("train", "--activation", "swishy")]
+    [InlineData("train", "--val-fraction", "1.5")]
+    [InlineData("train", "--nesterov", "--momentum", "0")]
+    public void Bad_input_is_one_line_and_exit_code_2(params string[] args)
+    {
+        var (code, _, err) = Run(args);
+        Assert.Equal(2, code);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("descent: error:", lines[0]);
+        Assert.DoesNotContain("   at ", err);
+    }
+
+    [Fact]
+    public void Missing_fashion_mnist_says_how_to_get_it()
+    {
+        var (code, _, err) = Run("train", "--dataset", "fashion-mnist", "--data", "/nonexistent/dir");
+        Assert.Equal(2, code);
+        Assert.Contains("apt-get install dataset-fashion-mnist", err);
+        Assert.Contains("--data", err);
+    }
+
+    [Fact]
+    public void Train_json_summary_is_the_last_line_and_runs_are_reproducible()
+    {
+        string[] args = ["train", "--epochs", "2", "--hidden", "32", "--json", "--seed", "3"];
+        var (code, output, _) = Run(args);
+        Assert.Equal(0, code);
+        var last = output.TrimEnd().Split('\n')[^1];
+        using var doc = JsonDocument.Parse(last);
+        double acc = doc.RootElement.GetProperty("test_accuracy").GetDouble();
+        double loss = doc.RootElement.GetProperty("test_loss").GetDouble();
+        Assert.Equal(2, doc.RootElement.GetProperty("epochs").GetInt32());
+        Assert.True(doc.RootElement.GetProperty("seconds").GetDouble() > 0);
+        Assert.InRange(acc, 0.8, 1.0);
+        var again = JsonDocument.Parse(Run(args).Out.TrimEnd().Split('\n')[^1]);
+        Assert.Equal(acc, again.RootElement.GetProperty("test_accuracy").GetDouble());
+        Assert.Equal(loss, again.RootElement.GetProperty("test_loss").GetDouble());
+    }
+}
