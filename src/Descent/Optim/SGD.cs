@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Descent.Nn;
 
 namespace Descent.Optim;
@@ -62,18 +63,8 @@ public sealed class SGD : Optimizer<SgdOptions>
             buffer = _momentumBuffers[groupIndex];
             if (buffer is null) { buffer = _momentumBuffers[groupIndex] = new float[param.Length]; first = true; }
         }
-        for (int i = 0; i < param.Length; i++)
-        {
-            float d = maximize ? -grad[i] : grad[i];
-            if (decay) d = MathF.FusedMultiplyAdd(wd, param[i], d);
-            if (hasMomentum)
-            {
-                float b = first ? d : MathF.FusedMultiplyAdd(damp, d, buffer![i] * mu);
-                buffer![i] = b;
-                d = nesterov ? MathF.FusedMultiplyAdd(mu, b, d) : b;
-            }
-            param[i] = MathF.FusedMultiplyAdd(-lr, d, param[i]);
-        }
+        var rule = new SgdRule(lr, wd, mu, damp, maximize, nesterov, hasMomentum, decay, first);
+        rule.Apply(param, grad, hasMomentum ? buffer! : default);
     }
 
     /// <inheritdoc />
@@ -84,4 +75,43 @@ public sealed class SGD : Optimizer<SgdOptions>
 
     /// <inheritdoc />
     protected override void SetStateBuffer(string name, int group, float[]? buffer) => _momentumBuffers[group] = buffer;
+}
+
+/// <summary>The fused SGD update over a span: one read of θ, g (and b), one write of θ (and b).</summary>
+internal readonly record struct SgdRule(float Lr, float WeightDecay, float Momentum, float OneMinusDampening, bool Maximize, bool Nesterov, bool HasMomentum, bool Decay, bool First)
+{
+    public void Apply(Span<float> param, ReadOnlySpan<float> grad, Span<float> buffer)
+    {
+        int i = 0;
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            var (lr, wd, mu, damp) = (Vector512.Create(-Lr), Vector512.Create(WeightDecay), Vector512.Create(Momentum), Vector512.Create(OneMinusDampening));
+            for (; i <= param.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var p = Vector512.Create(param.Slice(i, Vector512<float>.Count));
+                var d = Vector512.Create(grad.Slice(i, Vector512<float>.Count));
+                if (Maximize) d = -d;
+                if (Decay) d = Vector512.FusedMultiplyAdd(wd, p, d);
+                if (HasMomentum)
+                {
+                    var b = First ? d : Vector512.FusedMultiplyAdd(damp, d, Vector512.Create(buffer.Slice(i, Vector512<float>.Count)) * mu);
+                    b.CopyTo(buffer.Slice(i));
+                    d = Nesterov ? Vector512.FusedMultiplyAdd(mu, b, d) : b;
+                }
+                Vector512.FusedMultiplyAdd(lr, d, p).CopyTo(param.Slice(i));
+            }
+        }
+        for (; i < param.Length; i++)
+        {
+            float d = Maximize ? -grad[i] : grad[i];
+            if (Decay) d = MathF.FusedMultiplyAdd(WeightDecay, param[i], d);
+            if (HasMomentum)
+            {
+                float b = First ? d : MathF.FusedMultiplyAdd(OneMinusDampening, d, buffer[i] * Momentum);
+                buffer[i] = b;
+                d = Nesterov ? MathF.FusedMultiplyAdd(Momentum, b, d) : b;
+            }
+            param[i] = MathF.FusedMultiplyAdd(-Lr, d, param[i]);
+        }
+    }
 }
