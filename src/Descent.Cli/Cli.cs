@@ -20,7 +20,7 @@ public static class Cli
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine($"descent: error: {parse.Errors[0].Message}");
+            stderr.WriteLine($"descent: error: {OneLine(parse.Errors[0].Message)}");
             return UsageError;
         }
         try
@@ -37,7 +37,8 @@ public static class Cli
     private static bool IsUserError(Exception e) =>
         e is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or FormatException or UsageException;
 
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
+    private static string OneLine(string message) =>
+        string.Join(" ", message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }
 
 /// <summary>A command-line value the library accepts in principle but the command refuses.</summary>

@@ -3,9 +3,9 @@ namespace Descent.Tests;
 /// <summary>Seeded random tensors for tests.</summary>
 internal static class TestData
 {
-    public static Tensor Random(int seed, params int[] shape) => Random(seed, -1, 1, shape);
+    public static Tensor Random(int seed, params int[] shape) => Uniform(seed, -1, 1, shape);
 
-    public static Tensor Random(int seed, double low, double high, params int[] shape)
+    public static Tensor Uniform(int seed, double low, double high, params int[] shape)
     {
         var rng = new System.Random(seed);
         var t = Tensor.Zeros(shape);

@@ -98,7 +98,11 @@ public static class Elementwise
     }
 
     /// <summary>y = 1 / (1 + e^(−x)).</summary>
-    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y)
+    {
+        // TensorPrimitives.Sigmoid rejects empty spans; an empty tensor is legal.
+        if (!x.IsEmpty) TensorPrimitives.Sigmoid(x, y);
+    }
 
     /// <summary>gx += gy · y(1 − y).</summary>
     public static void SigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> gy, Span<float> gx)

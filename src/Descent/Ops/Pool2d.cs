@@ -17,7 +17,7 @@ public static partial class Functional
         {
             Tape.Record("max_pool2d", y, [x], gy =>
             {
-                if (Tape.GradOf(x) is { } gx) Pooling.MaxPool2dBackward(gy.Data, indices, n, c, h, w, oh, ow, gx.Data);
+                if (Tape.GradOf(x) is { } gx) Pooling.MaxPool2dBackward(gy.Data, indices, n, c, h, w, kernel.H, kernel.W, s.H, s.W, padding.H, padding.W, gx.Data);
             }, indices);
         }
         else TensorPool.ReturnIndices(indices);

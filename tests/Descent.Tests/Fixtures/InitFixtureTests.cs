@@ -13,7 +13,7 @@ public class InitFixtureTests
         {
             Module module = m.GetProperty("kind").GetString() == "linear"
                 ? new Linear(m.GetProperty("in_features").GetInt32(), m.GetProperty("out_features").GetInt32())
-                : new Conv2d(m.GetProperty("in_channels").GetInt32(), m.GetProperty("out_channels").GetInt32(), m.GetProperty("kernel_size").GetInt32());
+                : new Conv2d(m.GetProperty("in_channels").GetInt32(), m.GetProperty("out_channels").GetInt32(), m.GetProperty("kernel_size")[0].GetInt32());
             var named = module.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
             foreach (var which in new[] { "weight", "bias" })
             {

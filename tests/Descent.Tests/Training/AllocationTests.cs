@@ -4,6 +4,11 @@ using Descent.Training;
 
 namespace Descent.Tests.Training;
 
+/// <summary>Runs alone: the allocation counter is process-wide, so other tests must not run meanwhile.</summary>
+[CollectionDefinition(nameof(AllocationTests), DisableParallelization = true)]
+public class AllocationCollection;
+
+[Collection(nameof(AllocationTests))]
 public class AllocationTests
 {
     private static long MeasurePerStep(Module model, Tensor x, int[] y, int steps)

@@ -1,0 +1,376 @@
+using System.Runtime.CompilerServices;
+using System.Numerics.Tensors;
+
+namespace Descent.Kernels;
+
+/// <summary>
+/// Batched 2-D convolution (cross-correlation, as in PyTorch's <c>conv2d</c>) over NCHW tensors with zero
+/// padding and one group.
+/// </summary>
+/// <remarks>
+/// Each image is lowered with im2col to a [cIn·kh·kw × oh·ow] matrix so the convolution becomes one
+/// <see cref="Gemm"/> product per image: y = W·col for the forward pass, gW += gy·colᵀ and
+/// gcol = Wᵀ·gy (scattered back by col2im) for the backward pass. A per-image column matrix stays in L2 while
+/// the product reads it, which is why the batch is not lowered all at once. With at least two images the
+/// batch is spread over the worker threads (one image per task, each product single-threaded); a single image
+/// uses the multithreaded product instead. A 1×1 kernel with stride 1 and no padding skips im2col: the image
+/// already is the column matrix. Workspaces are per thread and reused across calls.
+/// </remarks>
+public static unsafe class Conv
+{
+    /// <summary>
+    /// Output length along one spatial axis: floor((input + 2·pad − kernel) / stride) + 1, as PyTorch computes
+    /// it (no dilation, no ceil mode).
+    /// </summary>
+    public static int OutputSize(int input, int kernel, int stride, int pad)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(input);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernel);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stride);
+        ArgumentOutOfRangeException.ThrowIfNegative(pad);
+        int span = input + 2 * pad - kernel;
+        if (span < 0) throw new ArgumentException($"Kernel {kernel} is larger than the padded input {input + 2 * pad}.");
+        return span / stride + 1;
+    }
+
+    /// <summary>
+    /// y = conv2d(x, weight) + bias for a batch of images.
+    /// </summary>
+    /// <param name="x">Input, [n, cIn, h, w].</param>
+    /// <param name="n">Batch size.</param>
+    /// <param name="cIn">Input channels.</param>
+    /// <param name="h">Input height.</param>
+    /// <param name="w">Input width.</param>
+    /// <param name="weight">Filters, [cOut, cIn, kh, kw].</param>
+    /// <param name="bias">Per-output-channel bias, [cOut]; empty for none.</param>
+    /// <param name="cOut">Output channels.</param>
+    /// <param name="kh">Kernel height.</param>
+    /// <param name="kw">Kernel width.</param>
+    /// <param name="strideH">Vertical stride.</param>
+    /// <param name="strideW">Horizontal stride.</param>
+    /// <param name="padH">Zero rows added above and below.</param>
+    /// <param name="padW">Zero columns added left and right.</param>
+    /// <param name="y">Output, [n, cOut, oh, ow] with oh, ow from <see cref="OutputSize"/>; overwritten.</param>
+    public static void Conv2dForward(ReadOnlySpan<float> x, int n, int cIn, int h, int w,
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int cOut, int kh, int kw,
+        int strideH, int strideW, int padH, int padW, Span<float> y)
+    {
+        var g = Geometry.Create(n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW);
+        g.Check(x.Length, nameof(x), g.InputSize * (long)n);
+        g.Check(weight.Length, nameof(weight), g.WeightSize);
+        if (!bias.IsEmpty) g.Check(bias.Length, nameof(bias), cOut);
+        g.Check(y.Length, nameof(y), g.OutputSize * (long)n);
+        if (n == 0) return;
+
+        fixed (float* px = x, pw = weight, pb = bias, py = y)
+        {
+            var body = new ForwardBody { G = g, X = px, Weight = pw, Bias = bias.IsEmpty ? null : pb, Y = py };
+            if (n > 1 && WorkerPool.CanParallelize) WorkerPool.For(n, ref body);
+            else for (int image = 0; image < n; image++) body.Run(image);
+        }
+    }
+
+    /// <summary>
+    /// Gradients of <see cref="Conv2dForward"/>: given gy = ∂L/∂y, adds ∂L/∂x to <paramref name="gx"/>,
+    /// ∂L/∂weight to <paramref name="gWeight"/> and ∂L/∂bias to <paramref name="gBias"/>. All three are
+    /// accumulated (+=), the way autodiff sums the gradient contributions of every use of a tensor.
+    /// </summary>
+    /// <param name="n">Batch size.</param>
+    /// <param name="cIn">Input channels.</param>
+    /// <param name="h">Input height.</param>
+    /// <param name="w">Input width.</param>
+    /// <param name="cOut">Output channels.</param>
+    /// <param name="kh">Kernel height.</param>
+    /// <param name="kw">Kernel width.</param>
+    /// <param name="strideH">Vertical stride.</param>
+    /// <param name="strideW">Horizontal stride.</param>
+    /// <param name="padH">Zero rows added above and below.</param>
+    /// <param name="padW">Zero columns added left and right.</param>
+    /// <param name="x">The forward input, [n, cIn, h, w].</param>
+    /// <param name="weight">The forward filters, [cOut, cIn, kh, kw].</param>
+    /// <param name="gy">Gradient of the loss with respect to y, [n, cOut, oh, ow].</param>
+    /// <param name="gx">Input gradient, [n, cIn, h, w], accumulated; empty when not needed.</param>
+    /// <param name="gWeight">Filter gradient, [cOut, cIn, kh, kw], accumulated.</param>
+    /// <param name="gBias">Bias gradient, [cOut], accumulated; empty when the layer has no bias.</param>
+    public static void Conv2dBackward(int n, int cIn, int h, int w, int cOut, int kh, int kw,
+        int strideH, int strideW, int padH, int padW,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> gy,
+        Span<float> gx, Span<float> gWeight, Span<float> gBias)
+    {
+        var g = Geometry.Create(n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW);
+        g.Check(x.Length, nameof(x), g.InputSize * (long)n);
+        g.Check(weight.Length, nameof(weight), g.WeightSize);
+        g.Check(gy.Length, nameof(gy), g.OutputSize * (long)n);
+        if (!gx.IsEmpty) g.Check(gx.Length, nameof(gx), g.InputSize * (long)n);
+        g.Check(gWeight.Length, nameof(gWeight), g.WeightSize);
+        if (!gBias.IsEmpty) g.Check(gBias.Length, nameof(gBias), cOut);
+        if (n == 0) return;
+
+        bool parallel = n > 1 && WorkerPool.CanParallelize;
+        int slots = parallel ? WorkerPool.Workers : 1;
+        // Threads other than slot 0 sum their images' filter and bias gradients into private partials, added
+        // to the caller's gradients after the loop; slot 0 adds straight into them.
+        int partialSize = g.WeightSize + cOut;
+        var partials = Workspace.Partials((slots - 1) * partialSize);
+        Array.Clear(partials, 0, (slots - 1) * partialSize);
+
+        fixed (float* px = x, pw = weight, pgy = gy, pgx = gx, pgw = gWeight, pgb = gBias, pPartials = partials)
+        {
+            var body = new BackwardBody
+            {
+                G = g, X = px, Weight = pw, GY = pgy, GX = gx.IsEmpty ? null : pgx,
+                GWeight = pgw, GBias = gBias.IsEmpty ? null : pgb, Partials = pPartials, UsePartials = parallel,
+            };
+            if (parallel) WorkerPool.For(n, ref body);
+            else for (int image = 0; image < n; image++) body.Run(image);
+        }
+
+        for (int slot = 1; slot < slots; slot++)
+        {
+            var partial = partials.AsSpan((slot - 1) * partialSize, partialSize);
+            TensorPrimitives.Add(gWeight[..g.WeightSize], partial[..g.WeightSize], gWeight[..g.WeightSize]);
+            if (!gBias.IsEmpty) TensorPrimitives.Add(gBias[..cOut], partial[g.WeightSize..], gBias[..cOut]);
+        }
+    }
+
+    /// <summary>The sizes of one convolution, validated once.</summary>
+    private readonly struct Geometry
+    {
+        public readonly int CIn, H, W, COut, KH, KW, StrideH, StrideW, PadH, PadW, OH, OW;
+
+        /// <summary>Rows of the column matrix: cIn·kh·kw.</summary>
+        public int K => CIn * KH * KW;
+
+        /// <summary>Columns of the column matrix: output pixels per channel.</summary>
+        public int P => OH * OW;
+
+        public int InputSize => CIn * H * W;
+        public int OutputSize => COut * OH * OW;
+        public int WeightSize => COut * CIn * KH * KW;
+
+        /// <summary>A 1×1, stride-1, unpadded convolution, whose column matrix is the image itself.</summary>
+        public bool IsPointwise => KH == 1 && KW == 1 && StrideH == 1 && StrideW == 1 && PadH == 0 && PadW == 0;
+
+        private Geometry(int cIn, int h, int w, int cOut, int kh, int kw, int sh, int sw, int ph, int pw)
+        {
+            CIn = cIn; H = h; W = w; COut = cOut; KH = kh; KW = kw;
+            StrideH = sh; StrideW = sw; PadH = ph; PadW = pw;
+            OH = Conv.OutputSize(h, kh, sh, ph);
+            OW = Conv.OutputSize(w, kw, sw, pw);
+        }
+
+        public static Geometry Create(int n, int cIn, int h, int w, int cOut, int kh, int kw, int sh, int sw, int ph, int pw)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(n);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cIn);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cOut);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(h);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(w);
+            return new Geometry(cIn, h, w, cOut, kh, kw, sh, sw, ph, pw);
+        }
+
+        public void Check(int length, string name, long required)
+        {
+            if (length < required) throw new ArgumentException($"{name} needs {required} elements, has {length}.", name);
+        }
+    }
+
+    private struct ForwardBody : IParallelBody
+    {
+        public Geometry G;
+        public float* X, Weight, Bias, Y;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int image)
+        {
+            int k = G.K, p = G.P;
+            var x = new ReadOnlySpan<float>(X + (long)image * G.InputSize, G.InputSize);
+            var y = new Span<float>(Y + (long)image * G.OutputSize, G.OutputSize);
+            ReadOnlySpan<float> col;
+            if (G.IsPointwise)
+            {
+                col = x;
+            }
+            else
+            {
+                var buffer = Workspace.Columns(k * p);
+                Im2Col(in G, x, buffer);
+                col = buffer;
+            }
+            Gemm.Sgemm(false, false, G.COut, p, k, new ReadOnlySpan<float>(Weight, G.WeightSize), col, y, accumulate: false);
+            if (Bias != null)
+                for (int c = 0; c < G.COut; c++)
+                {
+                    var row = y.Slice(c * p, p);
+                    TensorPrimitives.Add(row, Bias[c], row);
+                }
+        }
+    }
+
+    private struct BackwardBody : IParallelBody
+    {
+        public Geometry G;
+        public float* X, Weight, GY, GX, GWeight, GBias, Partials;
+        public bool UsePartials;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int image)
+        {
+            int k = G.K, p = G.P, cOut = G.COut;
+            var x = new ReadOnlySpan<float>(X + (long)image * G.InputSize, G.InputSize);
+            var gy = new ReadOnlySpan<float>(GY + (long)image * G.OutputSize, G.OutputSize);
+            var weight = new ReadOnlySpan<float>(Weight, G.WeightSize);
+
+            int slot = UsePartials ? WorkerPool.CurrentSlot : 0;
+            float* gWeight = GWeight, gBias = GBias;
+            if (slot > 0)
+            {
+                gWeight = Partials + (long)(slot - 1) * (G.WeightSize + cOut);
+                gBias = gWeight + G.WeightSize;
+            }
+
+            ReadOnlySpan<float> col;
+            if (G.IsPointwise)
+            {
+                col = x;
+            }
+            else
+            {
+                var buffer = Workspace.Columns(k * p);
+                Im2Col(in G, x, buffer);
+                col = buffer;
+            }
+            // gW[cOut×K] += gy[cOut×P] · colᵀ
+            Gemm.Sgemm(false, true, cOut, k, p, gy, col, new Span<float>(gWeight, G.WeightSize), accumulate: true);
+
+            if (GBias != null)
+                for (int c = 0; c < cOut; c++) gBias[c] += TensorPrimitives.Sum(gy.Slice(c * p, p));
+
+            if (GX == null) return;
+            var gx = new Span<float>(GX + (long)image * G.InputSize, G.InputSize);
+            if (G.IsPointwise)
+            {
+                // gx[cIn×P] += Wᵀ · gy
+                Gemm.Sgemm(true, false, k, p, cOut, weight, gy, gx, accumulate: true);
+                return;
+            }
+            var colGrad = Workspace.ColumnGradients(k * p);
+            Gemm.Sgemm(true, false, k, p, cOut, weight, gy, colGrad, accumulate: false);
+            Col2ImAdd(in G, colGrad, gx);
+        }
+    }
+
+    /// <summary>
+    /// Lowers one image [cIn, h, w] to col[(c·kh + i)·kw + j, oy·ow + ox] = x[c, oy·sh − ph + i, ox·sw − pw + j],
+    /// zero where that falls in the padding.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Im2Col(in Geometry g, ReadOnlySpan<float> x, Span<float> col)
+    {
+        int oh = g.OH, ow = g.OW, p = g.P;
+        int row = 0;
+        for (int c = 0; c < g.CIn; c++)
+        {
+            var plane = x.Slice(c * g.H * g.W, g.H * g.W);
+            for (int i = 0; i < g.KH; i++)
+            {
+                for (int j = 0; j < g.KW; j++, row++)
+                {
+                    var dstRow = col.Slice(row * p, p);
+                    ValidRange(g.W, g.OW, g.StrideW, g.PadW, j, out int ox0, out int ox1);
+                    for (int oy = 0; oy < oh; oy++)
+                    {
+                        var dst = dstRow.Slice(oy * ow, ow);
+                        int iy = oy * g.StrideH - g.PadH + i;
+                        if ((uint)iy >= (uint)g.H || ox0 >= ox1)
+                        {
+                            dst.Clear();
+                            continue;
+                        }
+                        dst[..ox0].Clear();
+                        dst[ox1..].Clear();
+                        var src = plane.Slice(iy * g.W);
+                        int ix0 = ox0 * g.StrideW - g.PadW + j;
+                        if (g.StrideW == 1)
+                        {
+                            src.Slice(ix0, ox1 - ox0).CopyTo(dst[ox0..ox1]);
+                        }
+                        else
+                        {
+                            for (int ox = ox0, ix = ix0; ox < ox1; ox++, ix += g.StrideW) dst[ox] = src[ix];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="Im2Col"/>: adds every column-matrix entry back onto the pixel it came from.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Col2ImAdd(in Geometry g, ReadOnlySpan<float> col, Span<float> gx)
+    {
+        int oh = g.OH, ow = g.OW, p = g.P;
+        int row = 0;
+        for (int c = 0; c < g.CIn; c++)
+        {
+            var plane = gx.Slice(c * g.H * g.W, g.H * g.W);
+            for (int i = 0; i < g.KH; i++)
+            {
+                for (int j = 0; j < g.KW; j++, row++)
+                {
+                    var srcRow = col.Slice(row * p, p);
+                    ValidRange(g.W, g.OW, g.StrideW, g.PadW, j, out int ox0, out int ox1);
+                    if (ox0 >= ox1) continue;
+                    for (int oy = 0; oy < oh; oy++)
+                    {
+                        int iy = oy * g.StrideH - g.PadH + i;
+                        if ((uint)iy >= (uint)g.H) continue;
+                        var src = srcRow.Slice(oy * ow, ow);
+                        var dst = plane.Slice(iy * g.W);
+                        int ix0 = ox0 * g.StrideW - g.PadW + j;
+                        if (g.StrideW == 1)
+                        {
+                            var target = dst.Slice(ix0, ox1 - ox0);
+                            TensorPrimitives.Add(target, src[ox0..ox1], target);
+                        }
+                        else
+                        {
+                            for (int ox = ox0, ix = ix0; ox < ox1; ox++, ix += g.StrideW) dst[ix] += src[ox];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The output columns [ox0, ox1) whose input column ox·stride − pad + offset lies inside [0, width).
+    /// </summary>
+    private static void ValidRange(int width, int outWidth, int stride, int pad, int offset, out int ox0, out int ox1)
+    {
+        // Smallest ox with ox·stride ≥ pad − offset, and one past the largest with ox·stride ≤ width − 1 + pad − offset.
+        int low = pad - offset;
+        ox0 = low <= 0 ? 0 : (low + stride - 1) / stride;
+        int high = width - 1 + pad - offset;
+        ox1 = high < 0 ? 0 : Math.Min(outWidth, high / stride + 1);
+        ox0 = Math.Min(ox0, outWidth);
+    }
+
+    /// <summary>Per-thread buffers that only grow, so steady-state training allocates nothing here.</summary>
+    private static class Workspace
+    {
+        [ThreadStatic] private static float[]? _columns, _columnGradients, _partials;
+
+        public static Span<float> Columns(int length) => Get(ref _columns, length).AsSpan(0, length);
+
+        public static Span<float> ColumnGradients(int length) => Get(ref _columnGradients, length).AsSpan(0, length);
+
+        public static float[] Partials(int length) => Get(ref _partials, length);
+
+        private static float[] Get(ref float[]? buffer, int length)
+        {
+            if (buffer is null || buffer.Length < length) buffer = GC.AllocateUninitializedArray<float>(Math.Max(length, 1));
+            return buffer;
+        }
+    }
+}

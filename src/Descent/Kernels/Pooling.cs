@@ -1,0 +1,305 @@
+using System.Runtime.CompilerServices;
+namespace Descent.Kernels;
+
+/// <summary>
+/// 2-D max and average pooling over NCHW tensors with PyTorch's semantics: floor output sizes (no ceil mode),
+/// padding that never wins a max (as if it held −∞) and that counts in the average's divisor
+/// (<c>count_include_pad=True</c>).
+/// </summary>
+/// <remarks>
+/// Every (image, channel) plane is independent, so large inputs are split over the worker threads by planes.
+/// Padding may be at most half the kernel, as PyTorch requires, so every window holds at least one real pixel.
+/// </remarks>
+public static unsafe class Pooling
+{
+    /// <summary>Below this many window reads, a pooling call stays on the calling thread.</summary>
+    private const long ParallelMinWork = 1L << 15;
+
+    /// <summary>
+    /// y[plane, oy, ox] = max of the kh×kw window at (oy·strideH − padH, ox·strideW − padW), and
+    /// indices[plane, oy, ox] = the position of that maximum within its input plane (iy·w + ix), as PyTorch's
+    /// <c>max_pool2d(..., return_indices=True)</c> reports it. Ties go to the first position in row-major order;
+    /// a NaN in the window wins, so NaNs propagate.
+    /// </summary>
+    /// <param name="x">Input, [n, c, h, w].</param>
+    /// <param name="n">Batch size.</param>
+    /// <param name="c">Channels.</param>
+    /// <param name="h">Input height.</param>
+    /// <param name="w">Input width.</param>
+    /// <param name="kh">Window height.</param>
+    /// <param name="kw">Window width.</param>
+    /// <param name="strideH">Vertical stride.</param>
+    /// <param name="strideW">Horizontal stride.</param>
+    /// <param name="padH">Implicit −∞ rows above and below; at most kh / 2.</param>
+    /// <param name="padW">Implicit −∞ columns left and right; at most kw / 2.</param>
+    /// <param name="y">Output, [n, c, oh, ow] with oh, ow from <see cref="Conv.OutputSize"/>; overwritten.</param>
+    /// <param name="indices">Argmax positions, same shape as <paramref name="y"/>; overwritten.</param>
+    public static void MaxPool2dForward(ReadOnlySpan<float> x, int n, int c, int h, int w,
+        int kh, int kw, int strideH, int strideW, int padH, int padW, Span<float> y, Span<int> indices)
+    {
+        var g = Geometry.Create(n, c, h, w, kh, kw, strideH, strideW, padH, padW);
+        g.Check(x.Length, nameof(x), g.InputElements);
+        g.Check(y.Length, nameof(y), g.OutputElements);
+        g.Check(indices.Length, nameof(indices), g.OutputElements);
+        fixed (float* px = x, py = y)
+        fixed (int* pi = indices)
+        {
+            var body = new MaxForwardBody { G = g, X = px, Y = py, Indices = pi };
+            Run(in g, ref body);
+        }
+    }
+
+    /// <summary>
+    /// Gradient of <see cref="MaxPool2dForward"/>: adds each gy element onto the input pixel that won its
+    /// window, gx[plane, indices[plane, o]] += gy[plane, o]. Accumulates into <paramref name="gx"/>.
+    /// </summary>
+    /// <param name="gy">Gradient of the loss with respect to y, [n, c, oh, ow].</param>
+    /// <param name="indices">The argmax positions recorded by the forward pass.</param>
+    /// <param name="n">Batch size.</param>
+    /// <param name="c">Channels.</param>
+    /// <param name="h">Input height.</param>
+    /// <param name="w">Input width.</param>
+    /// <param name="kh">Window height.</param>
+    /// <param name="kw">Window width.</param>
+    /// <param name="strideH">Vertical stride.</param>
+    /// <param name="strideW">Horizontal stride.</param>
+    /// <param name="padH">Vertical padding.</param>
+    /// <param name="padW">Horizontal padding.</param>
+    /// <param name="gx">Input gradient, [n, c, h, w], accumulated.</param>
+    public static void MaxPool2dBackward(ReadOnlySpan<float> gy, ReadOnlySpan<int> indices, int n, int c, int h, int w,
+        int kh, int kw, int strideH, int strideW, int padH, int padW, Span<float> gx)
+    {
+        var g = Geometry.Create(n, c, h, w, kh, kw, strideH, strideW, padH, padW);
+        g.Check(gy.Length, nameof(gy), g.OutputElements);
+        g.Check(indices.Length, nameof(indices), g.OutputElements);
+        g.Check(gx.Length, nameof(gx), g.InputElements);
+        fixed (float* pgy = gy, pgx = gx)
+        fixed (int* pi = indices)
+        {
+            var body = new MaxBackwardBody { G = g, GY = pgy, GX = pgx, Indices = pi };
+            Run(in g, ref body);
+        }
+    }
+
+    /// <summary>
+    /// y[plane, oy, ox] = sum of the in-bounds pixels of the kh×kw window divided by kh·kw: padding counts as
+    /// zeros in the average, PyTorch's <c>count_include_pad=True</c> default.
+    /// </summary>
+    /// <param name="x">Input, [n, c, h, w].</param>
+    /// <param name="n">Batch size.</param>
+    /// <param name="c">Channels.</param>
+    /// <param name="h">Input height.</param>
+    /// <param name="w">Input width.</param>
+    /// <param name="kh">Window height.</param>
+    /// <param name="kw">Window width.</param>
+    /// <param name="strideH">Vertical stride.</param>
+    /// <param name="strideW">Horizontal stride.</param>
+    /// <param name="padH">Zero rows above and below; at most kh / 2.</param>
+    /// <param name="padW">Zero columns left and right; at most kw / 2.</param>
+    /// <param name="y">Output, [n, c, oh, ow]; overwritten.</param>
+    public static void AvgPool2dForward(ReadOnlySpan<float> x, int n, int c, int h, int w,
+        int kh, int kw, int strideH, int strideW, int padH, int padW, Span<float> y)
+    {
+        var g = Geometry.Create(n, c, h, w, kh, kw, strideH, strideW, padH, padW);
+        g.Check(x.Length, nameof(x), g.InputElements);
+        g.Check(y.Length, nameof(y), g.OutputElements);
+        fixed (float* px = x, py = y)
+        {
+            var body = new AvgForwardBody { G = g, X = px, Y = py };
+            Run(in g, ref body);
+        }
+    }
+
+    /// <summary>
+    /// Gradient of <see cref="AvgPool2dForward"/>: adds gy / (kh·kw) onto every in-bounds pixel of each window.
+    /// Accumulates into <paramref name="gx"/>.
+    /// </summary>
+    /// <param name="gy">Gradient of the loss with respect to y, [n, c, oh, ow].</param>
+    /// <param name="n">Batch size.</param>
+    /// <param name="c">Channels.</param>
+    /// <param name="h">Input height.</param>
+    /// <param name="w">Input width.</param>
+    /// <param name="kh">Window height.</param>
+    /// <param name="kw">Window width.</param>
+    /// <param name="strideH">Vertical stride.</param>
+    /// <param name="strideW">Horizontal stride.</param>
+    /// <param name="padH">Vertical padding.</param>
+    /// <param name="padW">Horizontal padding.</param>
+    /// <param name="gx">Input gradient, [n, c, h, w], accumulated.</param>
+    public static void AvgPool2dBackward(ReadOnlySpan<float> gy, int n, int c, int h, int w,
+        int kh, int kw, int strideH, int strideW, int padH, int padW, Span<float> gx)
+    {
+        var g = Geometry.Create(n, c, h, w, kh, kw, strideH, strideW, padH, padW);
+        g.Check(gy.Length, nameof(gy), g.OutputElements);
+        g.Check(gx.Length, nameof(gx), g.InputElements);
+        fixed (float* pgy = gy, pgx = gx)
+        {
+            var body = new AvgBackwardBody { G = g, GY = pgy, GX = pgx };
+            Run(in g, ref body);
+        }
+    }
+
+    private static void Run<TBody>(in Geometry g, ref TBody body) where TBody : struct, IParallelBody
+    {
+        long work = (long)g.Planes * g.OH * g.OW * g.KH * g.KW;
+        if (work >= ParallelMinWork && g.Planes > 1 && WorkerPool.CanParallelize) WorkerPool.For(g.Planes, ref body);
+        else for (int plane = 0; plane < g.Planes; plane++) body.Run(plane);
+    }
+
+    /// <summary>The sizes of one pooling call, validated once.</summary>
+    private readonly struct Geometry
+    {
+        public readonly int Planes, H, W, KH, KW, StrideH, StrideW, PadH, PadW, OH, OW;
+
+        public long InputElements => (long)Planes * H * W;
+        public long OutputElements => (long)Planes * OH * OW;
+
+        private Geometry(int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw)
+        {
+            Planes = planes; H = h; W = w; KH = kh; KW = kw; StrideH = sh; StrideW = sw; PadH = ph; PadW = pw;
+            OH = Conv.OutputSize(h, kh, sh, ph);
+            OW = Conv.OutputSize(w, kw, sw, pw);
+        }
+
+        public static Geometry Create(int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(n);
+            ArgumentOutOfRangeException.ThrowIfNegative(c);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(h);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(w);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kh);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kw);
+            if (ph > kh / 2 || pw > kw / 2)
+                throw new ArgumentException($"Padding ({ph}, {pw}) must be at most half the kernel ({kh}, {kw}).");
+            return new Geometry(n * c, h, w, kh, kw, sh, sw, ph, pw);
+        }
+
+        public void Check(int length, string name, long required)
+        {
+            if (length < required) throw new ArgumentException($"{name} needs {required} elements, has {length}.", name);
+        }
+
+        /// <summary>The in-bounds input rows [iy0, iy1) and columns [ix0, ix1) of output pixel (oy, ox)'s window.</summary>
+        public void Window(int oy, int ox, out int iy0, out int iy1, out int ix0, out int ix1)
+        {
+            int top = oy * StrideH - PadH, left = ox * StrideW - PadW;
+            iy0 = Math.Max(top, 0);
+            iy1 = Math.Min(top + KH, H);
+            ix0 = Math.Max(left, 0);
+            ix1 = Math.Min(left + KW, W);
+        }
+    }
+
+    private struct MaxForwardBody : IParallelBody
+    {
+        public Geometry G;
+        public float* X, Y;
+        public int* Indices;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int plane)
+        {
+            float* x = X + (long)plane * G.H * G.W;
+            float* y = Y + (long)plane * G.OH * G.OW;
+            int* indices = Indices + (long)plane * G.OH * G.OW;
+            int w = G.W;
+            for (int oy = 0; oy < G.OH; oy++)
+            {
+                for (int ox = 0; ox < G.OW; ox++)
+                {
+                    G.Window(oy, ox, out int iy0, out int iy1, out int ix0, out int ix1);
+                    int best = iy0 * w + ix0;
+                    float max = float.NegativeInfinity;
+                    for (int iy = iy0; iy < iy1; iy++)
+                    {
+                        for (int ix = ix0, at = iy * w + ix0; ix < ix1; ix++, at++)
+                        {
+                            float v = x[at];
+                            if (v > max || float.IsNaN(v))
+                            {
+                                max = v;
+                                best = at;
+                            }
+                        }
+                    }
+                    y[oy * G.OW + ox] = max;
+                    indices[oy * G.OW + ox] = best;
+                }
+            }
+        }
+    }
+
+    private struct MaxBackwardBody : IParallelBody
+    {
+        public Geometry G;
+        public float* GY, GX;
+        public int* Indices;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int plane)
+        {
+            int outSize = G.OH * G.OW, inSize = G.H * G.W;
+            float* gy = GY + (long)plane * outSize;
+            float* gx = GX + (long)plane * inSize;
+            int* indices = Indices + (long)plane * outSize;
+            for (int o = 0; o < outSize; o++)
+            {
+                int at = indices[o];
+                if ((uint)at >= (uint)inSize)
+                    throw new ArgumentException($"Max-pool index {at} is outside the {G.H}×{G.W} input plane.");
+                gx[at] += gy[o];
+            }
+        }
+    }
+
+    private struct AvgForwardBody : IParallelBody
+    {
+        public Geometry G;
+        public float* X, Y;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int plane)
+        {
+            float* x = X + (long)plane * G.H * G.W;
+            float* y = Y + (long)plane * G.OH * G.OW;
+            int w = G.W;
+            float divisor = G.KH * G.KW;
+            for (int oy = 0; oy < G.OH; oy++)
+            {
+                for (int ox = 0; ox < G.OW; ox++)
+                {
+                    G.Window(oy, ox, out int iy0, out int iy1, out int ix0, out int ix1);
+                    float sum = 0f;
+                    for (int iy = iy0; iy < iy1; iy++)
+                        for (int at = iy * w + ix0, end = iy * w + ix1; at < end; at++) sum += x[at];
+                    y[oy * G.OW + ox] = sum / divisor;
+                }
+            }
+        }
+    }
+
+    private struct AvgBackwardBody : IParallelBody
+    {
+        public Geometry G;
+        public float* GY, GX;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Run(int plane)
+        {
+            float* gy = GY + (long)plane * G.OH * G.OW;
+            float* gx = GX + (long)plane * G.H * G.W;
+            int w = G.W;
+            float divisor = G.KH * G.KW;
+            for (int oy = 0; oy < G.OH; oy++)
+            {
+                for (int ox = 0; ox < G.OW; ox++)
+                {
+                    G.Window(oy, ox, out int iy0, out int iy1, out int ix0, out int ix1);
+                    float share = gy[oy * G.OW + ox] / divisor;
+                    for (int iy = iy0; iy < iy1; iy++)
+                        for (int at = iy * w + ix0, end = iy * w + ix1; at < end; at++) gx[at] += share;
+                }
+            }
+        }
+    }
+}
