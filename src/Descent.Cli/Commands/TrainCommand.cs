@@ -27,7 +27,7 @@ internal static class TrainCommand
         var nesterov = new Option<bool>("--nesterov") { Description = "Nesterov momentum" };
         var weightDecay = new Option<double>("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => 0.0 };
         var seed = new Option<int>("--seed") { Description = "Seed for initialization, splits and shuffling", DefaultValueFactory = _ => 0 };
-        var valFraction = new Option<double>("--val-fraction") { Description = "Fraction of the training data held out for validation", DefaultValueFactory = _ => 0.1 };
+        var valFraction = new Option<double?>("--val-fraction") { Description = "Fraction of the training data held out for validation (default: 0.1 for digits, 0 for fashion-mnist, which trains on its official 60k set)" };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary as the last line of stdout" };
         foreach (var o in new Option[] { dataset, dataDir, model, hidden, activation, epochs, batchSize, lr, momentum, nesterov, weightDecay, seed, valFraction, json })
             cmd.Options.Add(o);
@@ -44,7 +44,7 @@ internal static class TrainCommand
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batchSize),
                 Seed = parse.GetValue(seed),
-                ValFraction = parse.GetValue(valFraction),
+                ValFraction = parse.GetValue(valFraction) ?? DataPreparation.DefaultValFraction(parse.GetValue(dataset)!),
             };
             var sgd = new SgdOptions
             {

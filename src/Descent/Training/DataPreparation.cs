@@ -12,6 +12,13 @@ public sealed record PreparedData(Dataset Train, Dataset? Validation, Dataset Te
 /// <summary>Loads the datasets the CLI knows by name and prepares them the conventional way.</summary>
 public static class DataPreparation
 {
+    /// <summary>
+    /// The validation fraction used when none is given: digits has no official split, so 10 % of its
+    /// training part is held out; Fashion-MNIST trains on its whole official 60,000-image training set, as
+    /// PyTorch and Keras examples do, so its numbers compare with theirs.
+    /// </summary>
+    public static double DefaultValFraction(string dataset) => dataset == "digits" ? 0.1 : 0.0;
+
     /// <summary>Dataset names accepted by <see cref="Load"/>.</summary>
     public static readonly string[] Names = ["digits", "fashion-mnist"];
 
@@ -19,30 +26,29 @@ public static class DataPreparation
     /// Loads <paramref name="dataset"/>: digits (embedded; a stratified 20 % test split, per-feature
     /// standardization) or fashion-mnist (the official 60k/10k split, one global mean/std as usual for MNIST).
     /// A stratified <paramref name="valFraction"/> of the training split is held out for validation
-    /// (0 = none). With <paramref name="asImages"/> samples are [1, H, W] images, else flat vectors.
+    /// (0 = none); standardization statistics come from what remains for training. With <paramref name="asImages"/> samples are [1, H, W] images, else flat vectors.
     /// </summary>
     public static PreparedData Load(string dataset, string? dataDir, bool asImages, double valFraction, int seed)
     {
         InMemoryDataset train, test;
-        Standardizer standardizer;
         int side;
         switch (dataset)
         {
             case "digits":
                 (train, test) = Splits.TrainTestSplit(Datasets.Digits(), 0.2, seed, stratify: true);
-                standardizer = Standardizer.FitPerFeature(train);
                 side = 8;
                 break;
             case "fashion-mnist":
                 (train, test) = Datasets.FashionMnist(dataDir);
-                standardizer = Standardizer.FitGlobal(train);
                 side = 28;
                 break;
             default:
                 throw new ArgumentException($"unknown dataset '{dataset}' (expected one of: {string.Join(", ", Names)})");
         }
         InMemoryDataset? validation = null;
-        if (valFraction > 0) (train, validation) = Splits.TrainTestSplit(train, valFraction, seed + 1, stratify: true);
+        if (valFraction > 0) (train, validation) = Splits.TrainValidationSplit(train, valFraction, seed + 1, stratify: true);
+        // Statistics come from the training split alone: validation and test stay unseen.
+        var standardizer = dataset == "digits" ? Standardizer.FitPerFeature(train) : Standardizer.FitGlobal(train);
         train = standardizer.Transform(train);
         test = standardizer.Transform(test);
         if (validation is not null) validation = standardizer.Transform(validation);
