@@ -97,6 +97,19 @@ public abstract class Optimizer
 /// </summary>
 public sealed record OptimizerStateDict(string Optimizer, long Step, IReadOnlyList<OptimizerOptions> ParamGroups, IReadOnlyList<int> GroupLengths, IReadOnlyDictionary<string, float[]> Buffers);
 
+/// <summary>
+/// One parameter group's place in the arena: element i of the group is <c>Data[Offset + i]</c> with gradient
+/// <c>Grad[Offset + i]</c>. Arrays rather than spans so that a step can be split across worker threads
+/// (see <see cref="Kernels.RangeParallel"/>).
+/// </summary>
+public readonly record struct ArenaSlice(float[] Data, float[] Grad, int Offset, int Length)
+{
+    /// <summary>The group's parameter values.</summary>
+    public Span<float> Param => Data.AsSpan(Offset, Length);
+    /// <summary>The group's gradients.</summary>
+    public Span<float> Gradient => Grad.AsSpan(Offset, Length);
+}
+
 /// <summary>The typed base of the optimizers: groups of <typeparamref name="TOptions"/> over one arena.</summary>
 public abstract class Optimizer<TOptions> : Optimizer where TOptions : OptimizerOptions
 {
@@ -146,12 +159,15 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
         for (int i = 0; i < _groups.Count; i++)
         {
             var g = _groups[i];
-            StepGroup(i, g.Options, Arena.Data.AsSpan(g.Offset, g.Length), Arena.Grad.AsSpan(g.Offset, g.Length));
+            StepGroup(i, g.Options, new ArenaSlice(Arena.Data, Arena.Grad, g.Offset, g.Length));
         }
     }
 
-    /// <summary>Applies the update rule to one group's parameters and gradients (flat spans).</summary>
-    protected abstract void StepGroup(int groupIndex, TOptions options, Span<float> param, Span<float> grad);
+    /// <summary>
+    /// Applies the update rule to one group: <paramref name="slice"/> addresses the group's parameters and
+    /// gradients in the arena; per-group state buffers are indexed from 0 to <c>slice.Length</c>.
+    /// </summary>
+    protected abstract void StepGroup(int groupIndex, TOptions options, ArenaSlice slice);
 
     /// <summary>The named per-group state buffers, for the state dict.</summary>
     protected abstract IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers();

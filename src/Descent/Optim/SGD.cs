@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using Descent.Kernels;
 using Descent.Nn;
 
 namespace Descent.Optim;
@@ -52,7 +53,7 @@ public sealed class SGD : Optimizer<SgdOptions>
     public SGD(IEnumerable<ParamGroup<SgdOptions>> groups) : base(groups) => _momentumBuffers = new float[ParamGroups.Count][];
 
     /// <inheritdoc />
-    protected override void StepGroup(int groupIndex, SgdOptions o, Span<float> param, Span<float> grad)
+    protected override void StepGroup(int groupIndex, SgdOptions o, ArenaSlice slice)
     {
         float lr = (float)o.Lr, wd = (float)o.WeightDecay, mu = (float)o.Momentum, damp = (float)(1 - o.Dampening);
         bool maximize = o.Maximize, nesterov = o.Nesterov, hasMomentum = o.Momentum != 0, decay = o.WeightDecay != 0;
@@ -61,10 +62,10 @@ public sealed class SGD : Optimizer<SgdOptions>
         if (hasMomentum)
         {
             buffer = _momentumBuffers[groupIndex];
-            if (buffer is null) { buffer = _momentumBuffers[groupIndex] = new float[param.Length]; first = true; }
+            if (buffer is null) { buffer = _momentumBuffers[groupIndex] = new float[slice.Length]; first = true; }
         }
-        var rule = new SgdRule(lr, wd, mu, damp, maximize, nesterov, hasMomentum, decay, first);
-        rule.Apply(param, grad, hasMomentum ? buffer! : default);
+        var rule = new SgdRule(slice, buffer, lr, wd, mu, damp, maximize, nesterov, hasMomentum, decay, first);
+        RangeParallel.For(slice.Length, ref rule);
     }
 
     /// <inheritdoc />
@@ -78,10 +79,13 @@ public sealed class SGD : Optimizer<SgdOptions>
 }
 
 /// <summary>The fused SGD update over a span: one read of θ, g (and b), one write of θ (and b).</summary>
-internal readonly record struct SgdRule(float Lr, float WeightDecay, float Momentum, float OneMinusDampening, bool Maximize, bool Nesterov, bool HasMomentum, bool Decay, bool First)
+internal readonly record struct SgdRule(ArenaSlice Slice, float[]? MomentumBuffer, float Lr, float WeightDecay, float Momentum, float OneMinusDampening, bool Maximize, bool Nesterov, bool HasMomentum, bool Decay, bool First) : IRangeBody
 {
-    public void Apply(Span<float> param, ReadOnlySpan<float> grad, Span<float> buffer)
+    public void Apply(int start, int end)
     {
+        var param = Slice.Data.AsSpan(Slice.Offset + start, end - start);
+        ReadOnlySpan<float> grad = Slice.Grad.AsSpan(Slice.Offset + start, end - start);
+        var buffer = HasMomentum ? MomentumBuffer.AsSpan(start, end - start) : default;
         int i = 0;
         if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
         {
