@@ -95,7 +95,17 @@ public abstract class Optimizer
 /// Optimizer state as data: the kind of optimizer, the step count, each group's hyperparameters and each
 /// named state buffer (one flat buffer per group, aligned with the group's parameters).
 /// </summary>
-public sealed record OptimizerStateDict(string Optimizer, long Step, IReadOnlyList<OptimizerOptions> ParamGroups, IReadOnlyList<int> GroupLengths, IReadOnlyDictionary<string, float[]> Buffers);
+public sealed record OptimizerStateDict(string Optimizer, long Step, IReadOnlyList<OptimizerOptions> ParamGroups, IReadOnlyList<int> GroupLengths, IReadOnlyDictionary<string, float[]> Buffers, IReadOnlyDictionary<string, double> Scalars);
+
+/// <summary>
+/// Options with a momentum-like coefficient that a schedule may drive (OneCycleLR's momentum cycling, a
+/// momentum schedule): SGD's and RMSprop's <c>momentum</c>, the Adam family's β₁.
+/// </summary>
+public interface IMomentumOptions
+{
+    /// <summary>The coefficient: <c>momentum</c>, or <c>betas[0]</c> for optimizers with betas.</summary>
+    double MomentumCoefficient { get; set; }
+}
 
 /// <summary>
 /// One parameter group's place in the arena: element i of the group is <c>Data[Offset + i]</c> with gradient
@@ -175,14 +185,22 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
     /// <summary>Restores one named per-group buffer (null when the state was not created yet).</summary>
     protected abstract void SetStateBuffer(string name, int group, float[]? buffer);
 
+    /// <summary>Named per-group scalar state (e.g. Adam's <c>step</c>, NAdam's <c>mu_product</c>), for the state dict.</summary>
+    protected virtual IEnumerable<(string Name, int Group, double Value)> StateScalars() => [];
+
+    /// <summary>Restores one named per-group scalar saved by <see cref="StateScalars"/>.</summary>
+    protected virtual void SetStateScalar(string name, int group, double value) { }
+
     /// <inheritdoc />
     public override OptimizerStateDict StateDict()
     {
         var buffers = new Dictionary<string, float[]>();
         foreach (var (name, group, buffer) in StateBuffers())
             if (buffer is not null) buffers[$"{group}.{name}"] = (float[])buffer.Clone();
+        var scalars = new Dictionary<string, double>();
+        foreach (var (name, group, value) in StateScalars()) scalars[$"{group}.{name}"] = value;
         return new OptimizerStateDict(GetType().Name, StepCount, _groups.Select(g => (OptimizerOptions)(g.Options with { })).ToList(),
-            _groups.Select(g => g.Length).ToList(), buffers);
+            _groups.Select(g => g.Length).ToList(), buffers, scalars);
     }
 
     /// <inheritdoc />
@@ -199,5 +217,10 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
         for (int i = 0; i < _groups.Count; i++) _groups[i].Options = ((TOptions)state.ParamGroups[i]) with { };
         foreach (var (name, group, _) in StateBuffers().ToList())
             SetStateBuffer(name, group, state.Buffers.TryGetValue($"{group}.{name}", out var b) ? (float[])b.Clone() : null);
+        foreach (var (key, value) in state.Scalars)
+        {
+            int dot = key.IndexOf('.');
+            SetStateScalar(key[(dot + 1)..], int.Parse(key[..dot], System.Globalization.CultureInfo.InvariantCulture), value);
+        }
     }
 }

@@ -5,10 +5,12 @@ using Descent.Nn;
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="SGD"/> (PyTorch names and defaults).</summary>
-public sealed record SgdOptions : OptimizerOptions
+public sealed record SgdOptions : OptimizerOptions, IMomentumOptions
 {
     /// <summary>Momentum factor μ (<c>momentum</c>, default 0).</summary>
     public double Momentum { get; set; }
+    /// <inheritdoc />
+    double IMomentumOptions.MomentumCoefficient { get => Momentum; set => Momentum = value; }
     /// <summary>Dampening τ for momentum (<c>dampening</c>, default 0).</summary>
     public double Dampening { get; set; }
     /// <summary>Nesterov momentum (<c>nesterov</c>, default false); needs momentum &gt; 0 and dampening 0.</summary>

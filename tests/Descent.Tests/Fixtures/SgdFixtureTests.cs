@@ -47,7 +47,7 @@ public class SgdFixtureTests
         for (int step = 0; step < rows.Length - 1; step++)
         {
             foreach (var (start, p) in slices) p.Data.CopyTo(x.AsSpan(start));
-            var g = Gradient(problem, run.GetProperty("problem").GetString()!, x);
+            var g = FixtureProblems.Gradient(problem, run.GetProperty("problem").GetString()!, x);
             if (negated) for (int i = 0; i < n; i++) g[i] = -g[i];
             foreach (var (start, p) in slices) g.AsSpan(start, p.Numel).CopyTo(p.Grad!.Data);
             if (schedule is not null) foreach (var grp in sgd.ParamGroups) grp.Options.Lr = schedule[step];
@@ -55,30 +55,6 @@ public class SgdFixtureTests
             foreach (var (start, p) in slices) p.Data.CopyTo(x.AsSpan(start));
             Fixture.AssertClose(rows[step + 1], x, 1e-6, 1e-5, $"{id} step {step + 1}");
         }
-    }
-
-    /// <summary>The fixture's float32 gradient formulas, evaluated in the same order.</summary>
-    private static float[] Gradient(JsonElement problem, string name, float[] x)
-    {
-        if (name == "rosenbrock")
-        {
-            float u = 1f - x[0], v = x[1] - x[0] * x[0];
-            float gx = (-2f * u) - ((400f * x[0]) * v);
-            return [gx, 200f * v];
-        }
-        var a = Fixture.Floats(problem.GetProperty("A").GetProperty("data"));
-        var c = Fixture.Floats(problem.GetProperty("c"));
-        int n = c.Length;
-        var d = new float[n];
-        for (int i = 0; i < n; i++) d[i] = x[i] - c[i];
-        var g = new float[n];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++)
-            {
-                float prod = a[i * n + j] * d[j];
-                g[i] = g[i] + prod;
-            }
-        return g;
     }
 
     [Fact]
