@@ -15,15 +15,18 @@ internal sealed class ProgressBar : ITrainerCallback, IDisposable
     private int _epochs, _batches, _epoch;
     private long _lastDrawTicks;
 
-    private ProgressBar(TextWriter err, int samplesPerEpoch)
+    private readonly string _label;
+
+    private ProgressBar(TextWriter err, int samplesPerEpoch, string label)
     {
         _err = err;
         _samplesPerEpoch = samplesPerEpoch;
+        _label = label.Length > 0 ? label + " " : "";
     }
 
     /// <summary>A bar on the console's stderr, or null when stderr is redirected.</summary>
-    public static ProgressBar? ForConsole(int samplesPerEpoch) =>
-        Console.IsErrorRedirected ? null : new ProgressBar(Console.Error, samplesPerEpoch);
+    public static ProgressBar? ForConsole(int samplesPerEpoch, string label = "") =>
+        Console.IsErrorRedirected ? null : new ProgressBar(Console.Error, samplesPerEpoch, label);
 
     public void OnTrainBegin(Trainer trainer, int epochs, int batchesPerEpoch)
     {
@@ -51,7 +54,7 @@ internal sealed class ProgressBar : ITrainerCallback, IDisposable
         const int width = 30;
         int filled = (int)(done * width);
         _err.Write(FormattableString.Invariant(
-            $"\repoch {_epoch}/{_epochs} [{new string('#', filled)}{new string('.', width - filled)}] {batch + 1}/{_batches}  loss {loss:F4}  {rate:N0} samples/s  ETA {TimeSpan.FromSeconds(eta):mm\\:ss}  "));
+            $"\r{_label}epoch {_epoch}/{_epochs} [{new string('#', filled)}{new string('.', width - filled)}] {batch + 1}/{_batches}  loss {loss:F4}  {rate:N0} samples/s  ETA {TimeSpan.FromSeconds(eta):mm\\:ss}  "));
     }
 
     public void OnEpochEnd(EpochResult result) => _err.Write("\r" + new string(' ', 110) + "\r");

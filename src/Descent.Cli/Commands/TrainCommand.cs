@@ -13,67 +13,37 @@ internal static class TrainCommand
     public static Command Create(TextWriter stdout)
     {
         var cmd = new Command("train", "Train a model and report per-epoch metrics and the final test accuracy.");
-        var dataset = new Option<string>("--dataset") { Description = "digits (embedded UCI digits) or fashion-mnist", DefaultValueFactory = _ => "digits" };
-        dataset.AcceptOnlyFromAmong("digits", "fashion-mnist");
-        var dataDir = new Option<string?>("--data") { Description = "Directory holding the IDX files (default: /usr/share/datasets/fashion-mnist)" };
-        var model = new Option<string>("--model") { Description = "mlp or cnn", DefaultValueFactory = _ => "mlp" };
-        model.AcceptOnlyFromAmong("mlp", "cnn");
-        var hidden = new Option<string>("--hidden") { Description = "Hidden layer sizes of the mlp, comma-separated", DefaultValueFactory = _ => "256,128" };
-        var activation = new Option<string>("--activation") { Description = "relu, leaky-relu, elu, sigmoid, tanh or gelu", DefaultValueFactory = _ => "relu" };
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the training split", DefaultValueFactory = _ => 20 };
-        var batchSize = new Option<int>("--batch-size") { Description = "Mini-batch size", DefaultValueFactory = _ => 32 };
-        var lr = new Option<double>("--lr") { Description = "Learning rate", DefaultValueFactory = _ => 0.05 };
-        var momentum = new Option<double>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => 0.9 };
-        var nesterov = new Option<bool>("--nesterov") { Description = "Nesterov momentum" };
-        var weightDecay = new Option<double>("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => 0.0 };
-        var seed = new Option<int>("--seed") { Description = "Seed for initialization, splits and shuffling", DefaultValueFactory = _ => 0 };
-        var valFraction = new Option<double?>("--val-fraction") { Description = "Fraction of the training data held out for validation (default: 0.1 for digits, 0 for fashion-mnist, which trains on its official 60k set)" };
+        var data = new ModelDataOptionSet();
+        var optim = new OptimizerOptionSet();
         var json = new Option<bool>("--json") { Description = "Print a JSON summary as the last line of stdout" };
-        foreach (var o in new Option[] { dataset, dataDir, model, hidden, activation, epochs, batchSize, lr, momentum, nesterov, weightDecay, seed, valFraction, json })
+        foreach (var o in data.All.Concat(optim.All).Append(json))
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
         {
-            var settings = new TrainSettings
-            {
-                Dataset = parse.GetValue(dataset)!,
-                DataDir = parse.GetValue(dataDir),
-                Model = parse.GetValue(model)!,
-                Hidden = ParseIntList(parse.GetValue(hidden)!, "--hidden"),
-                Activation = parse.GetValue(activation)!,
-                Epochs = parse.GetValue(epochs),
-                BatchSize = parse.GetValue(batchSize),
-                Seed = parse.GetValue(seed),
-                ValFraction = parse.GetValue(valFraction) ?? DataPreparation.DefaultValFraction(parse.GetValue(dataset)!),
-            };
-            var sgd = new SgdOptions
-            {
-                Lr = parse.GetValue(lr),
-                Momentum = parse.GetValue(momentum),
-                Nesterov = parse.GetValue(nesterov),
-                WeightDecay = parse.GetValue(weightDecay),
-            };
-            return Run(settings, sgd, parse.GetValue(json), stdout);
+            var settings = data.Settings(parse);
+            optim.CheckTraining(parse);
+            return Run(settings, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout);
         });
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, SgdOptions sgd, bool json, TextWriter stdout)
+    private static int Run(TrainSettings settings, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout)
     {
-        settings.Validate();
-        sgd.Validate();
+        // Build the optimizer on a throwaway model first so that bad hyperparameters fail before data loads.
+        Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
         var total = Stopwatch.StartNew();
-        var data = DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn", settings.ValFraction, settings.Seed);
-        var model = settings.BuildModel(data);
-        var optimizer = new SGD([new ParamGroup<SgdOptions>(model.Parameters(), sgd)]);
-        var trainer = new Trainer(model, optimizer);
-        stdout.WriteLine($"dataset {settings.Dataset}: {data.Train.Count} train / {data.Validation?.Count ?? 0} validation / {data.Test.Count} test; model {settings.Model} ({model.ParameterCount:N0} parameters); SGD lr={sgd.Lr} momentum={sgd.Momentum}{(sgd.Nesterov ? " nesterov" : "")} weight_decay={sgd.WeightDecay}");
+        var prepared = DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn", settings.ValFraction, settings.Seed);
+        var model = settings.BuildModel(prepared);
+        var optimizer = Optimizers.Create(optimizerName, model, optimizerSettings);
+        var trainer = new Trainer(model, optimizer) { ClipGradNorm = clipNorm, AccumulationSteps = accumulate };
+        stdout.WriteLine($"dataset {settings.Dataset}: {prepared.Train.Count} train / {prepared.Validation?.Count ?? 0} validation / {prepared.Test.Count} test; model {settings.Model} ({model.ParameterCount:N0} parameters); {Describe(optimizer)}");
         var table = new EpochTable(stdout);
         trainer.Callbacks.Add(table);
-        using var progress = ProgressBar.ForConsole(data.Train.Count);
+        using var progress = ProgressBar.ForConsole(prepared.Train.Count);
         if (progress is not null) trainer.Callbacks.Add(progress);
-        trainer.Fit(data.TrainLoader(settings.BatchSize, settings.Seed), data.Validation, settings.Epochs);
-        var test = trainer.Evaluate(data.Test);
+        trainer.Fit(prepared.TrainLoader(settings.BatchSize, settings.Seed), prepared.Validation, settings.Epochs);
+        var test = trainer.Evaluate(prepared.Test);
         double seconds = total.Elapsed.TotalSeconds;
         stdout.WriteLine(FormattableString.Invariant($"test accuracy {test.Accuracy:F4}  test loss {test.Loss:F4}  ({seconds:F1} s)"));
         if (json)
@@ -86,12 +56,15 @@ internal static class TrainCommand
                 ["seconds"] = Math.Round(seconds, 3),
                 ["dataset"] = settings.Dataset,
                 ["model"] = settings.Model,
-                ["optimizer"] = "sgd",
+                ["optimizer"] = optimizerName,
                 ["seed"] = settings.Seed,
             }));
         }
         return 0;
     }
+
+    internal static string Describe(Optimizer optimizer) =>
+        $"{optimizer.GetType().Name} {optimizer.GroupOptions[0].ToString().Replace(optimizer.GroupOptions[0].GetType().Name, "").Trim()}";
 
     internal static int[] ParseIntList(string text, string option)
     {

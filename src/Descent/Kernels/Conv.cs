@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Descent.Kernels;
 
@@ -11,10 +11,11 @@ namespace Descent.Kernels;
 /// Each image is lowered with im2col to a [cIn·kh·kw × oh·ow] matrix so the convolution becomes one
 /// <see cref="Gemm"/> product per image: y = W·col for the forward pass, gW += gy·colᵀ and
 /// gcol = Wᵀ·gy (scattered back by col2im) for the backward pass. A per-image column matrix stays in L2 while
-/// the product reads it, which is why the batch is not lowered all at once. With at least two images the
-/// batch is spread over the worker threads (one image per task, each product single-threaded); a single image
-/// uses the multithreaded product instead. A 1×1 kernel with stride 1 and no padding skips im2col: the image
-/// already is the column matrix. Workspaces are per thread and reused across calls.
+/// the product reads it, which is why the batch is not lowered all at once. With at least two images per
+/// thread the batch is spread over the worker threads (one image per task, each product single-threaded);
+/// smaller batches run image by image with the multithreaded product instead. A 1×1 kernel with stride 1 and
+/// no padding skips im2col: the image already is the column matrix. Workspaces are per thread and reused
+/// across calls.
 /// </remarks>
 public static unsafe class Conv
 {
@@ -65,7 +66,7 @@ public static unsafe class Conv
         fixed (float* px = x, pw = weight, pb = bias, py = y)
         {
             var body = new ForwardBody { G = g, X = px, Weight = pw, Bias = bias.IsEmpty ? null : pb, Y = py };
-            if (n > 1 && WorkerPool.CanParallelize) WorkerPool.For(n, ref body);
+            if (SpreadOverBatch(n)) WorkerPool.For(n, ref body);
             else for (int image = 0; image < n; image++) body.Run(image);
         }
     }
@@ -106,7 +107,7 @@ public static unsafe class Conv
         if (!gBias.IsEmpty) g.Check(gBias.Length, nameof(gBias), cOut);
         if (n == 0) return;
 
-        bool parallel = n > 1 && WorkerPool.CanParallelize;
+        bool parallel = SpreadOverBatch(n);
         int slots = parallel ? WorkerPool.Workers : 1;
         // Threads other than slot 0 sum their images' filter and bias gradients into private partials, added
         // to the caller's gradients after the loop; slot 0 adds straight into them.
@@ -123,15 +124,22 @@ public static unsafe class Conv
             };
             if (parallel) WorkerPool.For(n, ref body);
             else for (int image = 0; image < n; image++) body.Run(image);
-        }
 
-        for (int slot = 1; slot < slots; slot++)
-        {
-            var partial = partials.AsSpan((slot - 1) * partialSize, partialSize);
-            TensorPrimitives.Add(gWeight[..g.WeightSize], partial[..g.WeightSize], gWeight[..g.WeightSize]);
-            if (!gBias.IsEmpty) TensorPrimitives.Add(gBias[..cOut], partial[g.WeightSize..], gBias[..cOut]);
+            for (int slot = 1; slot < slots; slot++)
+            {
+                float* partial = pPartials + (long)(slot - 1) * partialSize;
+                AddInto(pgw, partial, g.WeightSize);
+                if (!gBias.IsEmpty) AddInto(pgb, partial + g.WeightSize, cOut);
+            }
         }
     }
+
+    /// <summary>
+    /// Whether to give whole images to the worker threads (each running its products single-threaded) rather
+    /// than run the images in turn with multithreaded products: worth it once there are at least two images per
+    /// thread, so an odd image out does not leave a thread idle for a large part of the call.
+    /// </summary>
+    private static bool SpreadOverBatch(int n) => n >= 2 * WorkerPool.Workers && WorkerPool.CanParallelize;
 
     /// <summary>The sizes of one convolution, validated once.</summary>
     private readonly struct Geometry
@@ -197,13 +205,10 @@ public static unsafe class Conv
                 Im2Col(in G, x, buffer);
                 col = buffer;
             }
-            Gemm.Sgemm(false, false, G.COut, p, k, new ReadOnlySpan<float>(Weight, G.WeightSize), col, y, accumulate: false);
+            // Starting each output row at its bias and accumulating the product saves a pass over y.
             if (Bias != null)
-                for (int c = 0; c < G.COut; c++)
-                {
-                    var row = y.Slice(c * p, p);
-                    TensorPrimitives.Add(row, Bias[c], row);
-                }
+                for (int c = 0; c < G.COut; c++) y.Slice(c * p, p).Fill(Bias[c]);
+            Gemm.Sgemm(false, false, G.COut, p, k, new ReadOnlySpan<float>(Weight, G.WeightSize), col, y, accumulate: Bias != null);
         }
     }
 
@@ -244,7 +249,7 @@ public static unsafe class Conv
             Gemm.Sgemm(false, true, cOut, k, p, gy, col, new Span<float>(gWeight, G.WeightSize), accumulate: true);
 
             if (GBias != null)
-                for (int c = 0; c < cOut; c++) gBias[c] += TensorPrimitives.Sum(gy.Slice(c * p, p));
+                for (int c = 0; c < cOut; c++) gBias[c] += Sum(GY + (long)image * G.OutputSize + (long)c * p, p);
 
             if (GX == null) return;
             var gx = new Span<float>(GX + (long)image * G.InputSize, G.InputSize);
@@ -267,37 +272,31 @@ public static unsafe class Conv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Im2Col(in Geometry g, ReadOnlySpan<float> x, Span<float> col)
     {
-        int oh = g.OH, ow = g.OW, p = g.P;
-        int row = 0;
-        for (int c = 0; c < g.CIn; c++)
+        fixed (float* px = x, pcol = col)
         {
-            var plane = x.Slice(c * g.H * g.W, g.H * g.W);
-            for (int i = 0; i < g.KH; i++)
+            int oh = g.OH, ow = g.OW, w = g.W, sw = g.StrideW;
+            float* dst = pcol;
+            for (int c = 0; c < g.CIn; c++)
             {
-                for (int j = 0; j < g.KW; j++, row++)
+                float* plane = px + (long)c * g.H * w;
+                for (int i = 0; i < g.KH; i++)
                 {
-                    var dstRow = col.Slice(row * p, p);
-                    ValidRange(g.W, g.OW, g.StrideW, g.PadW, j, out int ox0, out int ox1);
-                    for (int oy = 0; oy < oh; oy++)
+                    for (int j = 0; j < g.KW; j++)
                     {
-                        var dst = dstRow.Slice(oy * ow, ow);
-                        int iy = oy * g.StrideH - g.PadH + i;
-                        if ((uint)iy >= (uint)g.H || ox0 >= ox1)
+                        ValidRange(w, ow, sw, g.PadW, j, out int ox0, out int ox1);
+                        for (int oy = 0; oy < oh; oy++, dst += ow)
                         {
-                            dst.Clear();
-                            continue;
-                        }
-                        dst[..ox0].Clear();
-                        dst[ox1..].Clear();
-                        var src = plane.Slice(iy * g.W);
-                        int ix0 = ox0 * g.StrideW - g.PadW + j;
-                        if (g.StrideW == 1)
-                        {
-                            src.Slice(ix0, ox1 - ox0).CopyTo(dst[ox0..ox1]);
-                        }
-                        else
-                        {
-                            for (int ox = ox0, ix = ix0; ox < ox1; ox++, ix += g.StrideW) dst[ox] = src[ix];
+                            int iy = oy * g.StrideH - g.PadH + i;
+                            if ((uint)iy >= (uint)g.H || ox0 >= ox1)
+                            {
+                                Zero(dst, ow);
+                                continue;
+                            }
+                            Zero(dst, ox0);
+                            Zero(dst + ox1, ow - ox1);
+                            float* src = plane + (long)iy * w + (ox0 * sw - g.PadW + j);
+                            if (sw == 1) Copy(src, dst + ox0, ox1 - ox0);
+                            else for (int ox = ox0; ox < ox1; ox++, src += sw) dst[ox] = *src;
                         }
                     }
                 }
@@ -309,38 +308,79 @@ public static unsafe class Conv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Col2ImAdd(in Geometry g, ReadOnlySpan<float> col, Span<float> gx)
     {
-        int oh = g.OH, ow = g.OW, p = g.P;
-        int row = 0;
-        for (int c = 0; c < g.CIn; c++)
+        fixed (float* pcol = col, pgx = gx)
         {
-            var plane = gx.Slice(c * g.H * g.W, g.H * g.W);
-            for (int i = 0; i < g.KH; i++)
+            int oh = g.OH, ow = g.OW, w = g.W, sw = g.StrideW;
+            float* src = pcol;
+            for (int c = 0; c < g.CIn; c++)
             {
-                for (int j = 0; j < g.KW; j++, row++)
+                float* plane = pgx + (long)c * g.H * w;
+                for (int i = 0; i < g.KH; i++)
                 {
-                    var srcRow = col.Slice(row * p, p);
-                    ValidRange(g.W, g.OW, g.StrideW, g.PadW, j, out int ox0, out int ox1);
-                    if (ox0 >= ox1) continue;
-                    for (int oy = 0; oy < oh; oy++)
+                    for (int j = 0; j < g.KW; j++)
                     {
-                        int iy = oy * g.StrideH - g.PadH + i;
-                        if ((uint)iy >= (uint)g.H) continue;
-                        var src = srcRow.Slice(oy * ow, ow);
-                        var dst = plane.Slice(iy * g.W);
-                        int ix0 = ox0 * g.StrideW - g.PadW + j;
-                        if (g.StrideW == 1)
+                        ValidRange(w, ow, sw, g.PadW, j, out int ox0, out int ox1);
+                        for (int oy = 0; oy < oh; oy++, src += ow)
                         {
-                            var target = dst.Slice(ix0, ox1 - ox0);
-                            TensorPrimitives.Add(target, src[ox0..ox1], target);
-                        }
-                        else
-                        {
-                            for (int ox = ox0, ix = ix0; ox < ox1; ox++, ix += g.StrideW) dst[ix] += src[ox];
+                            int iy = oy * g.StrideH - g.PadH + i;
+                            if ((uint)iy >= (uint)g.H || ox0 >= ox1) continue;
+                            float* dst = plane + (long)iy * w + (ox0 * sw - g.PadW + j);
+                            if (sw == 1) AddInto(dst, src + ox0, ox1 - ox0);
+                            else for (int ox = ox0; ox < ox1; ox++, dst += sw) *dst += src[ox];
                         }
                     }
                 }
             }
         }
+    }
+
+    // Rows here are short (often 7 to 28 floats): too short for a library call's fixed cost to pay off. Copies
+    // and clears finish with one vector that overlaps the previous one instead of a scalar tail; masked stores
+    // would be the alternative but are slow on AMD processors.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero(float* dst, int count)
+    {
+        if (count < 8)
+        {
+            for (int k = 0; k < count; k++) dst[k] = 0f;
+            return;
+        }
+        int i = 0;
+        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256<float>.Zero, dst + i);
+        if (i < count) Vector256.Store(Vector256<float>.Zero, dst + count - 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* src, float* dst, int count)
+    {
+        if (count < 8)
+        {
+            for (int k = 0; k < count; k++) dst[k] = src[k];
+            return;
+        }
+        int i = 0;
+        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+        if (i < count) Vector256.Store(Vector256.Load(src + count - 8), dst + count - 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddInto(float* dst, float* src, int count)
+    {
+        int i = 0;
+        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
+        for (; i < count; i++) dst[i] += src[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Sum(float* src, int count)
+    {
+        var total = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + 8 <= count; i += 8) total += Vector256.Load(src + i);
+        float sum = Vector256.Sum(total);
+        for (; i < count; i++) sum += src[i];
+        return sum;
     }
 
     /// <summary>

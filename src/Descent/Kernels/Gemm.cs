@@ -105,32 +105,51 @@ public static unsafe class Gemm
         public readonly int MR, NR, KC, MC, NC;
         public readonly delegate*<nint, float*, float*, float*, nint, bool, void> Micro;
 
-        private TileShape(int mr, int nr, int kc, int mc, int nc, delegate*<nint, float*, float*, float*, nint, bool, void> micro)
+        /// <summary>
+        /// A kernel for the left half of a panel (MR×NR/2), or null: a last panel with few columns then costs
+        /// half a full tile instead of a whole one (a 196-wide product spends 12 % of its time on 4 columns).
+        /// </summary>
+        public readonly delegate*<nint, float*, float*, float*, nint, bool, void> MicroHalf;
+
+        private TileShape(int mr, int nr, int kc, int mc, int nc,
+            delegate*<nint, float*, float*, float*, nint, bool, void> micro,
+            delegate*<nint, float*, float*, float*, nint, bool, void> microHalf)
         {
-            MR = mr; NR = nr; KC = kc; MC = mc; NC = nc; Micro = micro;
+            MR = mr; NR = nr; KC = kc; MC = mc; NC = nc; Micro = micro; MicroHalf = microHalf;
         }
 
         // KC·NR·4 bytes (one B panel) stays in L1 while MC·KC·4 bytes (the packed A block) stays in L2.
         public static TileShape For(GemmKernel kernel) => kernel switch
         {
-            GemmKernel.Avx512 => new TileShape(8, 32, 256, 192, 4096, &MicroAvx512),
-            GemmKernel.Avx2 => new TileShape(6, 16, 256, 192, 4096, &MicroAvx2),
-            _ => new TileShape(4, 4, 256, 128, 4096, &MicroScalar),
+            GemmKernel.Avx512 => new TileShape(8, 32, 256, 192, 4096, &MicroAvx512, &MicroAvx512Half),
+            GemmKernel.Avx2 => new TileShape(6, 16, 256, 192, 4096, &MicroAvx2, &MicroAvx2Half),
+            _ => new TileShape(4, 4, 256, 128, 4096, &MicroScalar, null),
         };
     }
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
+    /// <summary>
+    /// Depth of each KC slice: the shared dimension cut into equal slices of at most KC, so that k = 288 runs as
+    /// 2 × 144 rather than 256 + 32, whose short tail would pay the full cost of loading and storing C.
+    /// </summary>
+    private static int DepthStep(int kc, int k)
+    {
+        int slices = (k + kc - 1) / kc;
+        return Math.Min(kc, RoundUp((k + slices - 1) / slices, 8));
+    }
+
     private static void RunSequential(in TileShape s, in Operands o, int m, int n, int k, bool accumulate)
     {
+        int depthStep = DepthStep(s.KC, k);
         float* packB = PackBuffers.B(s.KC * RoundUp(Math.Min(n, s.NC), s.NR));
         float* packA = PackBuffers.A(s.KC * RoundUp(Math.Min(m, s.MC), s.MR));
         for (int jc = 0; jc < n; jc += s.NC)
         {
             int nc = Math.Min(s.NC, n - jc);
-            for (int pc = 0; pc < k; pc += s.KC)
+            for (int pc = 0; pc < k; pc += depthStep)
             {
-                int kc = Math.Min(s.KC, k - pc);
+                int kc = Math.Min(depthStep, k - pc);
                 bool add = accumulate || pc > 0;
                 for (int panel = 0, panels = (nc + s.NR - 1) / s.NR; panel < panels; panel++)
                     PackBPanel(in s, in o, pc, kc, jc, nc, panel, packB);
@@ -146,6 +165,7 @@ public static unsafe class Gemm
 
     private static void RunParallel(in TileShape s, in Operands o, int m, int n, int k, bool accumulate)
     {
+        int depthStep = DepthStep(s.KC, k);
         int threads = WorkerPool.Workers;
         int mc, rowBlocks;
         bool columnSplit = m <= s.MC;
@@ -186,9 +206,9 @@ public static unsafe class Gemm
             compute.Columns = nc;
             compute.ColBlockWidth = panelsPerColBlock * s.NR;
             compute.ColBlocks = colBlocks;
-            for (int pc = 0; pc < k; pc += s.KC)
+            for (int pc = 0; pc < k; pc += depthStep)
             {
-                int kc = Math.Min(s.KC, k - pc);
+                int kc = Math.Min(depthStep, k - pc);
                 if (!columnSplit)
                 {
                     pack.DepthStart = pc;
@@ -319,7 +339,8 @@ public static unsafe class Gemm
                     micro(kc, aPanel, bPanel, cTile, ldc, add);
                     continue;
                 }
-                micro(kc, aPanel, bPanel, edge, nr, false);
+                if (cols <= nr / 2 && s.MicroHalf != null) s.MicroHalf(kc, aPanel, bPanel, edge, nr, false);
+                else micro(kc, aPanel, bPanel, edge, nr, false);
                 for (int i = 0; i < rows; i++)
                 {
                     float* src = edge + i * nr;
@@ -534,6 +555,46 @@ public static unsafe class Gemm
         StoreRow512(c + 7 * ldc, c70, c71, add);
     }
 
+    /// <summary>
+    /// The left 16 columns of <see cref="MicroAvx512"/>: reads the same 32-wide B panel and writes C[8×16]
+    /// (the caller's edge tile, whose other columns it ignores).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroAvx512Half(nint kc, float* a, float* b, float* c, nint ldc, bool add)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
+        for (nint p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+            c6 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[6]), b0, c6);
+            c7 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[7]), b0, c7);
+            a += 8;
+            b += 32;
+        }
+        StoreHalf512(c, c0, add);
+        StoreHalf512(c + ldc, c1, add);
+        StoreHalf512(c + 2 * ldc, c2, add);
+        StoreHalf512(c + 3 * ldc, c3, add);
+        StoreHalf512(c + 4 * ldc, c4, add);
+        StoreHalf512(c + 5 * ldc, c5, add);
+        StoreHalf512(c + 6 * ldc, c6, add);
+        StoreHalf512(c + 7 * ldc, c7, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreHalf512(float* c, Vector512<float> value, bool add)
+    {
+        if (add) value += Vector512.Load(c);
+        Vector512.Store(value, c);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow512(float* c, Vector512<float> left, Vector512<float> right, bool add)
     {
@@ -584,6 +645,38 @@ public static unsafe class Gemm
         StoreRow256(c + 3 * ldc, c30, c31, add);
         StoreRow256(c + 4 * ldc, c40, c41, add);
         StoreRow256(c + 5 * ldc, c50, c51, add);
+    }
+
+    /// <summary>The left 8 columns of <see cref="MicroAvx2"/>, reading the same 16-wide B panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroAvx2Half(nint kc, float* a, float* b, float* c, nint ldc, bool add)
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        for (nint p = 0; p < kc; p++)
+        {
+            var b0 = Avx.LoadVector256(b);
+            c0 = Fma.MultiplyAdd(Vector256.Create(a[0]), b0, c0);
+            c1 = Fma.MultiplyAdd(Vector256.Create(a[1]), b0, c1);
+            c2 = Fma.MultiplyAdd(Vector256.Create(a[2]), b0, c2);
+            c3 = Fma.MultiplyAdd(Vector256.Create(a[3]), b0, c3);
+            c4 = Fma.MultiplyAdd(Vector256.Create(a[4]), b0, c4);
+            c5 = Fma.MultiplyAdd(Vector256.Create(a[5]), b0, c5);
+            a += 6;
+            b += 16;
+        }
+        StoreHalf256(c, c0, add);
+        StoreHalf256(c + ldc, c1, add);
+        StoreHalf256(c + 2 * ldc, c2, add);
+        StoreHalf256(c + 3 * ldc, c3, add);
+        StoreHalf256(c + 4 * ldc, c4, add);
+        StoreHalf256(c + 5 * ldc, c5, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreHalf256(float* c, Vector256<float> value, bool add)
+    {
+        if (add) value += Avx.LoadVector256(c);
+        Avx.Store(c, value);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

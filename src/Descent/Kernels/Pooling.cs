@@ -203,6 +203,11 @@ public static unsafe class Pooling
             float* y = Y + (long)plane * G.OH * G.OW;
             int* indices = Indices + (long)plane * G.OH * G.OW;
             int w = G.W;
+            if (G.KH == 2 && G.KW == 2 && G.StrideH == 2 && G.StrideW == 2 && G.PadH == 0 && G.PadW == 0)
+            {
+                MaxPool2x2(x, w, G.OH, G.OW, y, indices);
+                return;
+            }
             for (int oy = 0; oy < G.OH; oy++)
             {
                 for (int ox = 0; ox < G.OW; ox++)
@@ -213,20 +218,55 @@ public static unsafe class Pooling
                     for (int iy = iy0; iy < iy1; iy++)
                     {
                         for (int ix = ix0, at = iy * w + ix0; ix < ix1; ix++, at++)
-                        {
-                            float v = x[at];
-                            if (v > max || float.IsNaN(v))
-                            {
-                                max = v;
-                                best = at;
-                            }
-                        }
+                            Consider(x[at], at, ref max, ref best);
                     }
                     y[oy * G.OW + ox] = max;
                     indices[oy * G.OW + ox] = best;
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The 2×2, stride-2, unpadded max pool of convolutional networks, unrolled: every window is in bounds, so
+    /// the four candidates are compared directly in row-major order with the same tie and NaN rules.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxPool2x2(float* x, int w, int oh, int ow, float* y, int* indices)
+    {
+        for (int oy = 0; oy < oh; oy++)
+        {
+            float* top = x + (long)2 * oy * w;
+            float* bottom = top + w;
+            int rowStart = 2 * oy * w;
+            for (int ox = 0; ox < ow; ox++)
+            {
+                int at = rowStart + 2 * ox;
+                float max = top[2 * ox];
+                int best = at;
+                Consider(top[2 * ox + 1], at + 1, ref max, ref best);
+                Consider(bottom[2 * ox], at + w, ref max, ref best);
+                Consider(bottom[2 * ox + 1], at + w + 1, ref max, ref best);
+                y[oy * ow + ox] = max;
+                indices[oy * ow + ox] = best;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes <paramref name="value"/> over the running maximum when it is larger or NaN, with selects rather
+    /// than branches: on real data the comparison is a coin flip, and a mispredicted branch per pixel costs
+    /// several times the arithmetic (measured 3× slower on the 2×2 pool).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Consider(float value, int at, ref float max, ref int best)
+    {
+        // All-ones when taken; the JIT turns a bool ternary into a branch, this stays a select.
+        int take = -(Unsafe.BitCast<bool, byte>(value > max) | Unsafe.BitCast<bool, byte>(float.IsNaN(value)));
+        best ^= (best ^ at) & take;
+        // MathF.Max gives the same value as the strict comparison (NaN wins; equal values are equal) without a
+        // branch; only the sign of a zero tie could differ, and the index above still follows the first one.
+        max = MathF.Max(max, value);
     }
 
     private struct MaxBackwardBody : IParallelBody

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace Descent.Kernels;
@@ -18,27 +19,52 @@ public interface IParallelBody
 }
 
 /// <summary>
-/// A persistent pool of worker threads, one per logical processor, that runs data-parallel loops without
-/// allocating: kernels hand it a struct implementing <see cref="IParallelBody"/> and the pool calls it for
-/// every index of a range, spreading the indices over the worker threads and the calling thread.
+/// A persistent pool of worker threads sized to the machine (<see cref="Environment.ProcessorCount"/> − 1
+/// background threads plus the calling thread) that runs data-parallel loops without allocating: kernels hand
+/// it a struct implementing <see cref="IParallelBody"/> and the pool calls it for every index of a range,
+/// spreading the indices over the worker threads and the calling thread.
 /// </summary>
 /// <remarks>
 /// <para>
+/// Typical use, with spans pinned because worker threads cannot capture them:
+/// <code>
+/// private unsafe struct ScaleBody : IParallelBody
+/// {
+///     public float* Data;
+///     public int Length, ChunkSize;
+///     public float Factor;
+///
+///     public readonly void Run(int chunk)
+///     {
+///         int start = chunk * ChunkSize, end = Math.Min(Length, start + ChunkSize);
+///         for (int i = start; i &lt; end; i++) Data[i] *= Factor;
+///     }
+/// }
+///
+/// fixed (float* data = span)
+/// {
+///     var body = new ScaleBody { Data = data, Length = span.Length, ChunkSize = 16384, Factor = 0.5f };
+///     WorkerPool.For((span.Length + body.ChunkSize - 1) / body.ChunkSize, ref body);
+/// }
+/// </code>
+/// </para>
+/// <para>
 /// The threads are started on first use and live for the whole process as background threads. Between
-/// loops a worker spins briefly (so back-to-back kernels of a training step start without a wake-up
-/// latency), then sleeps until the next loop.
+/// loops a worker polls for about a millisecond (so back-to-back kernels of a training step start without a
+/// wake-up latency), then sleeps until the next loop.
 /// </para>
 /// <para>
 /// Indices are handed out in contiguous runs from a shared counter, so a thread that finishes early takes
 /// over work that another thread has not started: one slow core (a noisy neighbour, a GC pause) does not
-/// hold back the whole loop. Give each index a meaningful amount of work (a row block, a tile, an image);
-/// the pool groups consecutive indices itself when the count is large.
+/// hold back the whole loop, and a worker that is not running at all costs the loop nothing. Give each index
+/// a meaningful amount of work (tens of microseconds: a row block, a tile, an image, a chunk of 16K
+/// elements); the pool groups consecutive indices itself when the count is large.
 /// </para>
 /// <para>
 /// A loop runs on the calling thread alone when the count is 1, when the machine has one processor, when
 /// it is started from inside another loop's body (nested loops would otherwise wait on threads that are
 /// busy running their parent), or when another thread is already running a loop on the pool. Results are
-/// identical either way; only the speed differs.
+/// identical either way; only the speed differs. <see cref="CanParallelize"/> tells a kernel in advance.
 /// </para>
 /// <para>
 /// An exception thrown by a body is caught on whichever thread ran it; the loop still finishes, and the
@@ -47,8 +73,12 @@ public interface IParallelBody
 /// </remarks>
 public static unsafe class WorkerPool
 {
-    /// <summary>How long an idle worker keeps polling for the next loop before it goes to sleep.</summary>
-    private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 microseconds
+    /// <summary>
+    /// How long an idle worker keeps polling for the next loop before it goes to sleep: one millisecond covers
+    /// the gaps between the kernels of a training step, and waking a sleeping thread can cost far more than
+    /// that on a virtual machine whose idle processor the host has descheduled.
+    /// </summary>
+    private static readonly long SpinTicks = Stopwatch.Frequency / 1000;
 
     private static readonly object StartLock = new();
     private static volatile bool _started;
@@ -144,6 +174,7 @@ public static unsafe class WorkerPool
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunRange<TBody>(int start, int end) where TBody : struct, IParallelBody
     {
         ref TBody body = ref SharedBody<TBody>.Value;

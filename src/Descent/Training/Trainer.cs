@@ -25,8 +25,10 @@ public interface ITrainerCallback
     void OnTrainBegin(Trainer trainer, int epochs, int batchesPerEpoch) { }
     /// <summary>Before each epoch (1-based).</summary>
     void OnEpochBegin(int epoch) { }
-    /// <summary>After each optimizer step with the batch's mean loss.</summary>
+    /// <summary>After each batch (a micro-batch under gradient accumulation) with its mean loss.</summary>
     void OnBatchEnd(int epoch, int batch, long globalStep, float loss) { }
+    /// <summary>After each optimizer step (per-step schedules hook in here); <paramref name="gradNorm"/> is the norm before clipping.</summary>
+    void OnOptimizerStep(long globalStep, double gradNorm) { }
     /// <summary>After each epoch's validation.</summary>
     void OnEpochEnd(EpochResult result) { }
     /// <summary>After the last epoch.</summary>
@@ -57,6 +59,20 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     /// <summary>Optimizer steps taken so far.</summary>
     public long GlobalStep { get; private set; }
 
+    /// <summary>When set, gradients are rescaled to this global L2 norm before each step (<c>clip_grad_norm_</c>).</summary>
+    public double? ClipGradNorm { get; set; }
+
+    /// <summary>
+    /// Gradient accumulation: the optimizer steps once every N batches on the mean of their gradients
+    /// (each batch's loss is scaled by 1/N), an effective batch N times larger in the same memory.
+    /// </summary>
+    public int AccumulationSteps
+    {
+        get => _accumulationSteps;
+        set => _accumulationSteps = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"accumulation steps must be a positive integer, got {value}");
+    }
+    private int _accumulationSteps = 1;
+
     /// <summary>Trains for <paramref name="epochs"/> epochs; validates on <paramref name="validation"/> after each one when given.</summary>
     public IReadOnlyList<EpochResult> Fit(DataLoader train, Dataset? validation = null, int epochs = 1)
     {
@@ -72,13 +88,16 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
             double lossSum = 0;
             long correct = 0, seen = 0;
             int batchIndex = 0;
+            int batches = train.Count;
             foreach (var batch in train.Epoch(epoch))
             {
-                float batchLoss = TrainStep(batch.X, batch.Y, out int batchCorrect);
+                bool first = batchIndex % _accumulationSteps == 0;
+                bool last = (batchIndex + 1) % _accumulationSteps == 0 || batchIndex + 1 == batches;
+                float batchLoss = ForwardBackward(batch.X, batch.Y, zeroGrad: first, out int batchCorrect);
                 lossSum += (double)batchLoss * batch.Size;
                 correct += batchCorrect;
                 seen += batch.Size;
-                GlobalStep++;
+                if (last) OptimizerStep();
                 foreach (var c in Callbacks) c.OnBatchEnd(epoch, batchIndex, GlobalStep, batchLoss);
                 batchIndex++;
             }
@@ -95,14 +114,30 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     /// <summary>One optimizer step on a batch; returns the batch's loss and counts correct predictions.</summary>
     public float TrainStep(Tensor x, int[] y, out int correct)
     {
-        Optimizer.ZeroGrad();
+        float value = ForwardBackward(x, y, zeroGrad: true, out correct);
+        OptimizerStep();
+        return value;
+    }
+
+    private float ForwardBackward(Tensor x, int[] y, bool zeroGrad, out int correct)
+    {
+        if (zeroGrad) Optimizer.ZeroGrad();
         var output = Model.Forward(x);
         var lossTensor = Loss(output, y);
         float value = lossTensor.Item();
         correct = CountCorrect(output, y);
-        lossTensor.Backward();
-        Optimizer.Step();
+        (_accumulationSteps > 1 ? lossTensor * (1f / _accumulationSteps) : lossTensor).Backward();
         return value;
+    }
+
+    private void OptimizerStep()
+    {
+        double norm = ClipGradNorm is { } max
+            ? GradientClipping.ClipGradNorm(Optimizer.Arena, max)
+            : Callbacks.Count > 0 ? GradientClipping.GradNorm(Optimizer.Arena) : double.NaN;
+        Optimizer.Step();
+        GlobalStep++;
+        foreach (var c in Callbacks) c.OnOptimizerStep(GlobalStep, norm);
     }
 
     /// <summary>Mean loss and accuracy over <paramref name="data"/> in evaluation mode, without recording a graph.</summary>

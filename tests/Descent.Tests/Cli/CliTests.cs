@@ -60,3 +60,35 @@ public class CliTests
         Assert.Equal(loss, again.RootElement.GetProperty("test_loss").GetDouble());
     }
 }
+
+public class CompareCommandTests
+{
+    [Fact]
+    public void Compare_prints_a_ranked_table_and_writes_pictures()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "descent-compare-" + Guid.NewGuid().ToString("N"));
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = Descent.Cli.Cli.Run(["compare", "--optimizers", "sgd,momentum,nesterov", "--epochs", "2", "--hidden", "32", "--out", dir], o, e);
+        Assert.True(code == 0, e.ToString());
+        var text = o.ToString();
+        Assert.Contains("rank", text);
+        foreach (var name in new[] { "sgd", "momentum", "nesterov" })
+        {
+            Assert.Contains(name, text);
+            Assert.True(File.Exists(Path.Combine(dir, name, "curves.csv")));
+        }
+        var svg = File.ReadAllText(Path.Combine(dir, "train_loss.svg"));
+        Assert.StartsWith("<svg", svg);
+        Assert.Contains("nesterov", svg);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void Unknown_optimizer_is_a_usage_error()
+    {
+        var e = new StringWriter();
+        Assert.Equal(2, Descent.Cli.Cli.Run(["compare", "--optimizers", "sgd,adamm"], new StringWriter(), e));
+        Assert.Contains("unknown optimizer 'adamm'", e.ToString());
+    }
+}

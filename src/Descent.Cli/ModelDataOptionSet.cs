@@ -1,0 +1,45 @@
+using System.CommandLine;
+using Descent.Training;
+
+namespace Descent.Cli;
+
+/// <summary>The dataset, model and loop options shared by <c>train</c> and <c>compare</c>.</summary>
+internal sealed class ModelDataOptionSet
+{
+    public readonly Option<string> Dataset = new("--dataset") { Description = "digits (embedded UCI digits) or fashion-mnist", DefaultValueFactory = _ => "digits" };
+    public readonly Option<string?> DataDir = new("--data") { Description = "Directory holding the IDX files (default: /usr/share/datasets/fashion-mnist)" };
+    public readonly Option<string> Model = new("--model") { Description = "mlp or cnn", DefaultValueFactory = _ => "mlp" };
+    public readonly Option<string> Hidden = new("--hidden") { Description = "Hidden layer sizes of the mlp, comma-separated", DefaultValueFactory = _ => "256,128" };
+    public readonly Option<string> Activation = new("--activation") { Description = "relu, leaky-relu, elu, sigmoid, tanh or gelu", DefaultValueFactory = _ => "relu" };
+    public readonly Option<int> Epochs = new("--epochs") { Description = "Passes over the training split", DefaultValueFactory = _ => 20 };
+    public readonly Option<int> BatchSize = new("--batch-size") { Description = "Mini-batch size", DefaultValueFactory = _ => 32 };
+    public readonly Option<int> Seed = new("--seed") { Description = "Seed for initialization, splits and shuffling", DefaultValueFactory = _ => 0 };
+    public readonly Option<double?> ValFraction = new("--val-fraction") { Description = "Fraction of the training data held out for validation (default: 0.1 for digits, 0 for fashion-mnist, which trains on its official 60k set)" };
+
+    public ModelDataOptionSet()
+    {
+        Dataset.AcceptOnlyFromAmong(DataPreparation.Names);
+        Model.AcceptOnlyFromAmong("mlp", "cnn");
+    }
+
+    public IEnumerable<Option> All => [Dataset, DataDir, Model, Hidden, Activation, Epochs, BatchSize, Seed, ValFraction];
+
+    public TrainSettings Settings(ParseResult p, double? defaultValFraction = null)
+    {
+        var dataset = p.GetValue(Dataset)!;
+        var s = new TrainSettings
+        {
+            Dataset = dataset,
+            DataDir = p.GetValue(DataDir),
+            Model = p.GetValue(Model)!,
+            Hidden = Commands.TrainCommand.ParseIntList(p.GetValue(Hidden)!, "--hidden"),
+            Activation = p.GetValue(Activation)!,
+            Epochs = p.GetValue(Epochs),
+            BatchSize = p.GetValue(BatchSize),
+            Seed = p.GetValue(Seed),
+            ValFraction = p.GetValue(ValFraction) ?? defaultValFraction ?? DataPreparation.DefaultValFraction(dataset),
+        };
+        s.Validate();
+        return s;
+    }
+}

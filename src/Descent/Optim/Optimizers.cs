@@ -1,0 +1,89 @@
+using Descent.Nn;
+
+namespace Descent.Optim;
+
+/// <summary>
+/// Every hyperparameter the command line can set, by PyTorch's name. A value left null takes the
+/// optimizer's own default (or, for <see cref="Lr"/>, the optimizer's conventional learning rate).
+/// </summary>
+public sealed record OptimizerSettings
+{
+    public double? Lr { get; init; }
+    public double? Momentum { get; init; }
+    public double Dampening { get; init; }
+    public bool Nesterov { get; init; }
+    public double? WeightDecay { get; init; }
+    public (double Beta1, double Beta2)? Betas { get; init; }
+    public double? Eps { get; init; }
+    public double? Rho { get; init; }
+    public double? Alpha { get; init; }
+    public bool Centered { get; init; }
+    public bool Amsgrad { get; init; }
+    public double LrDecay { get; init; }
+    public double InitialAccumulatorValue { get; init; }
+    public bool Maximize { get; init; }
+    /// <summary>Put biases and normalization parameters in a second group without weight decay.</summary>
+    public bool NoDecayOnBiasAndNorm { get; init; }
+}
+
+/// <summary>
+/// The optimizers by the names the CLI, <c>descent compare</c> and the playground use. "momentum" and
+/// "nesterov" are SGD with momentum 0.9 (and Nesterov), as the lectures name them.
+/// </summary>
+public static class Optimizers
+{
+    /// <summary>Names accepted by <see cref="Create"/>.</summary>
+    public static readonly string[] Names = ["sgd", "momentum", "nesterov"];
+
+    /// <summary>Builds the named optimizer over <paramref name="model"/>'s parameters.</summary>
+    public static Optimizer Create(string name, Module model, OptimizerSettings settings)
+    {
+        string n = Normalize(name);
+        double lr = settings.Lr ?? ConventionalLr(n);
+        return n switch
+        {
+            "sgd" => Sgd(model, settings, lr, 0, settings.Nesterov),
+            "momentum" => Sgd(model, settings, lr, 0.9, settings.Nesterov),
+            "nesterov" => Sgd(model, settings, lr, 0.9, true),
+            _ => throw Unknown(name),
+        };
+    }
+
+    /// <summary>
+    /// The learning rate each optimizer is conventionally run with when none is given: the values a
+    /// textbook or the optimizer's paper starts from (SGD 0.1, momentum methods 0.01 with μ = 0.9,
+    /// AdaGrad 0.01, AdaDelta 1.0, RMSProp 0.001, the Adam family 0.001).
+    /// </summary>
+    public static double ConventionalLr(string name) => Normalize(name) switch
+    {
+        "sgd" => 0.1,
+        "momentum" or "nesterov" => 0.01,
+        "adagrad" => 0.01,
+        "adadelta" => 1.0,
+        "rmsprop" => 0.001,
+        "adam" or "adamw" or "radam" => 0.001,
+        "nadam" or "adamax" => 0.002,
+        "lion" => 1e-4,
+        "lbfgs" => 1.0,
+        var n => throw Unknown(n),
+    };
+
+    private static string Normalize(string name) => name.Trim().ToLowerInvariant();
+
+    private static ArgumentException Unknown(string name) =>
+        new($"unknown optimizer '{name}' (expected one of: {string.Join(", ", Names)})");
+
+    private static IReadOnlyList<ParamGroup<T>> Groups<T>(Module model, T options, bool noDecayOnBiasAndNorm) where T : OptimizerOptions =>
+        noDecayOnBiasAndNorm ? ParamGroups.NoDecayOnBiasAndNorm(model, options) : [new ParamGroup<T>(model.Parameters(), options)];
+
+    private static SGD Sgd(Module model, OptimizerSettings s, double lr, double defaultMomentum, bool nesterov) =>
+        new(Groups(model, new SgdOptions
+        {
+            Lr = lr,
+            Momentum = s.Momentum ?? defaultMomentum,
+            Dampening = s.Dampening,
+            Nesterov = nesterov,
+            WeightDecay = s.WeightDecay ?? 0,
+            Maximize = s.Maximize,
+        }, s.NoDecayOnBiasAndNorm));
+}

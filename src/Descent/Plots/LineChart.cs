@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+
+namespace Descent.Plots;
+
+/// <summary>One named series of (x, y) points.</summary>
+public sealed record Series(string Name, IReadOnlyList<(double X, double Y)> Points);
+
+/// <summary>
+/// A line chart rendered as a standalone SVG: axes with ticks, a legend, optional log-scale y (for losses).
+/// Non-finite points are skipped, so a diverged run shows where it left the chart.
+/// </summary>
+public static class LineChart
+{
+    private static readonly string[] Palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31"];
+
+    /// <summary>Renders the series into an SVG document.</summary>
+    public static string Svg(string title, string xLabel, string yLabel, IReadOnlyList<Series> series, bool logY = false, int width = 800, int height = 480)
+    {
+        const double left = 70, right = 170, top = 40, bottom = 50;
+        double plotW = width - left - right, plotH = height - top - bottom;
+        var pts = series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y) && (!logY || p.Y > 0)).ToList();
+        double xMin = pts.Count > 0 ? pts.Min(p => p.X) : 0, xMax = pts.Count > 0 ? pts.Max(p => p.X) : 1;
+        double yMin = pts.Count > 0 ? pts.Min(p => F(p.Y)) : 0, yMax = pts.Count > 0 ? pts.Max(p => F(p.Y)) : 1;
+        if (xMax <= xMin) xMax = xMin + 1;
+        if (yMax <= yMin) yMax = yMin + 1;
+        double F(double y) => logY ? Math.Log10(y) : y;
+        double Sx(double x) => left + (x - xMin) / (xMax - xMin) * plotW;
+        double Sy(double y) => top + (1 - (F(y) - yMin) / (yMax - yMin)) * plotH;
+
+        var sb = new StringBuilder();
+        sb.Append(Inv($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n"));
+        sb.Append(Inv($"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n"));
+        sb.Append(Inv($"<text x=\"{left + plotW / 2}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{Esc(title)}</text>\n"));
+        sb.Append(Inv($"<rect x=\"{left}\" y=\"{top}\" width=\"{plotW}\" height=\"{plotH}\" fill=\"none\" stroke=\"#444\"/>\n"));
+        for (int i = 0; i <= 5; i++)
+        {
+            double xv = xMin + (xMax - xMin) * i / 5, px = left + plotW * i / 5;
+            sb.Append(Inv($"<line x1=\"{px:F1}\" y1=\"{top}\" x2=\"{px:F1}\" y2=\"{top + plotH}\" stroke=\"#eee\"/><text x=\"{px:F1}\" y=\"{top + plotH + 16}\" text-anchor=\"middle\">{Tick(xv)}</text>\n"));
+            double yv = yMin + (yMax - yMin) * i / 5, py = top + plotH * (1 - i / 5.0);
+            string label = logY ? Tick(Math.Pow(10, yv)) : Tick(yv);
+            sb.Append(Inv($"<line x1=\"{left}\" y1=\"{py:F1}\" x2=\"{left + plotW}\" y2=\"{py:F1}\" stroke=\"#eee\"/><text x=\"{left - 6}\" y=\"{py + 4:F1}\" text-anchor=\"end\">{label}</text>\n"));
+        }
+        sb.Append(Inv($"<text x=\"{left + plotW / 2}\" y=\"{height - 12}\" text-anchor=\"middle\">{Esc(xLabel)}</text>\n"));
+        sb.Append(Inv($"<text x=\"16\" y=\"{top + plotH / 2}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {top + plotH / 2})\">{Esc(yLabel)}{(logY ? " (log)" : "")}</text>\n"));
+        for (int s = 0; s < series.Count; s++)
+        {
+            string color = Palette[s % Palette.Length];
+            var path = new StringBuilder();
+            bool pen = false;
+            foreach (var (x, y) in series[s].Points)
+            {
+                if (!double.IsFinite(x) || !double.IsFinite(y) || (logY && y <= 0)) { pen = false; continue; }
+                double py = Math.Clamp(Sy(y), top, top + plotH);
+                path.Append(Inv($"{(pen ? 'L' : 'M')}{Sx(x):F1},{py:F1} "));
+                pen = true;
+            }
+            sb.Append(Inv($"<path d=\"{path}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.5\"/>\n"));
+            double ly = top + 14 + s * 18;
+            sb.Append(Inv($"<line x1=\"{left + plotW + 12}\" y1=\"{ly - 4}\" x2=\"{left + plotW + 36}\" y2=\"{ly - 4}\" stroke=\"{color}\" stroke-width=\"3\"/><text x=\"{left + plotW + 42}\" y=\"{ly}\">{Esc(series[s].Name)}</text>\n"));
+        }
+        sb.Append("</svg>\n");
+        return sb.ToString();
+    }
+
+    private static string Tick(double v) => Math.Abs(v) >= 1e4 || (Math.Abs(v) < 1e-2 && v != 0)
+        ? v.ToString("0.##E+0", CultureInfo.InvariantCulture) : v.ToString("0.###", CultureInfo.InvariantCulture);
+
+    private static string Esc(string s) => WebUtility.HtmlEncode(s);
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
