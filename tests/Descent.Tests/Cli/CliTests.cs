@@ -92,3 +92,25 @@ public class CompareCommandTests
         Assert.Contains("unknown optimizer 'adamm'", e.ToString());
     }
 }
+
+public class CliDataErrorTests
+{
+    [Fact]
+    public void Truncated_idx_file_is_a_one_line_error_naming_the_file()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "descent-idx-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles("/usr/share/datasets/fashion-mnist"))
+            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        // Keep only the gzip header and a little of the stream: a truncated download.
+        var images = Path.Combine(dir, "train-images-idx3-ubyte.gz");
+        var bytes = File.ReadAllBytes(images);
+        File.WriteAllBytes(images, bytes[..5000]);
+        var e = new StringWriter();
+        int code = Descent.Cli.Cli.Run(["train", "--dataset", "fashion-mnist", "--data", dir, "--epochs", "1"], new StringWriter(), e);
+        Assert.Equal(2, code);
+        Assert.Single(e.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("train-images-idx3-ubyte.gz", e.ToString());
+        Directory.Delete(dir, true);
+    }
+}
