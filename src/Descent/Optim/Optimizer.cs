@@ -76,6 +76,9 @@ public abstract class Optimizer
     /// <summary>Updates the parameters from their gradients, like <c>optimizer.step()</c>.</summary>
     public abstract void Step();
 
+    /// <summary>True for optimizers that must re-evaluate the loss during a step (LBFGS): call <see cref="Step(Func{float})"/>.</summary>
+    public virtual bool RequiresClosure => false;
+
     /// <summary>Calls <paramref name="closure"/> (which recomputes loss and gradients) and steps; returns the loss.</summary>
     public virtual float Step(Func<float> closure)
     {

@@ -77,6 +77,8 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     public IReadOnlyList<EpochResult> Fit(DataLoader train, Dataset? validation = null, int epochs = 1)
     {
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), $"epochs must be a positive integer, got {epochs}");
+        if (Optimizer.RequiresClosure && _accumulationSteps > 1)
+            throw new ArgumentException($"{Optimizer.GetType().Name} re-evaluates the loss inside its step and cannot accumulate gradients over batches (accumulation steps {_accumulationSteps})");
         var history = new List<EpochResult>();
         foreach (var c in Callbacks) c.OnTrainBegin(this, epochs, train.Count);
         StopRequested = false;
@@ -121,6 +123,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
 
     private float ForwardBackward(Tensor x, int[] y, bool zeroGrad, out int correct)
     {
+        if (Optimizer.RequiresClosure) return ClosureStep(x, y, out correct);
         if (zeroGrad) Optimizer.ZeroGrad();
         var output = Model.Forward(x);
         var lossTensor = Loss(output, y);
@@ -130,8 +133,33 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         return value;
     }
 
+    /// <summary>
+    /// For closure optimizers (LBFGS) the whole step happens here: the closure re-runs forward and backward
+    /// as often as the line search needs; the reported loss and accuracy are those of the first evaluation.
+    /// </summary>
+    private float ClosureStep(Tensor x, int[] y, out int correct)
+    {
+        int firstCorrect = -1;
+        float loss = Optimizer.Step(() =>
+        {
+            Optimizer.ZeroGrad();
+            var output = Model.Forward(x);
+            var lossTensor = Loss(output, y);
+            float value = lossTensor.Item();
+            if (firstCorrect < 0) firstCorrect = CountCorrect(output, y);
+            lossTensor.Backward();
+            if (ClipGradNorm is { } max) GradientClipping.ClipGradNorm(Optimizer.Arena, max);
+            return value;
+        });
+        correct = firstCorrect;
+        GlobalStep++;
+        foreach (var c in Callbacks) c.OnOptimizerStep(GlobalStep, double.NaN);
+        return loss;
+    }
+
     private void OptimizerStep()
     {
+        if (Optimizer.RequiresClosure) return;
         double norm = ClipGradNorm is { } max
             ? GradientClipping.ClipGradNorm(Optimizer.Arena, max)
             : Callbacks.Count > 0 ? GradientClipping.GradNorm(Optimizer.Arena) : double.NaN;
