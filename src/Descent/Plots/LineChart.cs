@@ -34,11 +34,14 @@ public static class LineChart
         sb.Append(Inv($"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n"));
         sb.Append(Inv($"<text x=\"{left + plotW / 2}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{Esc(title)}</text>\n"));
         sb.Append(Inv($"<rect x=\"{left}\" y=\"{top}\" width=\"{plotW}\" height=\"{plotH}\" fill=\"none\" stroke=\"#444\"/>\n"));
-        for (int i = 0; i <= 5; i++)
+        foreach (double xv in NiceTicks(xMin, xMax))
         {
-            double xv = xMin + (xMax - xMin) * i / 5, px = left + plotW * i / 5;
+            double px = Sx(xv);
             sb.Append(Inv($"<line x1=\"{px:F1}\" y1=\"{top}\" x2=\"{px:F1}\" y2=\"{top + plotH}\" stroke=\"#eee\"/><text x=\"{px:F1}\" y=\"{top + plotH + 16}\" text-anchor=\"middle\">{Tick(xv)}</text>\n"));
-            double yv = yMin + (yMax - yMin) * i / 5, py = top + plotH * (1 - i / 5.0);
+        }
+        foreach (double yv in logY ? LogTicks(yMin, yMax) : NiceTicks(yMin, yMax))
+        {
+            double py = top + (1 - (yv - yMin) / (yMax - yMin)) * plotH;
             string label = logY ? Tick(Math.Pow(10, yv)) : Tick(yv);
             sb.Append(Inv($"<line x1=\"{left}\" y1=\"{py:F1}\" x2=\"{left + plotW}\" y2=\"{py:F1}\" stroke=\"#eee\"/><text x=\"{left - 6}\" y=\"{py + 4:F1}\" text-anchor=\"end\">{label}</text>\n"));
         }
@@ -62,6 +65,28 @@ public static class LineChart
         }
         sb.Append("</svg>\n");
         return sb.ToString();
+    }
+
+    /// <summary>Ticks at 1, 2 or 5 × 10ᵏ spacing, about five of them, inside [min, max].</summary>
+    internal static IEnumerable<double> NiceTicks(double min, double max)
+    {
+        double raw = (max - min) / 5;
+        double mag = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+        double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
+        for (double v = Math.Ceiling(min / step) * step; v <= max + step * 1e-9; v += step)
+            yield return Math.Abs(v) < step * 1e-9 ? 0 : v;
+    }
+
+    /// <summary>Log-axis ticks (in log10 units): decades, plus 2 and 5 × 10ᵏ when the axis spans under three decades.</summary>
+    private static IEnumerable<double> LogTicks(double min, double max)
+    {
+        double[] mantissas = max - min >= 3 ? [1] : [1, 2, 5];
+        for (double d = Math.Floor(min); d <= Math.Ceiling(max); d++)
+            foreach (var m in mantissas)
+            {
+                double v = d + Math.Log10(m);
+                if (v >= min - 1e-9 && v <= max + 1e-9) yield return v;
+            }
     }
 
     private static string Tick(double v) => Math.Abs(v) >= 1e4 || (Math.Abs(v) < 1e-2 && v != 0)
