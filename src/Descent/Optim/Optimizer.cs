@@ -23,7 +23,7 @@ public abstract record OptimizerOptions
     }
 
     /// <summary>Formats a hyperparameter as Python prints it.</summary>
-    protected static string Fmt(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+    protected static string Fmt(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture).Replace("E", "e");
 }
 
 /// <summary>A set of parameters sharing hyperparameters, like one entry of <c>optimizer.param_groups</c>.</summary>
