@@ -21,11 +21,12 @@ internal static class CompareCommand
         var cmd = new Command("compare", "Train the same model with several optimizers and rank them.");
         var data = new ModelDataOptionSet();
         var optim = new OptimizerOptionSet();
+        var schedule = new ScheduleOptionSet();
         var optimizers = new Option<string>("--optimizers") { Description = "Comma-separated optimizers to compare", DefaultValueFactory = _ => string.Join(",", DefaultOptimizers) };
         var target = new Option<double>("--target") { Description = "Validation accuracy whose first crossing is reported", DefaultValueFactory = _ => 0.95 };
         var outDir = new Option<string>("--out") { Description = "Directory for the pictures and CSV curves", DefaultValueFactory = _ => "runs/compare" };
         var logdir = new Option<string?>("--logdir") { Description = "Also write one run directory per optimizer under this directory" };
-        foreach (var o in data.All.Concat(optim.All.Where(o => o != optim.Optimizer && o != optim.Accumulate)).Concat([optimizers, target, outDir, logdir]))
+        foreach (var o in data.All.Concat(optim.All.Where(o => o != optim.Optimizer && o != optim.Accumulate)).Concat(schedule.All).Concat([optimizers, target, outDir, logdir]))
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
@@ -37,12 +38,13 @@ internal static class CompareCommand
             if (!(t > 0 && t <= 1)) throw new UsageException($"--target must be an accuracy in (0, 1], got {t}");
             var optimizerSettings = optim.Settings(parse);
             foreach (var n in names) Optimizers.Create(n, new Nn.Linear(1, 1), optimizerSettings);
-            return Run(settings, names, optimizerSettings, parse.GetValue(optim.ClipNorm), t, parse.GetValue(outDir)!, parse.GetValue(logdir), stdout);
+            return Run(settings, names, optimizerSettings, parse.GetValue(optim.ClipNorm), t, parse.GetValue(outDir)!, parse.GetValue(logdir), stdout,
+                (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches));
         });
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, string[] names, OptimizerSettings optimizerSettings, double? clipNorm, double target, string outDir, string? logdir, TextWriter stdout)
+    private static int Run(TrainSettings settings, string[] names, OptimizerSettings optimizerSettings, double? clipNorm, double target, string outDir, string? logdir, TextWriter stdout, Func<Optimizer, int, ITrainerCallback?> scheduleFactory)
     {
         var total = Stopwatch.StartNew();
         var prepared = DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn", settings.ValFraction, settings.Seed);
@@ -56,6 +58,7 @@ internal static class CompareCommand
             Target = target,
             Settings = optimizerSettings,
             ClipGradNorm = clipNorm,
+            Schedule = scheduleFactory,
         };
         stdout.WriteLine($"comparing {names.Length} optimizers on {settings.Dataset} ({settings.Model}, {settings.Epochs} epochs, batch {settings.BatchSize}, seed {settings.Seed}); same initial weights and batch order for each");
         var results = new List<ComparisonResult>();

@@ -15,20 +15,22 @@ internal static class TrainCommand
         var cmd = new Command("train", "Train a model and report per-epoch metrics and the final test accuracy.");
         var data = new ModelDataOptionSet();
         var optim = new OptimizerOptionSet();
+        var schedule = new ScheduleOptionSet();
         var json = new Option<bool>("--json") { Description = "Print a JSON summary as the last line of stdout" };
-        foreach (var o in data.All.Concat(optim.All).Append(json))
+        foreach (var o in data.All.Concat(optim.All).Concat(schedule.All).Append(json))
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
         {
             var settings = data.Settings(parse);
             optim.CheckTraining(parse);
-            return Run(settings, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout);
+            return Run(settings, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
+                (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches));
         });
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout)
+    private static int Run(TrainSettings settings, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory)
     {
         // Build the optimizer on a throwaway model first so that bad hyperparameters fail before data loads.
         Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
@@ -38,11 +40,13 @@ internal static class TrainCommand
         var optimizer = Optimizers.Create(optimizerName, model, optimizerSettings);
         var trainer = new Trainer(model, optimizer) { ClipGradNorm = clipNorm, AccumulationSteps = accumulate };
         stdout.WriteLine($"dataset {settings.Dataset}: {prepared.Train.Count} train / {prepared.Validation?.Count ?? 0} validation / {prepared.Test.Count} test; model {settings.Model} ({model.ParameterCount:N0} parameters); {Describe(optimizer)}");
+        var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed);
+        if (scheduleFactory(optimizer, loader.Count) is { } scheduleCallback) trainer.Callbacks.Add(scheduleCallback);
         var table = new EpochTable(stdout);
         trainer.Callbacks.Add(table);
         using var progress = ProgressBar.ForConsole(prepared.Train.Count);
         if (progress is not null) trainer.Callbacks.Add(progress);
-        trainer.Fit(prepared.TrainLoader(settings.BatchSize, settings.Seed), prepared.Validation, settings.Epochs);
+        trainer.Fit(loader, prepared.Validation, settings.Epochs);
         var test = trainer.Evaluate(prepared.Test);
         double seconds = total.Elapsed.TotalSeconds;
         stdout.WriteLine(FormattableString.Invariant($"test accuracy {test.Accuracy:F4}  test loss {test.Loss:F4}  ({seconds:F1} s)"));

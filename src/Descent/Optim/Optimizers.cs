@@ -33,7 +33,7 @@ public sealed record OptimizerSettings
 public static class Optimizers
 {
     /// <summary>Names accepted by <see cref="Create"/>.</summary>
-    public static readonly string[] Names = ["sgd", "momentum", "nesterov"];
+    public static readonly string[] Names = ["sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion", "lbfgs"];
 
     /// <summary>Builds the named optimizer over <paramref name="model"/>'s parameters.</summary>
     public static Optimizer Create(string name, Module model, OptimizerSettings settings)
@@ -45,8 +45,65 @@ public static class Optimizers
             "sgd" => Sgd(model, settings, lr, 0, settings.Nesterov),
             "momentum" => Sgd(model, settings, lr, 0.9, settings.Nesterov),
             "nesterov" => Sgd(model, settings, lr, 0.9, true),
+            "adagrad" => new Adagrad(Groups(model, Common(new AdagradOptions { LrDecay = settings.LrDecay, InitialAccumulatorValue = settings.InitialAccumulatorValue, Maximize = settings.Maximize }, settings, lr) with
+            {
+                Eps = settings.Eps ?? new AdagradOptions().Eps,
+            }, settings.NoDecayOnBiasAndNorm)),
+            "adadelta" => new Adadelta(Groups(model, Common(new AdadeltaOptions { Maximize = settings.Maximize }, settings, lr) with
+            {
+                Rho = settings.Rho ?? new AdadeltaOptions().Rho,
+                Eps = settings.Eps ?? new AdadeltaOptions().Eps,
+            }, settings.NoDecayOnBiasAndNorm)),
+            "rmsprop" => new RMSprop(Groups(model, Common(new RMSpropOptions { Centered = settings.Centered, Maximize = settings.Maximize }, settings, lr) with
+            {
+                Alpha = settings.Alpha ?? new RMSpropOptions().Alpha,
+                Eps = settings.Eps ?? new RMSpropOptions().Eps,
+                Momentum = settings.Momentum ?? 0,
+            }, settings.NoDecayOnBiasAndNorm)),
+            "adam" => new Adam(Groups(model, Common(new AdamOptions { Amsgrad = settings.Amsgrad, Maximize = settings.Maximize }, settings, lr) with
+            {
+                Betas = settings.Betas ?? new AdamOptions().Betas,
+                Eps = settings.Eps ?? new AdamOptions().Eps,
+            }, settings.NoDecayOnBiasAndNorm)),
+            "adamw" => new AdamW(Groups(model, Common(new AdamWOptions { Amsgrad = settings.Amsgrad, Maximize = settings.Maximize }, settings, lr) with
+            {
+                Betas = settings.Betas ?? new AdamWOptions().Betas,
+                Eps = settings.Eps ?? new AdamWOptions().Eps,
+            }, settings.NoDecayOnBiasAndNorm)),
+            "nadam" => new NAdam(Groups(model, Common(new NAdamOptions(), Unsupported(settings, n, maximize: true), lr) with
+            {
+                Betas = settings.Betas ?? new NAdamOptions().Betas,
+                Eps = settings.Eps ?? new NAdamOptions().Eps,
+            }, settings.NoDecayOnBiasAndNorm)),
+            "radam" => new RAdam(Groups(model, Common(new RAdamOptions(), Unsupported(settings, n, maximize: true), lr) with
+            {
+                Betas = settings.Betas ?? new RAdamOptions().Betas,
+                Eps = settings.Eps ?? new RAdamOptions().Eps,
+            }, settings.NoDecayOnBiasAndNorm)),
+            "adamax" => new Adamax(Groups(model, Common(new AdamaxOptions { Maximize = settings.Maximize }, settings, lr) with
+            {
+                Betas = settings.Betas ?? new AdamaxOptions().Betas,
+                Eps = settings.Eps ?? new AdamaxOptions().Eps,
+            }, settings.NoDecayOnBiasAndNorm)),
+            "lion" => new Lion(Groups(model, Common(new LionOptions(), Unsupported(settings, n, maximize: true), lr) with
+            {
+                Betas = settings.Betas ?? new LionOptions().Betas,
+            }, settings.NoDecayOnBiasAndNorm)),
+            "lbfgs" => new LBFGS([new ParamGroup<LBFGSOptions>(model.Parameters(), Common(new LBFGSOptions(), Unsupported(settings, n, maximize: true, decay: true), lr))]),
             _ => throw Unknown(name),
         };
+    }
+
+    /// <summary>Fills the options every optimizer has; weight decay keeps the optimizer's own default when not given.</summary>
+    private static T Common<T>(T defaults, OptimizerSettings s, double lr) where T : OptimizerOptions =>
+        defaults with { Lr = lr, WeightDecay = s.WeightDecay ?? defaults.WeightDecay };
+
+    /// <summary>Refuses settings the named optimizer does not have, rather than ignoring them silently.</summary>
+    private static OptimizerSettings Unsupported(OptimizerSettings s, string name, bool maximize = false, bool decay = false)
+    {
+        if (maximize && s.Maximize) throw new ArgumentException($"{name} has no maximize option");
+        if (decay && s.WeightDecay is > 0) throw new ArgumentException($"{name} has no weight_decay option");
+        return s;
     }
 
     /// <summary>

@@ -38,6 +38,8 @@ public sealed class OptimizerComparison
     /// <summary>Shared hyperparameters; a null <c>Lr</c> gives each optimizer its conventional one.</summary>
     public OptimizerSettings Settings { get; init; } = new();
     public double? ClipGradNorm { get; init; }
+    /// <summary>Builds a schedule for each optimizer (given the optimizer and the batches per epoch), or null for none.</summary>
+    public Func<Optimizer, int, ITrainerCallback?>? Schedule { get; init; }
     /// <summary>Validation checks per epoch (for the steps-to-target figure).</summary>
     public int ChecksPerEpoch { get; init; } = 4;
 
@@ -56,6 +58,7 @@ public sealed class OptimizerComparison
         if (progress is not null) trainer.Callbacks.Add(progress);
         var sw = Stopwatch.StartNew();
         var loader = Data.TrainLoader(BatchSize, Seed);
+        if (Schedule?.Invoke(opt, loader.Count) is { } schedule) trainer.Callbacks.Add(schedule);
         trainer.Fit(loader, null, Epochs);
         var val = trainer.Evaluate(validation);
         var test = trainer.Evaluate(Data.Test);

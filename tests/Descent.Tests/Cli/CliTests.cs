@@ -114,3 +114,44 @@ public class CliDataErrorTests
         Directory.Delete(dir, true);
     }
 }
+
+public class TrainOptionTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        return (Descent.Cli.Cli.Run(args, o, e), o.ToString(), e.ToString());
+    }
+
+    [Theory]
+    [InlineData("adam", "--schedule", "cosine", "--schedule-every", "step", "--warmup-steps", "10")]
+    [InlineData("rmsprop", "--schedule", "step", "--step-size", "1", "--gamma", "0.5")]
+    [InlineData("adamw", "--schedule", "onecycle", "--schedule-every", "step", "--max-lr", "0.01")]
+    [InlineData("lbfgs", "--schedule", "exponential", "--gamma", "0.9")]
+    [InlineData("nesterov", "--clip-norm", "1", "--accumulate", "2")]
+    [InlineData("lion", "--lr", "0.001", "--schedule", "plateau", "--patience", "0")]
+    public void Every_optimizer_and_schedule_trains(string optimizer, params string[] extra)
+    {
+        var (code, output, err) = Run(["train", "--optimizer", optimizer, "--epochs", "2", "--hidden", "32", "--json", .. extra]);
+        Assert.True(code == 0, err);
+        using var doc = System.Text.Json.JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]);
+        Assert.InRange(doc.RootElement.GetProperty("test_accuracy").GetDouble(), 0.5, 1.0);
+    }
+
+    [Theory]
+    [InlineData("--optimizer", "adam", "--betas", "1.0,0.999", "Invalid beta parameter at index 0")]
+    [InlineData("--optimizer", "adam", "--eps", "-1", "Invalid epsilon value")]
+    [InlineData("--optimizer", "sgd", "--schedule", "step", "step_size")]
+    [InlineData("--optimizer", "sgd", "--schedule", "warp", "unknown schedule 'warp'")]
+    [InlineData("--optimizer", "nadam", "--maximize", "", "maximize")]
+    [InlineData("--optimizer", "lbfgs", "--accumulate", "2", "accumulate")]
+    public void Bad_hyperparameters_are_usage_errors(string a, string b, string c, string d, string expected)
+    {
+        string[] args = d.Length > 0 ? ["train", a, b, c, d] : ["train", a, b, c];
+        var (code, _, err) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, err);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+}
