@@ -218,8 +218,14 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
                 throw new ArgumentException($"loaded state dict's group {i} holds {state.GroupLengths[i]} values but the optimizer's group {i} holds {_groups[i].Length}");
         StepCount = state.Step;
         for (int i = 0; i < _groups.Count; i++) _groups[i].Options = ((TOptions)state.ParamGroups[i]) with { };
-        foreach (var (name, group, _) in StateBuffers().ToList())
-            SetStateBuffer(name, group, state.Buffers.TryGetValue($"{group}.{name}", out var b) ? (float[])b.Clone() : null);
+        foreach (var (name, group, current) in StateBuffers().ToList())
+        {
+            if (!state.Buffers.TryGetValue($"{group}.{name}", out var b)) { SetStateBuffer(name, group, null); continue; }
+            // Per-element buffers match their group; history-shaped ones (LBFGS) keep their own length.
+            if (current is not null && current.Length == _groups[group].Length && b.Length != current.Length)
+                throw new ArgumentException($"loaded state dict's '{name}' of group {group} holds {b.Length} values but the group holds {_groups[group].Length}");
+            SetStateBuffer(name, group, (float[])b.Clone());
+        }
         foreach (var (key, value) in state.Scalars)
         {
             int dot = key.IndexOf('.');
