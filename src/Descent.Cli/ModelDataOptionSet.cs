@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Descent.Init;
 using Descent.Training;
 
 namespace Descent.Cli;
@@ -11,6 +12,9 @@ internal sealed class ModelDataOptionSet
     public readonly Option<string> Model = new("--model") { Description = "mlp or cnn", DefaultValueFactory = _ => "mlp" };
     public readonly Option<string> Hidden = new("--hidden") { Description = "Hidden layer sizes of the mlp, comma-separated", DefaultValueFactory = _ => "256,128" };
     public readonly Option<string> Activation = new("--activation") { Description = "relu, leaky-relu, elu, sigmoid, tanh or gelu", DefaultValueFactory = _ => "relu" };
+    public readonly Option<string> Init = new("--init") { Description = $"Initialization of every Linear/Conv2d weight: {string.Join(", ", InitSpec.Forms)}; biases are zeroed except by torch-default", DefaultValueFactory = _ => "torch-default" };
+    public readonly Option<bool> BatchNorm = new("--batch-norm") { Description = "Batch normalization after every hidden Linear/Conv2d, before its activation (mlp and cnn)" };
+    public readonly Option<double> Dropout = new("--dropout") { Description = "Dropout probability P in [0, 1) after every hidden activation (mlp and cnn); 0 for none", DefaultValueFactory = _ => 0.0 };
     public readonly Option<int> Epochs = new("--epochs") { Description = "Passes over the training split", DefaultValueFactory = _ => 20 };
     public readonly Option<int> BatchSize = new("--batch-size") { Description = "Mini-batch size", DefaultValueFactory = _ => 32 };
     public readonly Option<int> Seed = new("--seed") { Description = "Seed for initialization, splits and shuffling", DefaultValueFactory = _ => 0 };
@@ -22,7 +26,7 @@ internal sealed class ModelDataOptionSet
         Model.AcceptOnlyFromAmong("mlp", "cnn");
     }
 
-    public IEnumerable<Option> All => [Dataset, DataDir, Model, Hidden, Activation, Epochs, BatchSize, Seed, ValFraction];
+    public IEnumerable<Option> All => [Dataset, DataDir, Model, Hidden, Activation, Init, BatchNorm, Dropout, Epochs, BatchSize, Seed, ValFraction];
 
     public TrainSettings Settings(ParseResult p, double? defaultValFraction = null)
     {
@@ -34,6 +38,9 @@ internal sealed class ModelDataOptionSet
             Model = p.GetValue(Model)!,
             Hidden = Commands.TrainCommand.ParseIntList(p.GetValue(Hidden)!, "--hidden"),
             Activation = p.GetValue(Activation)!,
+            Init = ParseInit(p.GetValue(Init)!),
+            BatchNorm = p.GetValue(BatchNorm),
+            Dropout = p.GetValue(Dropout),
             Epochs = p.GetValue(Epochs),
             BatchSize = p.GetValue(BatchSize),
             Seed = p.GetValue(Seed),
@@ -41,5 +48,17 @@ internal sealed class ModelDataOptionSet
         };
         s.Validate();
         return s;
+    }
+
+    private static InitSpec ParseInit(string spec)
+    {
+        try
+        {
+            return InitSpec.Parse(spec);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--init: {e.Message}");
+        }
     }
 }

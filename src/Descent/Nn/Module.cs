@@ -11,6 +11,7 @@ public abstract class Module
 {
     private readonly List<(string Name, Parameter Parameter)> _parameters = [];
     private readonly List<(string Name, Module Module)> _children = [];
+    private readonly List<(string Name, Tensor Buffer)> _buffers = [];
 
     /// <summary>True in training mode (the default), false after <see cref="Eval"/>.</summary>
     public bool Training { get; private set; } = true;
@@ -26,6 +27,30 @@ public abstract class Module
     {
         _parameters.Add((name, parameter));
         return parameter;
+    }
+
+    /// <summary>
+    /// Registers state that is saved and loaded with the model but is not trained (BatchNorm's running
+    /// statistics), like <c>register_buffer</c>.
+    /// </summary>
+    protected Tensor RegisterBuffer(string name, Tensor buffer)
+    {
+        _buffers.Add((name, buffer));
+        return buffer;
+    }
+
+    /// <summary>Every buffer with its dotted path, like <c>named_buffers()</c>. These are the live tensors.</summary>
+    public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers()
+    {
+        var result = new List<(string, Tensor)>();
+        CollectBuffers(this, "", result);
+        return result;
+    }
+
+    private static void CollectBuffers(Module m, string prefix, List<(string, Tensor)> into)
+    {
+        foreach (var (n, b) in m._buffers) into.Add((prefix + n, b));
+        foreach (var (n, c) in m._children) CollectBuffers(c, prefix + n + ".", into);
     }
 
     /// <summary>Registers a child module under <paramref name="name"/>.</summary>
@@ -75,13 +100,14 @@ public abstract class Module
         foreach (var p in Parameters()) p.Grad?.Data.Clear();
     }
 
-    /// <summary>A copy of every parameter's values by dotted name, like <c>state_dict()</c>.</summary>
-    public Dictionary<string, Tensor> StateDict() => NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.Clone());
+    /// <summary>A copy of every parameter's and buffer's values by dotted name, like <c>state_dict()</c>.</summary>
+    public Dictionary<string, Tensor> StateDict() =>
+        NamedParameters().Select(p => (p.Name, (Tensor)p.Parameter)).Concat(NamedBuffers()).ToDictionary(p => p.Item1, p => p.Item2.Clone());
 
     /// <summary>Copies values in from a state dict; names and shapes must match exactly.</summary>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
-        var named = NamedParameters().ToList();
+        var named = NamedParameters().Select(p => (p.Name, Parameter: (Tensor)p.Parameter)).Concat(NamedBuffers()).ToList();
         var missing = named.Where(p => !state.ContainsKey(p.Name)).Select(p => p.Name).ToList();
         var unexpected = state.Keys.Where(k => named.All(p => p.Name != k)).ToList();
         if (missing.Count > 0 || unexpected.Count > 0)
