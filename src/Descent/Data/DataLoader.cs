@@ -1,4 +1,6 @@
 using System.Collections;
+using Descent.Data.Transforms;
+using Descent.Kernels;
 
 namespace Descent.Data;
 
@@ -55,7 +57,7 @@ public sealed class Batch
 
 /// <summary>
 /// Iterates a <see cref="Dataset"/> in mini-batches, like <c>torch.utils.data.DataLoader(dataset,
-/// batch_size, shuffle, drop_last)</c> with a seeded generator.
+/// batch_size, shuffle, drop_last)</c> with a seeded generator, optionally augmenting every sample.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -72,6 +74,11 @@ public sealed class Batch
 /// whose next step throws <see cref="InvalidOperationException"/>. The dataset must not change size while a
 /// loader uses it.
 /// </para>
+/// <para>
+/// With a <see cref="Transform"/>, every sample is augmented after it is copied into the batch (the role of a
+/// torchvision <c>transform</c> on the training dataset), with random numbers drawn from (transform seed, epoch,
+/// dataset index), so augmented batches are reproducible.
+/// </para>
 /// </remarks>
 public sealed class DataLoader : IEnumerable<Batch>
 {
@@ -81,6 +88,8 @@ public sealed class DataLoader : IEnumerable<Batch>
     private readonly float[] _features;
     private readonly int[] _labels;
     private readonly int[] _batchShape;
+    private readonly ImageShape _imageShape;
+    private float[][]? _scratch;
     private int[]? _tailLabels;
     private int _pass;
 
@@ -90,7 +99,11 @@ public sealed class DataLoader : IEnumerable<Batch>
     /// <param name="shuffle">Visit the samples in a new seeded random order every epoch.</param>
     /// <param name="seed">Seed of the shuffling; the same seed gives the same orders in every run.</param>
     /// <param name="dropLast">Skip the last batch of an epoch when it has fewer than <paramref name="batchSize"/> samples.</param>
-    public DataLoader(Dataset dataset, int batchSize, bool shuffle = false, int seed = 0, bool dropLast = false)
+    /// <param name="transform">
+    /// Augmentation applied to every sample as batches are assembled (training loaders only); needs image samples of
+    /// shape <c>[C, H, W]</c> (or <c>[H, W]</c>).
+    /// </param>
+    public DataLoader(Dataset dataset, int batchSize, bool shuffle = false, int seed = 0, bool dropLast = false, Augmentation? transform = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (batchSize < 1)
@@ -100,6 +113,8 @@ public sealed class DataLoader : IEnumerable<Batch>
         Shuffle = shuffle;
         Seed = seed;
         DropLast = dropLast;
+        Transform = transform;
+        if (transform is not null) _imageShape = ImageShape.Of(dataset.SampleShape);
 
         int n = dataset.Count;
         _order = new int[n];
@@ -124,6 +139,9 @@ public sealed class DataLoader : IEnumerable<Batch>
 
     /// <summary>Whether an incomplete last batch is skipped.</summary>
     public bool DropLast { get; }
+
+    /// <summary>The augmentation applied to every sample, or null.</summary>
+    public Augmentation? Transform { get; }
 
     /// <summary>Number of batches per epoch, like <c>len(loader)</c>.</summary>
     public int Count { get; }
@@ -176,25 +194,78 @@ public sealed class DataLoader : IEnumerable<Batch>
         int pass = ++_pass;
         FillOrder(_order, epoch);
         int n = _order.Length;
-        int sampleSize = Dataset.SampleSize;
         for (int b = 0; b < Count; b++)
         {
-            if (pass != _pass)
-                throw new InvalidOperationException(
-                    "another pass over this DataLoader started while this one was running; a loader refills one set of batch buffers, so only one pass can run at a time (use a second DataLoader)");
+            CheckPass(pass);
             int start = b * BatchSize;
             int size = Math.Min(BatchSize, n - start);
             int[] labels = size == _labels.Length ? _labels : (_tailLabels ??= new int[size]);
-            Dataset.GetBatch(_order.AsSpan(start, size), _features.AsSpan(0, size * sampleSize), labels);
+            Assemble(epoch, start, size, labels);
             _batchShape[0] = size;
             yield return new Batch(new Tensor(_features, 0, _batchShape), labels, _order, start, epoch, b);
         }
+    }
+
+    private void CheckPass(int pass)
+    {
+        if (pass != _pass)
+            throw new InvalidOperationException(
+                "another pass over this DataLoader started while this one was running; a loader refills one set of batch buffers, so only one pass can run at a time (use a second DataLoader)");
+    }
+
+    /// <summary>Copies the samples at order positions [start, start + size) into the batch buffers and augments them.</summary>
+    private void Assemble(int epoch, int start, int size, int[] labels)
+    {
+        int sampleSize = Dataset.SampleSize;
+        Dataset.GetBatch(_order.AsSpan(start, size), _features.AsSpan(0, size * sampleSize), labels);
+        if (Transform is null) return;
+        var scratch = _scratch ??= CreateScratch();
+        var body = new AugmentBody
+        {
+            Transform = Transform,
+            Shape = _imageShape,
+            Features = _features,
+            Order = _order,
+            Start = start,
+            Epoch = epoch,
+            Scratch = scratch,
+        };
+        // The samples of the batch are split over the worker pool. A background thread that prepared the next batch
+        // during the training step measured slower (an epoch of Fashion-MNIST with flip,translate:2,rotate:10 took
+        // 1.37× the plain epoch against 1.14× on two cores): the step's kernels already keep every core busy, and
+        // a thread competing with them delays the whole step rather than filling idle time.
+        WorkerPool.For(size, ref body);
+    }
+
+    private float[][] CreateScratch()
+    {
+        var scratch = new float[WorkerPool.Workers][];
+        int length = ImageTransform.ScratchLength(_imageShape);
+        for (int i = 0; i < scratch.Length; i++) scratch[i] = new float[length];
+        return scratch;
     }
 
     private void FillOrder(int[] order, int epoch)
     {
         for (int i = 0; i < order.Length; i++) order[i] = i;
         if (Shuffle) new SeededRandom(Seed, ShuffleStream, (ulong)epoch).Shuffle(order);
+    }
+
+    /// <summary>Augments the samples of one batch, one sample per index, with the scratch buffer of the running thread.</summary>
+    private struct AugmentBody : IParallelBody
+    {
+        public Augmentation Transform;
+        public ImageShape Shape;
+        public float[] Features;
+        public int[] Order;
+        public int Start, Epoch;
+        public float[][] Scratch;
+
+        public readonly void Run(int index)
+        {
+            int size = Shape.Size;
+            Transform.Apply(Features.AsSpan(index * size, size), Shape, Epoch, Order[Start + index], Scratch[WorkerPool.CurrentSlot]);
+        }
     }
 }
 

@@ -13,6 +13,13 @@ public enum StandardizationMode
     /// <c>transforms.Normalize((0.2860,), (0.3530,))</c> for Fashion-MNIST pixels.
     /// </summary>
     Global,
+
+    /// <summary>
+    /// One mean and standard deviation per image channel, over every pixel of every sample, for samples of shape
+    /// <c>[C, H, W]</c> (or any <c>[C, ...]</c>): what <c>transforms.Normalize(mean=[...], std=[...])</c> takes, with
+    /// the per-channel statistics of the training set.
+    /// </summary>
+    PerChannel,
 }
 
 /// <summary>
@@ -20,9 +27,16 @@ public enum StandardizationMode
 /// training split only, so nothing of the validation or test data leaks into training.
 /// </summary>
 /// <remarks>
+/// <para>
 /// The standard deviation is the population one (divides by N, as <c>StandardScaler</c> and <c>np.std</c>);
 /// statistics are accumulated in double precision. A feature that is constant in the training data has
 /// std 0, which is replaced by 1 so it maps to <c>x - mean</c> instead of a division by zero.
+/// </para>
+/// <para>
+/// With <c>withStd: false</c> the transform is mean subtraction alone, <c>x - mean</c>; with <c>withMean: false</c> it
+/// is scaling alone, <c>x / std</c> (scikit-learn's <c>with_mean</c> and <c>with_std</c>). <see cref="Mean"/> and
+/// <see cref="Std"/> are fitted either way, for clipping and outlier detection (<see cref="Preprocessor"/>).
+/// </para>
 /// </remarks>
 /// <example>
 /// <code>
@@ -35,16 +49,33 @@ public sealed class Standardizer
 {
     private float[]? _mean;
     private float[]? _std;
+    private ExpandedStatistics? _expanded;
 
     /// <summary>A standardizer that fits <paramref name="mode"/> statistics.</summary>
-    public Standardizer(StandardizationMode mode = StandardizationMode.PerFeature)
+    /// <param name="mode">Per feature, global, or per channel of <c>[C, H, W]</c> samples.</param>
+    /// <param name="withMean">Subtract the mean (scikit-learn's <c>with_mean</c>).</param>
+    /// <param name="withStd">Divide by the standard deviation (<c>with_std</c>); false gives mean subtraction alone.</param>
+    public Standardizer(StandardizationMode mode = StandardizationMode.PerFeature, bool withMean = true, bool withStd = true)
     {
         if (!Enum.IsDefined(mode)) throw new ArgumentOutOfRangeException(nameof(mode), $"unknown standardization mode {mode}");
         Mode = mode;
+        WithMean = withMean;
+        WithStd = withStd;
     }
 
-    /// <summary>Per-feature or global statistics.</summary>
+    /// <summary>Per-feature, global or per-channel statistics.</summary>
     public StandardizationMode Mode { get; }
+
+    /// <summary>Whether <see cref="Transform"/> subtracts the mean.</summary>
+    public bool WithMean { get; }
+
+    /// <summary>Whether <see cref="Transform"/> divides by the standard deviation.</summary>
+    public bool WithStd { get; }
+
+    /// <summary>
+    /// Number of channels the statistics were fitted on (<see cref="StandardizationMode.PerChannel"/> only; 0 otherwise).
+    /// </summary>
+    public int Channels => Mode == StandardizationMode.PerChannel ? Mean.Length : 0;
 
     /// <summary>A standardizer fitted per feature on <paramref name="train"/>, like <c>StandardScaler().fit(train)</c>.</summary>
     public static Standardizer FitPerFeature(InMemoryDataset train) => new Standardizer(StandardizationMode.PerFeature).Fit(train);
@@ -52,10 +83,19 @@ public sealed class Standardizer
     /// <summary>A standardizer fitted with one mean and std over all of <paramref name="train"/>'s features (the MNIST convention).</summary>
     public static Standardizer FitGlobal(InMemoryDataset train) => new Standardizer(StandardizationMode.Global).Fit(train);
 
+    /// <summary>
+    /// A standardizer fitted with one mean and std per channel of <paramref name="train"/>'s <c>[C, H, W]</c> images,
+    /// like computing the per-channel means and stds for <c>transforms.Normalize</c>.
+    /// </summary>
+    public static Standardizer FitPerChannel(InMemoryDataset train) => new Standardizer(StandardizationMode.PerChannel).Fit(train);
+
     /// <summary>Whether <see cref="Fit"/> has run.</summary>
     public bool IsFitted => _mean is not null;
 
-    /// <summary>The fitted means: one per feature (<see cref="StandardizationMode.PerFeature"/>) or a single value (<see cref="StandardizationMode.Global"/>).</summary>
+    /// <summary>
+    /// The fitted means: one per feature (<see cref="StandardizationMode.PerFeature"/>), one per channel
+    /// (<see cref="StandardizationMode.PerChannel"/>) or a single value (<see cref="StandardizationMode.Global"/>).
+    /// </summary>
     public float[] Mean => _mean ?? throw NotFitted();
 
     /// <summary>The fitted standard deviations, zeros replaced by 1; same length as <see cref="Mean"/>.</summary>
@@ -68,36 +108,54 @@ public sealed class Standardizer
         if (train.Count == 0) throw new ArgumentException("cannot fit a standardizer on an empty dataset", nameof(train));
         int n = train.Count, d = train.SampleSize;
         var x = train.Features;
-        int width = Mode == StandardizationMode.PerFeature ? d : 1;
-        var sum = new double[width];
-        var squares = new double[width];
+        int width;
+        double[] sum, squares;
 
         // Two passes (mean, then squared deviations) avoid the cancellation of E[x²] − E[x]²; a constant
         // feature then gets a variance of exactly 0.
-        if (Mode == StandardizationMode.PerFeature)
+        switch (Mode)
         {
-            for (int i = 0; i < n; i++)
-            {
-                var row = x.AsSpan(i * d, d);
-                for (int j = 0; j < d; j++) sum[j] += row[j];
-            }
-            for (int j = 0; j < d; j++) sum[j] /= n;
-            for (int i = 0; i < n; i++)
-            {
-                var row = x.AsSpan(i * d, d);
-                for (int j = 0; j < d; j++)
+            case StandardizationMode.PerFeature:
+                width = d;
+                sum = new double[width];
+                squares = new double[width];
+                for (int i = 0; i < n; i++)
                 {
-                    double dev = row[j] - sum[j];
-                    squares[j] += dev * dev;
+                    var row = x.AsSpan(i * d, d);
+                    for (int j = 0; j < d; j++) sum[j] += row[j];
                 }
-            }
-            for (int j = 0; j < d; j++) squares[j] /= n;
-        }
-        else
-        {
-            double mean = SumOf(x, 0) / x.Length;
-            sum[0] = mean;
-            squares[0] = SumOf(x, mean, squared: true) / x.Length;
+                for (int j = 0; j < d; j++) sum[j] /= n;
+                for (int i = 0; i < n; i++)
+                {
+                    var row = x.AsSpan(i * d, d);
+                    for (int j = 0; j < d; j++)
+                    {
+                        double dev = row[j] - sum[j];
+                        squares[j] += dev * dev;
+                    }
+                }
+                for (int j = 0; j < d; j++) squares[j] /= n;
+                break;
+            case StandardizationMode.PerChannel:
+                width = ChannelsOf(train.SampleShape);
+                int plane = d / width;
+                sum = new double[width];
+                squares = new double[width];
+                for (int i = 0; i < n; i++)
+                    for (int c = 0; c < width; c++)
+                        sum[c] += SumOf(x.AsSpan(i * d + c * plane, plane), 0);
+                for (int c = 0; c < width; c++) sum[c] /= (double)n * plane;
+                for (int i = 0; i < n; i++)
+                    for (int c = 0; c < width; c++)
+                        squares[c] += SumOf(x.AsSpan(i * d + c * plane, plane), sum[c], squared: true);
+                for (int c = 0; c < width; c++) squares[c] /= (double)n * plane;
+                break;
+            default:
+                width = 1;
+                double mean = SumOf(x, 0) / x.Length;
+                sum = [mean];
+                squares = [SumOf(x, mean, squared: true) / x.Length];
+                break;
         }
 
         var meanOut = new float[width];
@@ -110,6 +168,7 @@ public sealed class Standardizer
         }
         _mean = meanOut;
         _std = stdOut;
+        _expanded = null;
         return this;
     }
 
@@ -120,7 +179,7 @@ public sealed class Standardizer
     public InMemoryDataset Transform(InMemoryDataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        CheckWidth(dataset.SampleSize);
+        CheckDataset(dataset);
         var features = (float[])dataset.Features.Clone();
         TransformSamples(features, dataset.SampleSize);
         return new InMemoryDataset(features, dataset.Labels, dataset.SampleShapeArray, dataset.NumClasses);
@@ -130,7 +189,7 @@ public sealed class Standardizer
     public void TransformInPlace(InMemoryDataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        CheckWidth(dataset.SampleSize);
+        CheckDataset(dataset);
         TransformSamples(dataset.Features, dataset.SampleSize);
     }
 
@@ -141,22 +200,114 @@ public sealed class Standardizer
     public void TransformSamples(Span<float> samples, int sampleSize)
     {
         CheckWidth(sampleSize);
-        if (sampleSize < 1 || samples.Length % sampleSize != 0)
-            throw new ArgumentException($"{samples.Length} floats are not a whole number of samples of {sampleSize}", nameof(samples));
-        var mean = Mean;
-        var std = Std;
-        if (Mode == StandardizationMode.Global)
-        {
-            TensorPrimitives.Subtract(samples, mean[0], samples);
-            TensorPrimitives.Divide(samples, std[0], samples);
-            return;
-        }
+        CheckWhole(samples.Length, sampleSize);
+        if (!WithMean && !WithStd) return;
+        var (mean, std) = Expanded(sampleSize);
         for (int offset = 0; offset < samples.Length; offset += sampleSize)
         {
             var row = samples.Slice(offset, sampleSize);
-            TensorPrimitives.Subtract(row, mean, row);
-            TensorPrimitives.Divide(row, std, row);
+            if (WithMean) TensorPrimitives.Subtract(row, mean, row);
+            if (WithStd) TensorPrimitives.Divide(row, std, row);
         }
+    }
+
+    /// <summary>
+    /// Clamps in place every value of a span of whole samples to <c>[mean − k·std, mean + k·std]</c> of its feature,
+    /// channel or of the whole set (before any standardization: call it on raw values).
+    /// </summary>
+    public void ClipSamples(Span<float> samples, int sampleSize, double k)
+    {
+        CheckWidth(sampleSize);
+        CheckWhole(samples.Length, sampleSize);
+        CheckK(k);
+        var (low, high) = Bounds(sampleSize, k);
+        for (int offset = 0; offset < samples.Length; offset += sampleSize)
+        {
+            var row = samples.Slice(offset, sampleSize);
+            TensorPrimitives.Max(row, low, row);
+            TensorPrimitives.Min(row, high, row);
+        }
+    }
+
+    /// <summary>
+    /// Whether a raw sample has any value farther than <paramref name="k"/> standard deviations from its mean
+    /// (<c>|x − mean| &gt; k·std</c>): the usual "drop rows with any |z| &gt; 3" outlier rule.
+    /// </summary>
+    public bool IsOutlier(ReadOnlySpan<float> sample, double k)
+    {
+        CheckWidth(sample.Length);
+        CheckK(k);
+        var (mean, std) = Expanded(sample.Length);
+        float limit = (float)k;
+        for (int j = 0; j < sample.Length; j++)
+            if (MathF.Abs(sample[j] - mean[j]) > limit * std[j]) return true;
+        return false;
+    }
+
+    /// <summary>The fitted statistics repeated to one value per feature of a sample of <paramref name="sampleSize"/> floats.</summary>
+    private (float[] Mean, float[] Std) Expanded(int sampleSize)
+    {
+        // One immutable object, so a thread reading the cache never sees the arrays of one size with another's.
+        if (_expanded is { } cached && cached.SampleSize == sampleSize) return (cached.Mean, cached.Std);
+        var mean = Mean;
+        var std = Std;
+        var expandedMean = new float[sampleSize];
+        var expandedStd = new float[sampleSize];
+        int plane = sampleSize / mean.Length;
+        for (int j = 0; j < sampleSize; j++)
+        {
+            int stat = Mode switch
+            {
+                StandardizationMode.PerFeature => j,
+                StandardizationMode.PerChannel => j / plane,
+                _ => 0,
+            };
+            expandedMean[j] = mean[stat];
+            expandedStd[j] = std[stat];
+        }
+        _expanded = new ExpandedStatistics(sampleSize, expandedMean, expandedStd);
+        return (expandedMean, expandedStd);
+    }
+
+    private (float[] Low, float[] High) Bounds(int sampleSize, double k)
+    {
+        var (mean, std) = Expanded(sampleSize);
+        var low = new float[sampleSize];
+        var high = new float[sampleSize];
+        for (int j = 0; j < sampleSize; j++)
+        {
+            low[j] = (float)(mean[j] - k * std[j]);
+            high[j] = (float)(mean[j] + k * std[j]);
+        }
+        return (low, high);
+    }
+
+    internal static int ChannelsOf(IReadOnlyList<int> sampleShape)
+    {
+        if (sampleShape.Count < 2)
+            throw new ArgumentException(
+                $"per-channel statistics need samples of shape [C, H, W] (or [C, ...]), got {ShapeUtil.Format(sampleShape.ToArray())}; view flat images as such with WithSampleShape(1, H, W)");
+        return sampleShape[0];
+    }
+
+    private void CheckDataset(Dataset dataset)
+    {
+        CheckWidth(dataset.SampleSize);
+        if (Mode == StandardizationMode.PerChannel && ChannelsOf(dataset.SampleShape) != Mean.Length)
+            throw new ArgumentException(
+                $"this standardizer was fitted on images of {Mean.Length} channels, got samples of shape {ShapeUtil.Format(dataset.SampleShape.ToArray())}");
+    }
+
+    private static void CheckWhole(int length, int sampleSize)
+    {
+        if (sampleSize < 1 || length % sampleSize != 0)
+            throw new ArgumentException($"{length} floats are not a whole number of samples of {sampleSize}", "samples");
+    }
+
+    private static void CheckK(double k)
+    {
+        if (!(k > 0) || double.IsInfinity(k))
+            throw new ArgumentOutOfRangeException(nameof(k), $"the number of standard deviations must be a positive finite number, got {k}");
     }
 
     /// <summary>Σ (x − center) or Σ (x − center)² in double, with four accumulators so the adds overlap.</summary>
@@ -183,8 +334,12 @@ public sealed class Standardizer
         var mean = Mean;
         if (Mode == StandardizationMode.PerFeature && sampleSize != mean.Length)
             throw new ArgumentException($"this standardizer was fitted on samples of {mean.Length} features, got {sampleSize}");
+        if (Mode == StandardizationMode.PerChannel && sampleSize % mean.Length != 0)
+            throw new ArgumentException($"this standardizer was fitted on images of {mean.Length} channels; samples of {sampleSize} values do not split into {mean.Length} equal channels");
     }
 
     private static InvalidOperationException NotFitted() =>
         new("the standardizer is not fitted yet; call Fit(train) first");
+
+    private sealed record ExpandedStatistics(int SampleSize, float[] Mean, float[] Std);
 }
