@@ -1,0 +1,278 @@
+using System.Diagnostics;
+using Descent.Logging.TensorBoard.Proto;
+
+namespace Descent.Logging.TensorBoard;
+
+/// <summary>
+/// The thread that encodes events and writes event files, so that logging costs the training loop little
+/// more than putting an item in a queue. The queue is bounded: a producer that gets ahead by
+/// <c>capacity</c> items waits, as with PyTorch's <c>max_queue</c>. Pending records reach the files every
+/// <c>flushSecs</c>, on <see cref="Flush"/> and on <see cref="Dispose"/>, and sooner when a file has a
+/// megabyte waiting.
+/// </summary>
+/// <remarks>
+/// The writer thread is woken only when 512 items (or half the queue) wait, when queued work holds
+/// 16 MiB of copied buffers, on a flush request or at the flush deadline; waking it for every event would
+/// cost the training loop a context switch each time. A failure on this thread is kept and rethrown to
+/// the next caller.
+/// </remarks>
+internal sealed class BackgroundEventWriter : IDisposable
+{
+    private const int MaxOpenFiles = 32;
+    private const int WriteThroughBytes = 1 << 20;
+    private const long WakeHeldBytes = 16L << 20, MaxHeldBytes = 256L << 20;
+
+    /// <summary>
+    /// Queued items that wake the writer: often enough that a short run's records are written while it
+    /// trains rather than all at the end, rarely enough that waking costs nothing noticeable.
+    /// </summary>
+    private const int WakeAtMost = 512;
+
+    private readonly object _gate = new();
+    private readonly int _capacity;
+    private readonly int _wakeAt;
+    private readonly long _flushTicks;
+    private readonly Thread _thread;
+    private readonly HashSet<EventFileSink> _sinks = [];
+    // Two arrays swapped under the lock rather than List<Work>: a list of a struct this size is generic
+    // code that every process would compile before its first event.
+    private Work[] _queue = new Work[16];
+    private Work[] _draining = new Work[16];
+    private int _queued, _drainingCount;
+    private long _heldBytes;
+    private bool _wake;
+    private bool _stopping;
+    private bool _stopped;
+    private volatile Exception? _failure;
+
+    /// <summary>
+    /// One queued item: an event, a scalar (kept as plain values so that logging one allocates nothing on
+    /// the caller's thread; its record is encoded here), deferred work, or a flush request.
+    /// </summary>
+    private readonly record struct Work(EventFileSink? Sink, Event? Event, Action? Deferred, ManualResetEventSlim? FlushDone, ScalarRecord Scalar);
+
+    public BackgroundEventWriter(double flushSecs, int capacity)
+    {
+        _capacity = capacity;
+        _wakeAt = Math.Clamp(capacity / 2, 1, WakeAtMost);
+        _flushTicks = (long)(flushSecs * Stopwatch.Frequency);
+        _thread = new Thread(Run) { IsBackground = true, Name = "TensorBoard event writer" };
+        _thread.Start();
+    }
+
+    /// <summary>Queues <paramref name="evt"/> for <paramref name="sink"/>.</summary>
+    public void Enqueue(EventFileSink sink, Event evt) => Add(new Work(sink, evt, null, null, default), urgent: false);
+
+    /// <summary>Queues a scalar for <paramref name="sink"/>; its record is encoded on the writer thread.</summary>
+    public void Enqueue(EventFileSink sink, in ScalarRecord scalar) => Add(new Work(sink, null, null, null, scalar), urgent: false);
+
+    /// <summary>
+    /// Queues work that runs on the writer thread (it may call <see cref="AppendOnWriterThread"/>); for
+    /// events that are costly to build, such as histograms of copied buffers. <paramref name="heldBytes"/>
+    /// is the memory the work holds until it runs: the writer is woken once 16 MiB are held, and
+    /// producers wait while 256 MiB are.
+    /// </summary>
+    public void EnqueueDeferred(Action work, long heldBytes = 0) => Add(new Work(null, null, work, null, default), urgent: false, heldBytes);
+
+    /// <summary>Only from work passed to <see cref="EnqueueDeferred"/>: appends an event to a file.</summary>
+    public void AppendOnWriterThread(EventFileSink sink, Event evt) => Append(sink, evt);
+
+    /// <summary>Only from work passed to <see cref="EnqueueDeferred"/>: appends a histogram's record to a file.</summary>
+    public void AppendHistogramOnWriterThread(EventFileSink sink, string tag, long step, double wallTime, HistogramData histogram)
+    {
+        sink.AppendHistogram(tag, step, wallTime, histogram);
+        Appended(sink);
+    }
+
+    /// <summary>Writes everything queued so far to the files and returns once it is there.</summary>
+    public void Flush()
+    {
+        using var done = new ManualResetEventSlim();
+        Add(new Work(null, null, null, done, default), urgent: true);
+        done.Wait();
+        ThrowIfFailed();
+    }
+
+    /// <summary>Writes everything queued, closes every file and ends the thread; rethrows a write failure.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_stopped) return;
+            _stopped = true;
+            _stopping = true;
+            Monitor.PulseAll(_gate);
+        }
+        _thread.Join();
+        ThrowIfFailed();
+    }
+
+    private void Add(Work work, bool urgent, long heldBytes = 0)
+    {
+        lock (_gate)
+        {
+            if (_stopped) throw new ObjectDisposedException(nameof(SummaryWriter), "the SummaryWriter has been disposed");
+            ThrowIfFailedLocked();
+            while (_queued >= _capacity || (_heldBytes >= MaxHeldBytes && heldBytes > 0))
+            {
+                _wake = true;
+                Monitor.PulseAll(_gate);
+                Monitor.Wait(_gate);
+                ThrowIfFailedLocked();
+            }
+            if (_queued == _queue.Length) Array.Resize(ref _queue, Math.Min(_queue.Length * 2, Math.Max(_capacity, 16)));
+            _queue[_queued++] = work;
+            _heldBytes += heldBytes;
+            if (urgent || _queued >= _wakeAt || _heldBytes >= WakeHeldBytes)
+            {
+                _wake = true;
+                Monitor.PulseAll(_gate);
+            }
+        }
+    }
+
+    private void ThrowIfFailed()
+    {
+        lock (_gate) ThrowIfFailedLocked();
+    }
+
+    private void ThrowIfFailedLocked()
+    {
+        if (_failure is { } failure)
+            throw new IOException($"writing TensorBoard events failed: {failure.Message}", failure);
+    }
+
+    private void Run()
+    {
+        long nextFlush = Stopwatch.GetTimestamp() + _flushTicks;
+        while (true)
+        {
+            bool stopping;
+            lock (_gate)
+            {
+                while (!_wake && !_stopping)
+                {
+                    long wait = nextFlush - Stopwatch.GetTimestamp();
+                    if (wait <= 0) break;
+                    Monitor.Wait(_gate, TimeSpan.FromSeconds(Math.Min((double)wait / Stopwatch.Frequency, int.MaxValue / 1000.0)));
+                }
+                (_queue, _draining) = (_draining, _queue);
+                (_queued, _drainingCount) = (0, _queued);
+                _heldBytes = 0;
+                _wake = false;
+                stopping = _stopping;
+                // Producers blocked on a full queue may go on.
+                Monitor.PulseAll(_gate);
+            }
+            for (int i = 0; i < _drainingCount; i++) Process(in _draining[i]);
+            Array.Clear(_draining, 0, _drainingCount);
+            _drainingCount = 0;
+            if (stopping || Stopwatch.GetTimestamp() >= nextFlush)
+            {
+                Guard(WriteAllPending);
+                nextFlush = Stopwatch.GetTimestamp() + _flushTicks;
+            }
+            if (stopping)
+            {
+                lock (_gate)
+                {
+                    if (_queued > 0) continue;
+                }
+                CloseAll();
+                return;
+            }
+        }
+    }
+
+    private void Process(in Work work)
+    {
+        if (work.FlushDone is { } done)
+        {
+            Guard(WriteAllPending);
+            done.Set();
+            return;
+        }
+        if (Failed) return;
+        try
+        {
+            if (work.Event is { } evt) Append(work.Sink!, evt);
+            else if (work.Deferred is { } deferred) deferred();
+            else if (work.Sink is { } sink) AppendScalar(sink, work.Scalar);
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+    }
+
+    private bool Failed => _failure is not null;
+
+    private void Guard(Action action)
+    {
+        if (Failed) return;
+        try
+        {
+            action();
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+    }
+
+    private void Fail(Exception e)
+    {
+        lock (_gate)
+        {
+            _failure ??= e;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private void CloseAll()
+    {
+        foreach (var sink in _sinks)
+        {
+            try
+            {
+                sink.Close();
+            }
+            catch (IOException e)
+            {
+                Fail(e);
+            }
+        }
+    }
+
+    private void Append(EventFileSink sink, Event evt)
+    {
+        sink.Append(evt);
+        Appended(sink);
+    }
+
+    private void AppendScalar(EventFileSink sink, in ScalarRecord scalar)
+    {
+        sink.Append(scalar);
+        Appended(sink);
+    }
+
+    private void Appended(EventFileSink sink)
+    {
+        _sinks.Add(sink);
+        if (sink.PendingBytes >= WriteThroughBytes) Write(sink);
+    }
+
+    private void WriteAllPending()
+    {
+        foreach (var sink in _sinks)
+            if (sink.PendingBytes > 0) Write(sink);
+    }
+
+    private void Write(EventFileSink sink)
+    {
+        if (!sink.IsOpen && _sinks.Count(s => s.IsOpen) >= MaxOpenFiles)
+            _sinks.Where(s => s.IsOpen).MinBy(s => s.LastWrite)!.Close();
+        sink.WritePending(Stopwatch.GetTimestamp());
+    }
+}
+

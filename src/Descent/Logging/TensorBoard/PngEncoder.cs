@@ -1,0 +1,160 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text;
+
+namespace Descent.Logging.TensorBoard;
+
+/// <summary>
+/// A small PNG writer (8 bits per channel, no interlacing) for the images TensorBoard shows: grey, grey +
+/// alpha, RGB or RGBA pixels in row-major HWC order. What PIL's <c>Image.save(format="PNG")</c> does for
+/// <c>add_image</c> in PyTorch.
+/// </summary>
+public static class PngEncoder
+{
+    /// <summary>The 8 bytes every PNG file starts with.</summary>
+    public static ReadOnlySpan<byte> Signature => [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+
+    /// <summary>
+    /// Encodes <paramref name="pixels"/> (<paramref name="height"/> rows of <paramref name="width"/> pixels of
+    /// <paramref name="channels"/> bytes each: 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA) as a PNG file.
+    /// </summary>
+    public static byte[] Encode(ReadOnlySpan<byte> pixels, int width, int height, int channels)
+    {
+        if (width < 1 || height < 1) throw new ArgumentException($"a PNG needs at least one pixel, got {width}×{height}");
+        byte colorType = channels switch
+        {
+            1 => 0,
+            2 => 4,
+            3 => 2,
+            4 => 6,
+            _ => throw new ArgumentException($"a PNG pixel has 1, 2, 3 or 4 channels, got {channels}", nameof(channels)),
+        };
+        long rowBytes = (long)width * channels;
+        if (rowBytes * height != pixels.Length)
+            throw new ArgumentException($"{width}×{height} pixels of {channels} channels need {rowBytes * height} bytes, got {pixels.Length}", nameof(pixels));
+
+        using var png = new MemoryStream();
+        png.Write(Signature);
+        Span<byte> header = stackalloc byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header[4..], height);
+        header[8] = 8;
+        header[9] = colorType;
+        WriteChunk(png, "IHDR", header);
+        WriteChunk(png, "IDAT", Deflate(pixels, (int)rowBytes, height, channels));
+        WriteChunk(png, "IEND", []);
+        return png.ToArray();
+    }
+
+    private static byte[] Deflate(ReadOnlySpan<byte> pixels, int rowBytes, int height, int bytesPerPixel)
+    {
+        using var compressed = new MemoryStream();
+        using (var zlib = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            var candidates = new byte[5][];
+            for (int f = 0; f < 5; f++) candidates[f] = new byte[rowBytes + 1];
+            var zeroRow = new byte[rowBytes];
+            for (int y = 0; y < height; y++)
+            {
+                var row = pixels.Slice(y * rowBytes, rowBytes);
+                var above = y > 0 ? pixels.Slice((y - 1) * rowBytes, rowBytes) : zeroRow;
+                zlib.Write(BestFilteredRow(row, above, bytesPerPixel, candidates));
+            }
+        }
+        return compressed.ToArray();
+    }
+
+    /// <summary>
+    /// Filters one scanline with each of the five PNG filters and keeps the one with the smallest sum of
+    /// absolute (signed) bytes, the heuristic the PNG specification recommends; it usually compresses best.
+    /// </summary>
+    private static byte[] BestFilteredRow(ReadOnlySpan<byte> row, ReadOnlySpan<byte> above, int bpp, byte[][] candidates)
+    {
+        int n = row.Length;
+        Span<byte> none = candidates[0].AsSpan(1), sub = candidates[1].AsSpan(1), up = candidates[2].AsSpan(1),
+            average = candidates[3].AsSpan(1), paeth = candidates[4].AsSpan(1);
+        for (int i = 0; i < n; i++)
+        {
+            int left = i >= bpp ? row[i - bpp] : 0;
+            int upper = above[i];
+            int upperLeft = i >= bpp ? above[i - bpp] : 0;
+            int x = row[i];
+            none[i] = (byte)x;
+            sub[i] = (byte)(x - left);
+            up[i] = (byte)(x - upper);
+            average[i] = (byte)(x - ((left + upper) >> 1));
+            paeth[i] = (byte)(x - Paeth(left, upper, upperLeft));
+        }
+        byte[] best = candidates[0];
+        long bestScore = long.MaxValue;
+        for (int filter = 0; filter < 5; filter++)
+        {
+            var output = candidates[filter];
+            output[0] = (byte)filter;
+            long score = 0;
+            foreach (byte value in output.AsSpan(1))
+            {
+                int signed = (sbyte)value;
+                score += signed < 0 ? -signed : signed;
+            }
+            if (score < bestScore)
+            {
+                bestScore = score;
+                best = output;
+            }
+        }
+        return best;
+    }
+
+    internal static int Paeth(int a, int b, int c)
+    {
+        int p = a + b - c;
+        int pa = Math.Abs(p - a), pb = Math.Abs(p - b), pc = Math.Abs(p - c);
+        return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+    }
+
+    private static void WriteChunk(Stream output, string type, ReadOnlySpan<byte> data)
+    {
+        Span<byte> word = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(word, data.Length);
+        output.Write(word);
+        Span<byte> typeBytes = stackalloc byte[4];
+        Encoding.ASCII.GetBytes(type, typeBytes);
+        output.Write(typeBytes);
+        output.Write(data);
+        uint crc = Crc32.Update(Crc32.Update(0xFFFFFFFF, typeBytes), data) ^ 0xFFFFFFFF;
+        BinaryPrimitives.WriteUInt32BigEndian(word, crc);
+        output.Write(word);
+    }
+}
+
+/// <summary>
+/// The zlib/PNG CRC-32 (polynomial 0xEDB88320, reflected), which PNG chunks carry; "123456789" gives
+/// 0xCBF43926. Event files use CRC-32C instead (<see cref="TfRecord.Crc32C"/>).
+/// </summary>
+internal static class Crc32
+{
+    private static readonly uint[] Table = BuildTable();
+
+    private static uint[] BuildTable()
+    {
+        var table = new uint[256];
+        for (uint n = 0; n < 256; n++)
+        {
+            uint c = n;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
+            table[n] = c;
+        }
+        return table;
+    }
+
+    /// <summary>Feeds <paramref name="data"/> into a running CRC (start from 0xFFFFFFFF, XOR the end result with 0xFFFFFFFF).</summary>
+    public static uint Update(uint crc, ReadOnlySpan<byte> data)
+    {
+        foreach (byte b in data) crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        return crc;
+    }
+
+    /// <summary>The CRC-32 of <paramref name="data"/>.</summary>
+    public static uint Compute(ReadOnlySpan<byte> data) => Update(0xFFFFFFFF, data) ^ 0xFFFFFFFF;
+}

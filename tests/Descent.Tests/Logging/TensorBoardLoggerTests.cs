@@ -1,0 +1,181 @@
+using Descent.Data;
+using Descent.Logging.TensorBoard;
+using Descent.Logging.TensorBoard.Proto;
+using Descent.Nn;
+using Descent.Optim;
+using Descent.Training;
+
+namespace Descent.Tests.Logging;
+
+public class TensorBoardLoggerTests
+{
+    /// <summary>64 noisy samples of 16 features in 4 classes: learnable, but not perfectly in two epochs.</summary>
+    private static InMemoryDataset Blobs(int seed, int count = 64)
+    {
+        var rng = new Random(seed);
+        var labels = Enumerable.Range(0, count).Select(i => i % 4).ToArray();
+        var features = new float[count * 16];
+        for (int i = 0; i < count; i++)
+            for (int j = 0; j < 16; j++) features[i * 16 + j] = (j % 4 == labels[i] ? 1f : 0f) + (float)(rng.NextDouble() * 2 - 1);
+        return new InMemoryDataset(features, labels, [16]);
+    }
+
+    private static (Trainer Trainer, Sequential Model, SGD Optimizer) Setup()
+    {
+        Rng.ManualSeed(0);
+        var model = Models.Mlp(16, [8], 4);
+        var optimizer = new SGD(model.Parameters(), lr: 0.1, momentum: 0.9);
+        return (new Trainer(model, optimizer), model, optimizer);
+    }
+
+    [Fact]
+    public void A_training_run_logs_steps_epochs_histograms_ratios_images_and_hparams()
+    {
+        using var dir = new TempDirectory();
+        var (trainer, model, optimizer) = Setup();
+        var validation = Blobs(2, 40);
+        using (var logger = new TensorBoardLogger(dir.Path, model, optimizer, logEvery: 5, hparams: new Dictionary<string, object?> { ["batch_size"] = 8, ["lr"] = 0.1 })
+        {
+            Misclassified = new MisclassifiedImages(validation, imageShape: [4, 4], maxImages: 6, everyEpochs: 1),
+        })
+        {
+            trainer.Callbacks.Add(logger);
+            trainer.Fit(new DataLoader(Blobs(1), 8, shuffle: true, seed: 0), validation, epochs: 2);
+            logger.AddFinalMetric("hparam/test_accuracy", 0.75);
+        }
+
+        var run = EventFileReader.ReadRun(dir.Path);
+        Assert.Equal(16, run.Scalars["train/loss"].Count);
+        Assert.Equal(Enumerable.Range(1, 16).Select(i => (long)i), run.Scalars["train/loss"].Select(s => s.Step));
+        Assert.All(run.Scalars["train/lr"], s => Assert.Equal((float)0.1, s.Value));
+        Assert.All(run.Scalars["train/grad_norm"], s => Assert.True(s.Value > 0));
+        Assert.Equal([8L, 16L], run.Scalars["epoch/val_accuracy"].Select(s => s.Step));
+        foreach (var tag in new[] { "epoch/train_loss", "epoch/train_accuracy", "epoch/val_loss", "epoch/seconds" })
+            Assert.Equal(2, run.Scalars[tag].Count);
+
+        var names = model.NamedParameters().Select(p => p.Name).ToList();
+        Assert.Equal(["0.weight", "0.bias", "2.weight", "2.bias"], names);
+        foreach (var name in names)
+        {
+            Assert.Equal([5L, 10L, 15L], run.Histograms["weights/" + name].Select(h => h.Step));
+            Assert.Equal([5L, 10L, 15L], run.Histograms["grads/" + name].Select(h => h.Step));
+            var ratios = run.Scalars["update_ratio/" + name];
+            Assert.Equal([5L, 10L, 15L], ratios.Select(r => r.Step));
+            Assert.All(ratios, r => Assert.InRange(r.Value, 1e-6, 10));
+        }
+        Assert.Equal(8 * 16, run.Histograms["weights/0.weight"][0].Count);
+
+        var grid = run.Images["val/misclassified"];
+        Assert.Equal(2, grid.Count);
+        var decoded = PngDecoding.Decode(grid[0].Encoded);
+        Assert.Equal((0, 0), (decoded.Width % 4, decoded.Height % 4));
+        Assert.Contains("| label | predicted |", run.Texts["val/misclassified/text_summary"][0].Text);
+
+        var hp = run.HParams!;
+        Assert.Equal(SessionStatus.StatusSuccess, hp.SessionEnd!.Status);
+        Assert.Equal("SGD", hp.HParams["optimizer"]);
+        Assert.Equal(0.9, hp.HParams["momentum"]);
+        Assert.Equal(8.0, hp.HParams["batch_size"]);
+        Assert.Equal((double)model.ParameterCount, hp.HParams["parameters"]);
+        Assert.Equal(["hparam/train_loss", "hparam/train_accuracy", "hparam/val_loss", "hparam/val_accuracy", "hparam/test_accuracy"],
+            hp.Experiment!.MetricInfos.Select(m => m.Name.Tag));
+        Assert.Equal((float)0.75, run.Scalars["hparam/test_accuracy"].Single().Value);
+        Assert.Equal(16, run.Tags.Single(t => t.Tag == "_hparams_/session_end_info").LastStep);
+    }
+
+    [Fact]
+    public void By_default_the_misclassified_grid_comes_once_when_training_ends()
+    {
+        using var dir = new TempDirectory();
+        var (trainer, model, optimizer) = Setup();
+        var validation = Blobs(2, 40);
+        using (var logger = new TensorBoardLogger(dir.Path, model, optimizer) { Misclassified = new MisclassifiedImages(validation, [1, 4, 4]) })
+        {
+            trainer.Callbacks.Add(logger);
+            trainer.Fit(new DataLoader(Blobs(1), 16), validation, epochs: 3);
+        }
+        var run = EventFileReader.ReadRun(dir.Path);
+        Assert.Equal(12, (run.Images.GetValueOrDefault("val/misclassified")?.Single().Step ?? run.Texts["val/misclassified/text_summary"].Single().Step));
+    }
+
+    [Fact]
+    public void The_update_ratio_is_the_step_size_relative_to_the_weights()
+    {
+        using var dir = new TempDirectory();
+        var (trainer, model, optimizer) = Setup();
+        var weights = new List<float[]>();
+        var recorder = new WeightRecorder(model, weights);
+        using (var logger = new TensorBoardLogger(dir.Path, model, optimizer, logEvery: 3))
+        {
+            trainer.Callbacks.Add(recorder);
+            trainer.Callbacks.Add(logger);
+            trainer.Fit(new DataLoader(Blobs(1), 16), epochs: 1);
+        }
+        var ratio = EventFileReader.ReadRun(dir.Path).Scalars["update_ratio/0.weight"].Single();
+        Assert.Equal(3, ratio.Step);
+        var before = weights[1];
+        var after = weights[2];
+        double delta = Math.Sqrt(before.Zip(after, (b, a) => (double)(a - b) * (a - b)).Sum());
+        double norm = Math.Sqrt(before.Sum(b => (double)b * b));
+        Assert.Equal((float)(delta / norm), ratio.Value, 4);
+    }
+
+    private sealed class WeightRecorder(Module model, List<float[]> weights) : ITrainerCallback
+    {
+        public void OnOptimizerStep(long globalStep, double gradNorm) => weights.Add(model.NamedParameters().First().Parameter.Data.ToArray());
+    }
+
+    [Fact]
+    public void Accumulated_batches_make_one_loss_point_per_step()
+    {
+        using var dir = new TempDirectory();
+        var (trainer, model, optimizer) = Setup();
+        trainer.AccumulationSteps = 2;
+        var losses = new List<float>();
+        using (var logger = new TensorBoardLogger(dir.Path, model, optimizer))
+        {
+            trainer.Callbacks.Add(new LossRecorder(losses));
+            trainer.Callbacks.Add(logger);
+            trainer.Fit(new DataLoader(Blobs(1), 8), epochs: 1);
+        }
+        var logged = EventFileReader.ReadRun(dir.Path).Scalars["train/loss"];
+        Assert.Equal([1L, 2L, 3L, 4L], logged.Select(s => s.Step));
+        Assert.Equal((float)((losses[0] + losses[1]) / 2.0), logged[0].Value, 5);
+    }
+
+    private sealed class LossRecorder(List<float> losses) : ITrainerCallback
+    {
+        public void OnBatchEnd(int epoch, int batch, long globalStep, float loss) => losses.Add(loss);
+    }
+
+    [Fact]
+    public void A_run_that_never_finished_is_a_failed_session()
+    {
+        using var dir = new TempDirectory();
+        var (trainer, model, optimizer) = Setup();
+        using (var logger = new TensorBoardLogger(dir.Path, model, optimizer))
+        {
+            logger.OnTrainBegin(trainer, 3, 8);
+            logger.OnOptimizerStep(1, 0.5);
+        }
+        var hp = EventFileReader.ReadRun(dir.Path).HParams!;
+        Assert.Equal(SessionStatus.StatusFailure, hp.SessionEnd!.Status);
+        Assert.Empty(hp.Experiment!.MetricInfos);
+    }
+
+    [Fact]
+    public void A_shared_writer_stays_open_and_bad_settings_are_refused()
+    {
+        using var dir = new TempDirectory();
+        var (_, model, optimizer) = Setup();
+        using var writer = new SummaryWriter(dir.Path);
+        using (new TensorBoardLogger(writer, model, optimizer)) { }
+        writer.AddScalar("after", 1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TensorBoardLogger(writer, model, optimizer, logEvery: 0));
+        Assert.Throws<ArgumentException>(() => new MisclassifiedImages(Blobs(1), imageShape: [3, 3]));
+        Assert.Throws<ArgumentException>(() => new MisclassifiedImages(Blobs(1), imageShape: [2, 2, 4]));
+        Assert.Throws<ArgumentException>(() => new MisclassifiedImages(Blobs(1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MisclassifiedImages(Blobs(1), [4, 4], maxImages: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MisclassifiedImages(Blobs(1), [4, 4], everyEpochs: -1));
+    }
+}
