@@ -25,7 +25,7 @@ internal static class CompareCommand
         var optimizers = new Option<string>("--optimizers") { Description = "Comma-separated optimizers to compare", DefaultValueFactory = _ => string.Join(",", DefaultOptimizers) };
         var target = new Option<double>("--target") { Description = "Validation accuracy whose first crossing is reported", DefaultValueFactory = _ => 0.95 };
         var outDir = new Option<string>("--out") { Description = "Directory for the pictures and CSV curves", DefaultValueFactory = _ => "runs/compare" };
-        var logdir = new Option<string?>("--logdir") { Description = "Also write one run directory per optimizer under this directory" };
+        var logdir = new Option<string?>("--logdir") { Description = "Also write one TensorBoard run per optimizer under this directory" };
         foreach (var o in data.All.Concat(optim.All.Where(o => o != optim.Optimizer && o != optim.Accumulate)).Concat(schedule.All).Concat([optimizers, target, outDir, logdir]))
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
@@ -59,6 +59,8 @@ internal static class CompareCommand
             Settings = optimizerSettings,
             ClipGradNorm = clipNorm,
             Schedule = scheduleFactory,
+            Logger = logdir is null ? null : (name, model, opt) => new LoggingSettings(logdir, 50, 5).Create(model, opt,
+                new Dictionary<string, object?> { ["optimizer"] = name, ["lr"] = opt.GroupOptions[0].Lr, ["dataset"] = settings.Dataset, ["model"] = settings.Model }, run: name),
         };
         stdout.WriteLine($"comparing {names.Length} optimizers on {settings.Dataset} ({settings.Model}, {settings.Epochs} epochs, batch {settings.BatchSize}, seed {settings.Seed}); same initial weights and batch order for each");
         var results = new List<ComparisonResult>();

@@ -16,8 +16,11 @@ internal static class TrainCommand
         var data = new ModelDataOptionSet();
         var optim = new OptimizerOptionSet();
         var schedule = new ScheduleOptionSet();
+        var logdir = new Option<string?>("--logdir") { Description = "Write TensorBoard event files under this directory" };
+        var logEvery = new Option<int>("--log-every") { Description = "Histograms and update ratios every N steps", DefaultValueFactory = _ => 500 };
+        var flushSecs = new Option<double>("--flush-secs") { Description = "Flush event files at least this often", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary as the last line of stdout" };
-        foreach (var o in data.All.Concat(optim.All).Concat(schedule.All).Append(json))
+        foreach (var o in data.All.Concat(optim.All).Concat(schedule.All).Concat([logdir, logEvery, flushSecs]).Append(json))
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
@@ -25,12 +28,13 @@ internal static class TrainCommand
             var settings = data.Settings(parse);
             optim.CheckTraining(parse);
             return Run(settings, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
-                (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches));
+                (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches),
+                new LoggingSettings(parse.GetValue(logdir), parse.GetValue(logEvery), parse.GetValue(flushSecs)));
         });
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory)
+    private static int Run(TrainSettings settings, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging)
     {
         // Build the optimizer on a throwaway model first so that bad hyperparameters fail before data loads.
         Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
@@ -44,6 +48,12 @@ internal static class TrainCommand
         if (scheduleFactory(optimizer, loader.Count) is { } scheduleCallback) trainer.Callbacks.Add(scheduleCallback);
         var table = new EpochTable(stdout);
         trainer.Callbacks.Add(table);
+        using var tensorBoard = logging.Create(model, optimizer, new Dictionary<string, object?>
+        {
+            ["dataset"] = settings.Dataset, ["model"] = settings.Model, ["optimizer"] = optimizerName,
+            ["lr"] = optimizer.GroupOptions[0].Lr, ["batch_size"] = settings.BatchSize, ["epochs"] = settings.Epochs, ["seed"] = settings.Seed,
+        });
+        if (tensorBoard is not null) trainer.Callbacks.Add(tensorBoard);
         using var progress = ProgressBar.ForConsole(prepared.Train.Count);
         if (progress is not null) trainer.Callbacks.Add(progress);
         trainer.Fit(loader, prepared.Validation, settings.Epochs);

@@ -40,6 +40,8 @@ public sealed class OptimizerComparison
     public double? ClipGradNorm { get; init; }
     /// <summary>Builds a schedule for each optimizer (given the optimizer and the batches per epoch), or null for none.</summary>
     public Func<Optimizer, int, ITrainerCallback?>? Schedule { get; init; }
+    /// <summary>Builds a logger for each optimizer's run (e.g. a <see cref="TensorBoardLogger"/>), or null for none; disposed after the run.</summary>
+    public Func<string, Module, Optimizer, ITrainerCallback?>? Logger { get; init; }
     /// <summary>Validation checks per epoch (for the steps-to-target figure).</summary>
     public int ChecksPerEpoch { get; init; } = 4;
 
@@ -59,7 +61,16 @@ public sealed class OptimizerComparison
         var sw = Stopwatch.StartNew();
         var loader = Data.TrainLoader(BatchSize, Seed);
         if (Schedule?.Invoke(opt, loader.Count) is { } schedule) trainer.Callbacks.Add(schedule);
-        trainer.Fit(loader, null, Epochs);
+        var logger = Logger?.Invoke(optimizer, model, opt);
+        if (logger is not null) trainer.Callbacks.Add(logger);
+        try
+        {
+            trainer.Fit(loader, null, Epochs);
+        }
+        finally
+        {
+            (logger as IDisposable)?.Dispose();
+        }
         var val = trainer.Evaluate(validation);
         var test = trainer.Evaluate(Data.Test);
         double seconds = sw.Elapsed.TotalSeconds;
