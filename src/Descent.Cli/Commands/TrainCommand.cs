@@ -16,11 +16,13 @@ internal static class TrainCommand
         var data = new ModelDataOptionSet();
         var optim = new OptimizerOptionSet();
         var schedule = new ScheduleOptionSet();
+        var l1 = new Option<double>("--l1") { Description = "L1 penalty λ on the weights (λ‖w‖₁ added to the loss)" };
+        var l2 = new Option<double>("--l2") { Description = "L2 penalty λ on the weights (λ/2‖w‖² added to the loss; gradient λw)" };
         var logdir = new Option<string?>("--logdir") { Description = "Write TensorBoard event files under this directory" };
         var logEvery = new Option<int>("--log-every") { Description = "Histograms and update ratios every N steps", DefaultValueFactory = _ => 500 };
         var flushSecs = new Option<double>("--flush-secs") { Description = "Flush event files at least this often", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary as the last line of stdout" };
-        foreach (var o in data.All.Concat(optim.All).Concat(schedule.All).Concat([logdir, logEvery, flushSecs]).Append(json))
+        foreach (var o in data.All.Concat(optim.All).Concat(schedule.All).Concat([l1, l2, logdir, logEvery, flushSecs]).Append(json))
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
@@ -29,12 +31,13 @@ internal static class TrainCommand
             optim.CheckTraining(parse);
             return Run(settings, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
                 (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches),
-                new LoggingSettings(parse.GetValue(logdir), parse.GetValue(logEvery), parse.GetValue(flushSecs)));
+                new LoggingSettings(parse.GetValue(logdir), parse.GetValue(logEvery), parse.GetValue(flushSecs)),
+                parse.GetValue(l1) == 0 && parse.GetValue(l2) == 0 ? null : new Regularization.WeightPenalty(parse.GetValue(l1), parse.GetValue(l2)));
         });
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging)
+    private static int Run(TrainSettings settings, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty)
     {
         // Build the optimizer on a throwaway model first so that bad hyperparameters fail before data loads.
         Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
@@ -42,7 +45,7 @@ internal static class TrainCommand
         var prepared = DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn", settings.ValFraction, settings.Seed);
         var model = settings.BuildModel(prepared);
         var optimizer = Optimizers.Create(optimizerName, model, optimizerSettings);
-        var trainer = new Trainer(model, optimizer) { ClipGradNorm = clipNorm, AccumulationSteps = accumulate };
+        var trainer = new Trainer(model, optimizer) { ClipGradNorm = clipNorm, AccumulationSteps = accumulate, Penalty = penalty };
         stdout.WriteLine($"dataset {settings.Dataset}: {prepared.Train.Count} train / {prepared.Validation?.Count ?? 0} validation / {prepared.Test.Count} test; model {settings.Model} ({model.ParameterCount:N0} parameters); {Describe(optimizer)}");
         var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed);
         if (scheduleFactory(optimizer, loader.Count) is { } scheduleCallback) trainer.Callbacks.Add(scheduleCallback);

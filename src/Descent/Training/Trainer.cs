@@ -59,6 +59,12 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     /// <summary>Optimizer steps taken so far.</summary>
     public long GlobalStep { get; private set; }
 
+    /// <summary>
+    /// An L1/L2/elastic-net penalty on the weights, added to the gradients once per optimizer step (before
+    /// clipping); the reported loss is the data loss without it.
+    /// </summary>
+    public Regularization.WeightPenalty? Penalty { get; set; }
+
     /// <summary>When set, gradients are rescaled to this global L2 norm before each step (<c>clip_grad_norm_</c>).</summary>
     public double? ClipGradNorm { get; set; }
 
@@ -148,6 +154,8 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
             float value = lossTensor.Item();
             if (firstCorrect < 0) firstCorrect = CountCorrect(output, y);
             lossTensor.Backward();
+            // The line search must see the loss whose gradient it gets: the penalty goes into both.
+            if (Penalty is { } penalty) value += (float)penalty.AddGradient(Optimizer.Arena);
             if (ClipGradNorm is { } max) GradientClipping.ClipGradNorm(Optimizer.Arena, max);
             return value;
         });
@@ -160,6 +168,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     private void OptimizerStep()
     {
         if (Optimizer.RequiresClosure) return;
+        Penalty?.AddGradient(Optimizer.Arena);
         double norm = ClipGradNorm is { } max
             ? GradientClipping.ClipGradNorm(Optimizer.Arena, max)
             : Callbacks.Count > 0 ? GradientClipping.GradNorm(Optimizer.Arena) : double.NaN;

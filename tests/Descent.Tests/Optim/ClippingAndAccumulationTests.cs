@@ -127,3 +127,27 @@ public class ClippingAndAccumulationTests
         }
     }
 }
+
+public class TrainerPenaltyTests
+{
+    [Fact]
+    public void Trainer_l2_penalty_equals_sgd_weight_decay_on_weights()
+    {
+        var rng = new Random(4);
+        var x = Enumerable.Range(0, 16 * 5).Select(_ => (float)rng.NextDouble()).ToArray();
+        var y = Enumerable.Range(0, 16).Select(i => i % 2).ToArray();
+        var data = new Descent.Data.InMemoryDataset(x, y, [5], 2);
+        float[] Train(bool penalty)
+        {
+            Rng.ManualSeed(2);
+            var model = new Sequential(new Linear(5, 4, bias: false), new Tanh(), new Linear(4, 2, bias: false));
+            var sgd = new SGD(model.Parameters(), lr: 0.1, weightDecay: penalty ? 0 : 0.05);
+            var trainer = new Trainer(model, sgd) { Penalty = penalty ? Descent.Regularization.WeightPenalty.L2(0.05) : null };
+            trainer.Fit(new Descent.Data.DataLoader(data, 4), null, 2);
+            return model.Parameters().SelectMany(p => p.ToArray()).ToArray();
+        }
+        var a = Train(true);
+        var b = Train(false);
+        for (int i = 0; i < a.Length; i++) Assert.Equal(b[i], a[i], 1e-6f);
+    }
+}
