@@ -135,7 +135,7 @@ public static class ContourPlot
             rgb[3 * p + 1] = green;
             rgb[3 * p + 2] = blue;
         }
-        string png = Convert.ToBase64String(PngImage.Encode(rw, rh, rgb));
+        string png = Convert.ToBase64String(Logging.TensorBoard.PngEncoder.Encode(rgb, rw, rh, 3));
         sb.Append(Inv($"<image x=\"{Left}\" y=\"{Top}\" width=\"{plotW:F1}\" height=\"{plotH:F1}\" preserveAspectRatio=\"none\" xlink:href=\"data:image/png;base64,{png}\"/>\n"));
 
         // Level curves evenly spaced on the same compressed scale as the shading.

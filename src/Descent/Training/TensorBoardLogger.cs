@@ -60,7 +60,7 @@ public sealed class MisclassifiedImages
 /// <summary>
 /// A <see cref="Trainer"/> callback that writes a TensorBoard run, what PyTorch users write by hand with a
 /// <c>SummaryWriter</c> in their loop. Add it to <see cref="Trainer.Callbacks"/> and dispose it after
-/// training; then <c>tensorboard --logdir runs</c>.
+/// training (one logger, and one run directory, per training run); then <c>tensorboard --logdir runs</c>.
 /// </summary>
 /// <remarks>
 /// <para>Every optimizer step: <c>train/loss</c> (the mean loss of the step's batches),
@@ -81,20 +81,17 @@ public sealed class MisclassifiedImages
 /// the session counts as failed when training did not finish.</para>
 /// <para>The training thread only copies: parameter and gradient values are copied every
 /// <see cref="LogEvery"/> steps and bucketed on the writer's background thread. Bucketing costs a few
-/// nanoseconds per value, about as much as a few training steps of the same model at batch size 32, so
-/// the default of 500 steps keeps the whole logging within 1–2 % of training time; 100 costs about 5 %.</para>
+/// nanoseconds per value, so one round of histograms costs about as much as ten training steps of an MLP
+/// at batch size 32; hence the default of 500 steps (at 100 the histograms alone take about 5 % of
+/// training time, at 500 about 1 %).</para>
 /// </remarks>
 public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
 {
-    private readonly Module _model;
-    private readonly Optimizer _optimizer;
     private readonly bool _ownsWriter;
-    private readonly (string Name, Parameter Parameter)[] _parameters;
-    private readonly Dictionary<string, object?> _hparams;
+    private readonly IReadOnlyDictionary<string, object?>? _extraHParams;
     private readonly Dictionary<string, double> _finalMetrics = new(StringComparer.Ordinal);
-    private readonly string[] _weightTags, _gradTags, _ratioTags;
-    private readonly int _parameterCount;
     private readonly ConcurrentQueue<float[]> _freeBuffers = new();
+    private Subject? _subject;
     private float[]? _before;
     private long _beforeStep = -1;
     private Trainer? _trainer;
@@ -117,40 +114,73 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     /// <param name="flushSecs">Seconds between writes to the event file.</param>
     /// <param name="hparams">Hyperparameters for the HParams tab, added to (and overriding) the optimizer's own: optimizer, lr, weight_decay, momentum, parameters.</param>
     public TensorBoardLogger(string? logDir, Module model, Optimizer optimizer, int logEvery = 500, double flushSecs = 5, IReadOnlyDictionary<string, object?>? hparams = null)
-        : this(CheckLogEvery(logEvery), model, optimizer, hparams, () => new SummaryWriter(logDir, flushSecs: flushSecs), ownsWriter: true)
+        : this(CheckLogEvery(logEvery), hparams, () => new SummaryWriter(logDir, flushSecs: flushSecs), ownsWriter: true)
+    {
+        _subject = new Subject(model, optimizer, hparams);
+    }
+
+    /// <summary>
+    /// Logs to a new <see cref="SummaryWriter"/> in <paramref name="logDir"/> about whatever model and
+    /// optimizer the <see cref="Trainer"/> it is added to trains, learnt when training begins — for loops
+    /// that build them out of reach, such as <see cref="OptimizerComparison"/>.
+    /// </summary>
+    public TensorBoardLogger(string? logDir, int logEvery = 500, double flushSecs = 5, IReadOnlyDictionary<string, object?>? hparams = null)
+        : this(CheckLogEvery(logEvery), hparams, () => new SummaryWriter(logDir, flushSecs: flushSecs), ownsWriter: true)
     {
     }
 
     /// <summary>Logs to <paramref name="writer"/>, which stays the caller's to dispose (the logger only flushes it).</summary>
     public TensorBoardLogger(SummaryWriter writer, Module model, Optimizer optimizer, int logEvery = 500, IReadOnlyDictionary<string, object?>? hparams = null)
-        : this(CheckLogEvery(logEvery), model, optimizer, hparams, () => writer ?? throw new ArgumentNullException(nameof(writer)), ownsWriter: false)
+        : this(CheckLogEvery(logEvery), hparams, () => writer ?? throw new ArgumentNullException(nameof(writer)), ownsWriter: false)
     {
+        _subject = new Subject(model, optimizer, hparams);
     }
 
-    private TensorBoardLogger(int logEvery, Module model, Optimizer optimizer, IReadOnlyDictionary<string, object?>? hparams, Func<SummaryWriter> writer, bool ownsWriter)
+    private TensorBoardLogger(int logEvery, IReadOnlyDictionary<string, object?>? hparams, Func<SummaryWriter> writer, bool ownsWriter)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(optimizer);
         LogEvery = logEvery;
-        _model = model;
-        _optimizer = optimizer;
-        _parameters = model.NamedParameters().ToArray();
-        _weightTags = new string[_parameters.Length];
-        _gradTags = new string[_parameters.Length];
-        _ratioTags = new string[_parameters.Length];
-        for (int i = 0; i < _parameters.Length; i++)
-        {
-            _weightTags[i] = "weights/" + _parameters[i].Name;
-            _gradTags[i] = "grads/" + _parameters[i].Name;
-            _ratioTags[i] = "update_ratio/" + _parameters[i].Name;
-            _parameterCount += _parameters[i].Parameter.Numel;
-        }
-        _hparams = DefaultHParams(model, optimizer);
-        if (hparams is not null)
-            foreach (var (name, value) in hparams) _hparams[name] = value;
+        _extraHParams = hparams;
         Writer = writer();
         _ownsWriter = ownsWriter;
     }
+
+    /// <summary>What is being trained: the model's parameters with their tags, the optimizer, and the hparams of the session.</summary>
+    private sealed class Subject
+    {
+        public Subject(Module model, Optimizer optimizer, IReadOnlyDictionary<string, object?>? extraHParams)
+        {
+            ArgumentNullException.ThrowIfNull(model);
+            ArgumentNullException.ThrowIfNull(optimizer);
+            Model = model;
+            Optimizer = optimizer;
+            Parameters = model.NamedParameters().ToArray();
+            WeightTags = new string[Parameters.Length];
+            GradTags = new string[Parameters.Length];
+            RatioTags = new string[Parameters.Length];
+            for (int i = 0; i < Parameters.Length; i++)
+            {
+                WeightTags[i] = "weights/" + Parameters[i].Name;
+                GradTags[i] = "grads/" + Parameters[i].Name;
+                RatioTags[i] = "update_ratio/" + Parameters[i].Name;
+                ParameterCount += Parameters[i].Parameter.Numel;
+            }
+            HParams = DefaultHParams(model, optimizer);
+            if (extraHParams is not null)
+                foreach (var (name, value) in extraHParams) HParams[name] = value;
+        }
+
+        public Module Model { get; }
+        public Optimizer Optimizer { get; }
+        public (string Name, Parameter Parameter)[] Parameters { get; }
+        public string[] WeightTags { get; }
+        public string[] GradTags { get; }
+        public string[] RatioTags { get; }
+        public int ParameterCount { get; }
+        public Dictionary<string, object?> HParams { get; }
+    }
+
+    private Subject Bound => _subject ?? throw new InvalidOperationException(
+        "this TensorBoardLogger learns the model and optimizer when training begins: add it to Trainer.Callbacks before calling Fit, or give them to its constructor");
 
     private static int CheckLogEvery(int logEvery) =>
         logEvery >= 1 ? logEvery : throw new ArgumentOutOfRangeException(nameof(logEvery), $"log_every must be a positive number of steps, got {logEvery}");
@@ -175,6 +205,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     public void OnTrainBegin(Trainer trainer, int epochs, int batchesPerEpoch)
     {
         if (_trainer is null) Writer.PrepareEndOfRunRecords();
+        _subject ??= new Subject(trainer.Model, trainer.Optimizer, _extraHParams);
         _trainer = trainer;
         _finished = false;
         _lastLossStep = trainer.GlobalStep;
@@ -198,8 +229,9 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     /// <inheritdoc />
     public void OnOptimizerStep(long globalStep, double gradNorm)
     {
-        if (!_optimizer.RequiresClosure) Writer.AddScalar("train/grad_norm", gradNorm, globalStep);
-        var groups = _optimizer.GroupOptions;
+        var optimizer = Bound.Optimizer;
+        if (!optimizer.RequiresClosure) Writer.AddScalar("train/grad_norm", gradNorm, globalStep);
+        var groups = optimizer.GroupOptions;
         Writer.AddScalar("train/lr", groups[0].Lr, globalStep);
         for (int g = 1; g < groups.Count; g++) Writer.AddScalar($"train/lr_group{g}", groups[g].Lr, globalStep);
         if (globalStep % LogEvery == 0) LogParameters(globalStep);
@@ -254,7 +286,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
             if (last.ValAccuracy is { } valAccuracy) metrics["hparam/val_accuracy"] = valAccuracy;
         }
         foreach (var (name, value) in _finalMetrics) metrics[name] = value;
-        Writer.WriteHParams(_hparams, metrics, null, SummaryWriter.SameRun, _trainer?.GlobalStep,
+        Writer.WriteHParams(Bound.HParams, metrics, null, SummaryWriter.SameRun, _trainer?.GlobalStep,
             _finished ? SessionStatus.StatusSuccess : SessionStatus.StatusFailure);
     }
 
@@ -274,9 +306,10 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
 
     private void SnapshotWeights(long step)
     {
-        _before ??= new float[_parameterCount];
+        var subject = Bound;
+        _before ??= new float[subject.ParameterCount];
         int at = 0;
-        foreach (var (_, p) in _parameters)
+        foreach (var (_, p) in subject.Parameters)
         {
             p.Data.CopyTo(_before.AsSpan(at, p.Numel));
             at += p.Numel;
@@ -286,27 +319,29 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
 
     private void LogParameters(long step)
     {
+        var subject = Bound;
+        int total = subject.ParameterCount;
         bool haveBefore = _before is not null && _beforeStep == step - 1;
         // One copy of every weight and gradient per round, handed to the writer thread, which buckets the
         // slices and gives the buffer back for the next round.
-        if (!_freeBuffers.TryDequeue(out var buffer)) buffer = new float[2 * _parameterCount];
-        var slices = new List<(string Tag, int Offset, int Count)>(2 * _parameters.Length);
+        if (!_freeBuffers.TryDequeue(out var buffer)) buffer = new float[2 * total];
+        var slices = new List<(string Tag, int Offset, int Count)>(2 * subject.Parameters.Length);
         int at = 0;
-        for (int i = 0; i < _parameters.Length; i++)
+        for (int i = 0; i < subject.Parameters.Length; i++)
         {
-            var p = _parameters[i].Parameter;
+            var p = subject.Parameters[i].Parameter;
             var weights = p.Data;
             weights.CopyTo(buffer.AsSpan(at, p.Numel));
-            slices.Add((_weightTags[i], at, p.Numel));
+            slices.Add((subject.WeightTags[i], at, p.Numel));
             if (p.Grad is { } grad)
             {
-                grad.Data.CopyTo(buffer.AsSpan(_parameterCount + at, p.Numel));
-                slices.Add((_gradTags[i], _parameterCount + at, p.Numel));
+                grad.Data.CopyTo(buffer.AsSpan(total + at, p.Numel));
+                slices.Add((subject.GradTags[i], total + at, p.Numel));
             }
             if (haveBefore)
             {
                 var (updateNorm, weightNorm) = UpdateAndWeightNorms(weights, _before.AsSpan(at, p.Numel));
-                Writer.AddScalar(_ratioTags[i], weightNorm > 0 ? updateNorm / weightNorm : double.NaN, step);
+                Writer.AddScalar(subject.RatioTags[i], weightNorm > 0 ? updateNorm / weightNorm : double.NaN, step);
             }
             at += p.Numel;
         }
@@ -387,8 +422,9 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         _chunkIndices ??= new int[chunk];
         _chunkLabels ??= new int[chunk];
         var picked = new List<(int, int, int)>();
-        bool wasTraining = _model.Training;
-        _model.Eval();
+        var model = Bound.Model;
+        bool wasTraining = model.Training;
+        model.Eval();
         try
         {
             using var noGrad = Tape.NoGrad();
@@ -397,7 +433,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
                 int n = Math.Min(chunk, data.Count - start);
                 for (int i = 0; i < n; i++) _chunkIndices[i] = start + i;
                 data.GetBatch(_chunkIndices.AsSpan(0, n), _chunkFeatures.AsSpan(0, n * data.SampleSize), _chunkLabels.AsSpan(0, n));
-                var logits = _model.Forward(new Tensor(_chunkFeatures, 0, [n, .. data.SampleShape]));
+                var logits = model.Forward(new Tensor(_chunkFeatures, 0, [n, .. data.SampleShape]));
                 if (logits.Rank != 2 || logits.Shape[0] != n)
                     throw new InvalidOperationException($"misclassified images need class scores of shape [batch, classes]; the model returned {ShapeUtil.Format(logits.Shape)}");
                 int classes = logits.Shape[1];
@@ -413,7 +449,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         }
         finally
         {
-            _model.Train(wasTraining);
+            model.Train(wasTraining);
         }
         return picked;
     }

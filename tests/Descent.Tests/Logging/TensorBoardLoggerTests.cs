@@ -149,6 +149,23 @@ public class TensorBoardLoggerTests
     }
 
     [Fact]
+    public void Without_a_model_the_logger_follows_the_trainer_it_is_added_to()
+    {
+        using var dir = new TempDirectory();
+        var data = new PreparedData(Blobs(1), Blobs(2, 40), Blobs(3, 40), 4);
+        var comparison = new OptimizerComparison { ModelFactory = () => Models.Mlp(16, [8], 4), Data = data, Epochs = 1, BatchSize = 16 };
+        foreach (var name in new[] { "sgd", "adam" })
+            using (var logger = new TensorBoardLogger(dir.Sub(name), logEvery: 2))
+                comparison.Run(name, logger);
+        var runs = EventFileReader.ReadLogDir(dir.Path).ToDictionary(r => r.Name);
+        Assert.Equal(["adam", "sgd"], runs.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("Adam", runs["adam"].HParams!.HParams["optimizer"]);
+        Assert.Equal([2L, 4L], runs["sgd"].Histograms["weights/0.weight"].Select(h => h.Step));
+        using var unbound = new TensorBoardLogger(dir.Sub("unbound"));
+        Assert.Contains("add it to Trainer.Callbacks", Assert.Throws<InvalidOperationException>(() => unbound.OnOptimizerStep(1, 1.0)).Message);
+    }
+
+    [Fact]
     public void A_run_that_never_finished_is_a_failed_session()
     {
         using var dir = new TempDirectory();
