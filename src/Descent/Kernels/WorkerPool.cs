@@ -189,13 +189,17 @@ public static unsafe class WorkerPool
 
     private static void Dispatch(int count, delegate*<int, int, void> runRange)
     {
+        int generation = _generation + 1;
+        // Close the claim counter before touching the loop description: a worker still inside the previous
+        // loop may hold that loop's last claim value; without this its compare-and-swap could succeed against
+        // the new description and run (and count) indices of the new loop twice.
+        Interlocked.Exchange(ref _claim, ((long)generation << 32) | int.MaxValue);
         _count = count;
         // Several runs per thread let a fast thread take over a slow one's share; runs of consecutive indices
         // keep the claim counter cold when the count is large.
         _grain = Math.Max(1, count / (Workers * 4));
         _runRange = runRange;
         _completed = 0;
-        int generation = _generation + 1;
         Volatile.Write(ref _claim, (long)generation << 32);
         _generation = generation; // volatile write publishes everything above to the workers
 
