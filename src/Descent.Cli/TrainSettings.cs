@@ -48,7 +48,7 @@ internal sealed class TrainSettings
         var shape = data.Train.SampleShape;
         var model = Model == "cnn"
             ? Models.Cnn(shape[0], shape[1], shape[2], data.NumClasses, Activation, BatchNorm, Dropout)
-            : Models.Mlp(data.Train.SampleShape.Aggregate(1, (a, b) => a * b), Hidden, data.NumClasses, Activation, batchNorm: BatchNorm, dropout: Dropout);
+            : Models.Mlp(data.Train.SampleShape.Aggregate(1, (a, b) => a * b), Hidden, data.NumClasses, Activation, flattenInput: shape.Count > 1, batchNorm: BatchNorm, dropout: Dropout);
         if (!Init.IsTorchDefault) Init.Apply(model);
         return model;
     }

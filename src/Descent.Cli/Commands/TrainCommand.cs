@@ -16,13 +16,14 @@ internal static class TrainCommand
         var data = new ModelDataOptionSet();
         var optim = new OptimizerOptionSet();
         var schedule = new ScheduleOptionSet();
+        var augment = new Option<string?>("--augment") { Description = "Image augmentation, e.g. flip,translate:2,rotate:10,crop:4,noise:0.1" };
         var l1 = new Option<double>("--l1") { Description = "L1 penalty λ on the weights (λ‖w‖₁ added to the loss)" };
         var l2 = new Option<double>("--l2") { Description = "L2 penalty λ on the weights (λ/2‖w‖² added to the loss; gradient λw)" };
         var logdir = new Option<string?>("--logdir") { Description = "Write TensorBoard event files under this directory" };
         var logEvery = new Option<int>("--log-every") { Description = "Histograms and update ratios every N steps", DefaultValueFactory = _ => 500 };
         var flushSecs = new Option<double>("--flush-secs") { Description = "Flush event files at least this often", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary as the last line of stdout" };
-        foreach (var o in data.All.Concat(optim.All).Concat(schedule.All).Concat([l1, l2, logdir, logEvery, flushSecs]).Append(json))
+        foreach (var o in data.All.Concat(optim.All).Concat(schedule.All).Concat([augment, l1, l2, logdir, logEvery, flushSecs]).Append(json))
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
@@ -32,22 +33,24 @@ internal static class TrainCommand
             return Run(settings, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
                 (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches),
                 new LoggingSettings(parse.GetValue(logdir), parse.GetValue(logEvery), parse.GetValue(flushSecs)),
-                parse.GetValue(l1) == 0 && parse.GetValue(l2) == 0 ? null : new Regularization.WeightPenalty(parse.GetValue(l1), parse.GetValue(l2)));
+                parse.GetValue(l1) == 0 && parse.GetValue(l2) == 0 ? null : new Regularization.WeightPenalty(parse.GetValue(l1), parse.GetValue(l2)),
+                parse.GetValue(augment) is { } spec ? Data.Transforms.Augmentation.Parse(spec, settings.Seed) : null);
         });
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty)
+    private static int Run(TrainSettings settings, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
     {
         // Build the optimizer on a throwaway model first so that bad hyperparameters fail before data loads.
         Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
         var total = Stopwatch.StartNew();
-        var prepared = DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn", settings.ValFraction, settings.Seed);
+        // Augmentation works on [C, H, W] images, so the data is loaded as images (the mlp flattens them).
+        var prepared = DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn" || augmentation is not null, settings.ValFraction, settings.Seed);
         var model = settings.BuildModel(prepared);
         var optimizer = Optimizers.Create(optimizerName, model, optimizerSettings);
         var trainer = new Trainer(model, optimizer) { ClipGradNorm = clipNorm, AccumulationSteps = accumulate, Penalty = penalty };
         stdout.WriteLine($"dataset {settings.Dataset}: {prepared.Train.Count} train / {prepared.Validation?.Count ?? 0} validation / {prepared.Test.Count} test; model {settings.Model} ({model.ParameterCount:N0} parameters); {Describe(optimizer)}");
-        var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed);
+        var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed, augmentation);
         if (scheduleFactory(optimizer, loader.Count) is { } scheduleCallback) trainer.Callbacks.Add(scheduleCallback);
         var table = new EpochTable(stdout);
         trainer.Callbacks.Add(table);

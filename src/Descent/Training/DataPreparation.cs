@@ -6,7 +6,8 @@ namespace Descent.Training;
 public sealed record PreparedData(Dataset Train, Dataset? Validation, Dataset Test, int NumClasses)
 {
     /// <summary>A shuffling loader over the training split (seeded: same seed, same batch order).</summary>
-    public DataLoader TrainLoader(int batchSize, int seed) => new(Train, batchSize, shuffle: true, seed: seed);
+    public DataLoader TrainLoader(int batchSize, int seed, Data.Transforms.Augmentation? augmentation = null) =>
+        new(Train, batchSize, shuffle: true, seed: seed, transform: augmentation);
 }
 
 /// <summary>Loads the datasets the CLI knows by name and prepares them the conventional way.</summary>

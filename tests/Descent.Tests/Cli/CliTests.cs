@@ -155,3 +155,21 @@ public class TrainOptionTests
         Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 }
+
+public class TrainAugmentOptionTests
+{
+    [Fact]
+    public void Augment_trains_the_mlp_on_images_and_bad_specs_are_usage_errors()
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = Descent.Cli.Cli.Run(["train", "--augment", "translate:1,noise:0.05", "--epochs", "3", "--hidden", "64", "--json"], o, e);
+        Assert.True(code == 0, e.ToString());
+        using var doc = System.Text.Json.JsonDocument.Parse(o.ToString().TrimEnd().Split('\n')[^1]);
+        // Shifted and noisy 8×8 digits learn slower; far above the 0.1 of chance is what this checks.
+        Assert.InRange(doc.RootElement.GetProperty("test_accuracy").GetDouble(), 0.5, 1.0);
+        var err = new StringWriter();
+        Assert.Equal(2, Descent.Cli.Cli.Run(["train", "--augment", "spin:3"], new StringWriter(), err));
+        Assert.Contains("spin:3", err.ToString());
+    }
+}
