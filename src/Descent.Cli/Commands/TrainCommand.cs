@@ -16,6 +16,7 @@ internal static class TrainCommand
         var data = new ModelDataOptionSet();
         var optim = new OptimizerOptionSet();
         var schedule = new ScheduleOptionSet();
+        var folds = new Option<int?>("--folds") { Description = "k-fold cross-validation on the training split: train k models, report mean and std of the validation metrics" };
         var augment = new Option<string?>("--augment") { Description = "Image augmentation, e.g. flip,translate:2,rotate:10,crop:4,noise:0.1" };
         var l1 = new Option<double>("--l1") { Description = "L1 penalty λ on the weights (λ‖w‖₁ added to the loss)" };
         var l2 = new Option<double>("--l2") { Description = "L2 penalty λ on the weights (λ/2‖w‖² added to the loss; gradient λw)" };
@@ -23,13 +24,18 @@ internal static class TrainCommand
         var logEvery = new Option<int>("--log-every") { Description = "Histograms and update ratios every N steps", DefaultValueFactory = _ => 500 };
         var flushSecs = new Option<double>("--flush-secs") { Description = "Flush event files at least this often", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary as the last line of stdout" };
-        foreach (var o in data.All.Concat(optim.All).Concat(schedule.All).Concat([augment, l1, l2, logdir, logEvery, flushSecs]).Append(json))
+        foreach (var o in data.All.Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs]).Append(json))
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
         {
             var settings = data.Settings(parse);
             optim.CheckTraining(parse);
+            if (parse.GetValue(folds) is { } k)
+            {
+                if (k < 2) throw new UsageException($"--folds must be at least 2, got {k}");
+                return RunFolds(settings, k, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), stdout);
+            }
             return Run(settings, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
                 (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches),
                 new LoggingSettings(parse.GetValue(logdir), parse.GetValue(logEvery), parse.GetValue(flushSecs)),
@@ -80,6 +86,31 @@ internal static class TrainCommand
                 ["seed"] = settings.Seed,
             }));
         }
+        return 0;
+    }
+
+    /// <summary><c>--folds K</c>: k-fold cross-validation over the training split; the test split stays unseen.</summary>
+    private static int RunFolds(TrainSettings settings, int k, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, TextWriter stdout)
+    {
+        Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
+        var prepared = DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn", 0, settings.Seed);
+        stdout.WriteLine($"{k}-fold cross-validation on {prepared.Train.Count} {settings.Dataset} training samples; model {settings.Model}, {optimizerName}");
+        var result = CrossValidation.Run((Data.InMemoryDataset)prepared.Train,
+            _ => settings.BuildModel(prepared),
+            model => Optimizers.Create(optimizerName, model, optimizerSettings),
+            new CrossValidationOptions
+            {
+                Folds = k,
+                Epochs = settings.Epochs,
+                BatchSize = settings.BatchSize,
+                Seed = settings.Seed,
+                // Refitted on each fold's training part, so no statistic comes from the fold's validation part.
+                Preprocessing = new Data.PreprocessingOptions { Mode = settings.Dataset == "digits" ? Data.StandardizationMode.PerFeature : Data.StandardizationMode.Global },
+                ConfigureTrainer = (t, _) => t.ClipGradNorm = clipNorm,
+                OnFoldEnd = r => stdout.WriteLine(FormattableString.Invariant(
+                    $"fold {r.Fold + 1}: {r.TrainSamples} train / {r.ValidationSamples} validation  val loss {r.Validation.Loss:F4}  val acc {r.Validation.Accuracy:F4}  ({r.Seconds:F1} s)")),
+            });
+        stdout.WriteLine(result.ToString());
         return 0;
     }
 

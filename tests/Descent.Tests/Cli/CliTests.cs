@@ -173,3 +173,21 @@ public class TrainAugmentOptionTests
         Assert.Contains("spin:3", err.ToString());
     }
 }
+
+public class TrainFoldsOptionTests
+{
+    [Fact]
+    public void Folds_reports_every_fold_and_the_mean()
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        Assert.True(Descent.Cli.Cli.Run(["train", "--folds", "3", "--epochs", "2", "--hidden", "32"], o, e) == 0, e.ToString());
+        var text = o.ToString();
+        Assert.Contains("fold 1:", text);
+        Assert.Contains("fold 3:", text);
+        Assert.Contains("3-fold cross-validation: accuracy", text);
+        var err = new StringWriter();
+        Assert.Equal(2, Descent.Cli.Cli.Run(["train", "--folds", "1"], new StringWriter(), err));
+        Assert.Contains("--folds must be at least 2", err.ToString());
+    }
+}
