@@ -64,12 +64,15 @@ internal static class TrainCommand
         {
             ["dataset"] = settings.Dataset, ["model"] = settings.Model, ["optimizer"] = optimizerName,
             ["lr"] = optimizer.GroupOptions[0].Lr, ["batch_size"] = settings.BatchSize, ["epochs"] = settings.Epochs, ["seed"] = settings.Seed,
-        });
+        }, misclassified: prepared.Validation is null ? null
+            : new MisclassifiedImages(prepared.Validation, prepared.Train.SampleShape.Count == 1 ? ImageShape(settings.Dataset) : null));
         if (tensorBoard is not null) trainer.Callbacks.Add(tensorBoard);
         using var progress = ProgressBar.ForConsole(prepared.Train.Count);
         if (progress is not null) trainer.Callbacks.Add(progress);
         trainer.Fit(loader, prepared.Validation, settings.Epochs);
         var test = trainer.Evaluate(prepared.Test);
+        tensorBoard?.AddFinalMetric("hparam/test_accuracy", test.Accuracy);
+        tensorBoard?.AddFinalMetric("hparam/test_loss", test.Loss);
         double seconds = total.Elapsed.TotalSeconds;
         stdout.WriteLine(FormattableString.Invariant($"test accuracy {test.Accuracy:F4}  test loss {test.Loss:F4}  ({seconds:F1} s)"));
         if (json)
@@ -113,6 +116,8 @@ internal static class TrainCommand
         stdout.WriteLine(result.ToString());
         return 0;
     }
+
+    private static int[] ImageShape(string dataset) => dataset == "digits" ? [1, 8, 8] : [1, 28, 28];
 
     internal static string Describe(Optimizer optimizer) =>
         $"{optimizer.GetType().Name} {optimizer.GroupOptions[0].ToString().Replace(optimizer.GroupOptions[0].GetType().Name, "").Trim()}";
