@@ -4,10 +4,10 @@
     /usr/bin/python3 bench/compare.py [workload...] [--quick] [--pairs N] [--retries N] [--max-wait S]
                                       [--budget S] [--json FILE] [--no-build]
 
-Builds bench/Descent.Bench once in Release, then for each round runs every workload once with Descent
-(the built dll, run directly: no `dotnet run` start-up) and once with PyTorch (bench/torch_baseline.py with
-OPENBLAS_CORETYPE=SkylakeX and THREADS=2), alternating D, P, D, P, ... so that each workload gets N >= 3
-interleaved pairs (default 3). Each run is its own process and runs one workload.
+Builds bench/Descent.Bench once in Release, then, workload after workload, runs it alternately with
+Descent (the built dll, run directly: no `dotnet run` start-up) and with PyTorch (bench/torch_baseline.py
+with OPENBLAS_CORETYPE=SkylakeX and THREADS=2), D, P, D, P, ..., for N >= 3 pairs (default 3). Each run is
+its own process and runs one workload.
 
 Prints one line per figure: `name  descent  pytorch  ratio`, where descent and pytorch are the medians of
 the runs and ratio is the median over pairs of the per-pair ratio, oriented so that > 1 always means
@@ -16,14 +16,14 @@ their fraction of the memory-bandwidth floor: bytes moved (5 × 4 per parameter 
 7 × 4 for Adam) divided by the copy bandwidth measured in the same run.
 
 The machine has two cores and is shared. Before each pair the script waits (up to --max-wait seconds,
-default 60) until other processes use less than a quarter of the CPU, and during every run it measures the
+default 60) until other processes use less than 10 % of the CPU, and during every run it measures the
 share of the machine's CPU time that other processes took. PyTorch's OpenMP threads spin at barriers and
-collapse when a third busy thread competes for the two cores (an optimizer step was measured 30x slower),
+collapse when a third busy thread competes for the two cores (optimizer steps measured about 15x slower),
 so a pair where either run saw more than 10 % of foreign CPU use is "disturbed": up to --retries (default 2)
-extra pairs per workload replace disturbed ones, and the medians use the undisturbed pairs when there are
-at least N of them (the table says how many pairs it used). Waiting and retrying stop once the run has
-lasted --budget seconds (default 420), so a full run takes about 4 minutes on a quiet machine and stays
-near 10 on a busy one.
+extra pairs per workload, run at once, replace disturbed ones, and the medians use the undisturbed pairs
+when there are at least N of them (the table says how many pairs it used). Waiting and retrying stop once
+the run has lasted --budget seconds (default 420): a full run takes about 4 minutes on a quiet machine;
+on a busy one PyTorch's own runs slow down and it can take 10 to 15 (and its figures are then flagged).
 
 --quick runs short versions of every workload (for checking the harness, not for figures).
 Workloads: sgemm copy_bandwidth sgd_momentum_step_10M adam_step_10M tiny_mlp_steps mlp cnn (all by default).
@@ -46,7 +46,7 @@ WORKLOADS = ["sgemm", "copy_bandwidth", "sgd_momentum_step_10M", "adam_step_10M"
 # best copy of the run, normally Descent's streaming-store copy ("copy streaming stores" in the table).
 STEP_BYTES = {"sgd_momentum_step_10M": 5 * 4, "adam_step_10M": 7 * 4}
 PARAMS = 10_000_000
-QUIET = 0.25      # others' CPU share under which a pair may start
+QUIET = 0.10      # others' CPU share under which a pair may start
 DISTURBED = 0.10  # others' CPU share during a run above which its pair is disturbed
 
 
@@ -101,7 +101,7 @@ def others_busy(seconds=0.5):
 
 def wait_quiet(max_wait):
     deadline = time.time() + max_wait
-    busy = others_busy()
+    busy = others_busy(1.0)
     while busy > QUIET and time.time() < deadline:
         busy = others_busy(2.0)
     return busy
@@ -191,36 +191,42 @@ def main():
     def clean(w):
         return [p for p in pairs[w] if max(p["others"]) <= DISTURBED]
 
-    for rnd in range(opts["pairs"]):
-        for w in opts["workloads"]:
-            one_pair(w, f"pair {rnd + 1}")
+    # Workload after workload, its pairs back to back (a quiet spell of a minute or two covers them), each
+    # pair D then P; disturbed pairs are retried at once, after waiting for quiet, within the budget.
     for w in opts["workloads"]:
+        for i in range(opts["pairs"]):
+            one_pair(w, f"pair {i + 1}")
         for extra in range(opts["retries"]):
             if len(clean(w)) >= opts["pairs"] or time.time() - t_start > opts["budget"]: break
             one_pair(w, f"retry {extra + 1}")
     finished = datetime.datetime.now()
 
     # Median of each side and median of the per-pair ratios, per figure.
+    def pair_ratios(name, group):
+        return [(p["descent"][name][0] / p["pytorch"][name][0]) if p["descent"][name][1]
+                else (p["pytorch"][name][0] / p["descent"][name][0])
+                for p in group if name in p["descent"] and name in p["pytorch"]
+                and p["descent"][name][0] and p["pytorch"][name][0]]
+
     table = []
     for w in opts["workloads"]:
-        used = clean(w) if len(clean(w)) >= opts["pairs"] else pairs[w]
+        undisturbed = clean(w)
+        used = undisturbed if len(undisturbed) >= opts["pairs"] else pairs[w]
         names = []
-        for p in used:
+        for p in pairs[w]:
             for side in ("descent", "pytorch"):
                 names += [n for n in p[side] if n not in names]
         for name in names:
             d = [p["descent"][name][0] for p in used if name in p["descent"]]
             t = [p["pytorch"][name][0] for p in used if name in p["pytorch"]]
-            higher = next(p[s][name][1] for p in used for s in ("descent", "pytorch") if name in p[s])
-            ratios = [(p["descent"][name][0] / p["pytorch"][name][0]) if higher else (p["pytorch"][name][0] / p["descent"][name][0])
-                      for p in used if name in p["descent"] and name in p["pytorch"]
-                      and p["descent"][name][0] and p["pytorch"][name][0]]
+            ratios, quiet = pair_ratios(name, used), pair_ratios(name, undisturbed)
             table.append({"workload": w, "figure": name,
                           "descent": statistics.median(d) if d else None,
                           "pytorch": statistics.median(t) if t else None,
                           "ratio": statistics.median(ratios) if ratios else None,
                           "ratio_min": min(ratios) if ratios else None, "ratio_max": max(ratios) if ratios else None,
-                          "pairs_used": len(used), "pairs_clean": len(clean(w)), "pairs_run": len(pairs[w])})
+                          "undisturbed_ratio": statistics.median(quiet) if quiet else None,
+                          "pairs_used": len(used), "pairs_clean": len(undisturbed), "pairs_run": len(pairs[w])})
 
     # Bandwidth floor of the optimizer steps: bytes / copy bandwidth, the copy bandwidth being the highest
     # copy median of this run (Descent's streaming-store copy, which counts the bytes it moves, unless a plain
@@ -249,13 +255,15 @@ def main():
     print("# mlp: Adam lr 1e-3 on both sides; cnn: SGD lr 0.05 momentum 0.9; PyTorch optimizer steps with foreach=False", file=out)
     print("# descent, pytorch: medians of the runs; ratio: median of the per-pair ratios, > 1 means Descent is faster", file=out)
     print("#   (throughputs Descent/PyTorch, times PyTorch/Descent; test_acc Descent/PyTorch); range: min-max of the pair ratios;", file=out)
-    print("#   pairs: used/run; the undisturbed ones when there are enough of them, else all ('incl. disturbed')", file=out)
+    print("#   pairs: used/run; the undisturbed ones when there are enough of them, else all ('incl. disturbed');", file=out)
+    print("#   quiet: median ratio over the undisturbed pairs alone, with their number", file=out)
     width = max(len(r["figure"]) for r in table) + 2
-    print(f"{'name':{width}s}{'descent':>10s}{'pytorch':>10s}{'ratio':>8s}  {'range':>11s}  pairs", file=out)
+    print(f"{'name':{width}s}{'descent':>10s}{'pytorch':>10s}{'ratio':>8s}  {'range':>11s}  {'quiet':>10s}  pairs", file=out)
     for r in table:
         rng = f"{r['ratio_min']:.2f}-{r['ratio_max']:.2f}" if r["ratio"] is not None else ""
         ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "n/a"
-        print(f"{r['figure']:{width}s}{fmt(r['descent']):>10s}{fmt(r['pytorch']):>10s}{ratio:>8s}  {rng:>11s}  "
+        quiet = f"{r['undisturbed_ratio']:.2f} ({r['pairs_clean']})" if r["undisturbed_ratio"] is not None else "-"
+        print(f"{r['figure']:{width}s}{fmt(r['descent']):>10s}{fmt(r['pytorch']):>10s}{ratio:>8s}  {rng:>11s}  {quiet:>10s}  "
               f"{r['pairs_used']}/{r['pairs_run']}{'' if r['pairs_used'] <= r['pairs_clean'] else ' incl. disturbed'}", file=out)
     if floors:
         print(f"# bandwidth floor of a step = bytes/param × 10M / copy bandwidth ({copy_bw:.1f} GB/s, the highest copy median "

@@ -264,6 +264,8 @@ internal static class Program
         var loader = new DataLoader(train, batchSize, shuffle: true, seed: 0, dropLast: true);
         int steps = 0;
         long seen = 0;
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
         sw.Restart();
         foreach (var batch in loader.Epoch(0))
         {
@@ -273,9 +275,11 @@ internal static class Program
             if (steps >= maxSteps) break;
         }
         double dt = sw.Elapsed.TotalSeconds;
+        process.Refresh();
+        double coresBusy = (process.TotalProcessorTime - cpu0).TotalSeconds / dt;
         double accuracy = new Trainer(model, optimizer).Evaluate(test).Accuracy;
         Emit(("bench", name), ("batch", batchSize), ("steps", steps), ("samples_per_s", Math.Round(seen / dt)),
-            ("test_acc", Math.Round(accuracy, 4)), ("seconds", Math.Round(dt, 2)));
+            ("test_acc", Math.Round(accuracy, 4)), ("seconds", Math.Round(dt, 2)), ("cpu_cores_busy", Math.Round(coresBusy, 2)));
     }
 
     private static void Step(Module model, Optimizer optimizer, Batch batch)
