@@ -26,7 +26,14 @@ public static class EventFileReader
 
     /// <summary>Reads every complete record of one event file.</summary>
     /// <exception cref="InvalidDataException">A damaged record, or not an event file; the message names the file and offset.</exception>
-    public static EventFileContents ReadFile(string path)
+    public static EventFileContents ReadFile(string path) => ReadFile(path, previous: null);
+
+    /// <summary>
+    /// Reads one event file, going on from where <paramref name="previous"/> (an earlier read of the same
+    /// file) stopped: a file that a training run appends to is then read once, not once per look. A file
+    /// shorter than what was read before was rewritten, and is read from the start.
+    /// </summary>
+    internal static EventFileContents ReadFile(string path, EventFileContents? previous)
     {
         ArgumentNullException.ThrowIfNull(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
@@ -35,6 +42,12 @@ public static class EventFileReader
         var header = new byte[TfRecord.HeaderLength];
         var footer = new byte[TfRecord.FooterLength];
         long offset = 0;
+        if (previous is not null && previous.Length - previous.PartialTailBytes <= length)
+        {
+            events.AddRange(previous.Events);
+            offset = previous.Length - previous.PartialTailBytes;
+            stream.Position = offset;
+        }
         while (offset < length)
         {
             long remaining = length - offset;
@@ -114,6 +127,11 @@ public static class EventFileReader
         }
         return runs;
     }
+
+    /// <summary>Decodes one run from files already read (see <see cref="ReadFile(string, EventFileContents?)"/>).</summary>
+    /// <exception cref="InvalidDataException">A record whose summary does not hold valid data; the message names the file and offset.</exception>
+    internal static EventRun DecodeRun(string name, string directory, IReadOnlyList<EventFileContents> files) =>
+        Decode(new EventRun(name, directory, files));
 
     private static List<string> EventFilesIn(string directory) =>
         System.IO.Directory.EnumerateFiles(directory).Where(IsEventFile).OrderBy(Path.GetFileName, StringComparer.Ordinal).ToList();
