@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+
+namespace Descent.Plots;
+
+/// <summary>Points drawn as markers: filled dots, or hollow rings for a set that should stay in the background.</summary>
+public sealed record ScatterPoints(string Name, IReadOnlyList<(double X, double Y)> Points, bool Filled = true);
+
+/// <summary>A curve drawn as a line; dashed for a reference such as the true function.</summary>
+public sealed record FitCurve(string Name, IReadOnlyList<(double X, double Y)> Points, bool Dashed = false);
+
+/// <summary>
+/// Data points with fitted curves over them, as a standalone SVG: the picture of under- and overfitting. The y range
+/// can be fixed, and curves are clipped to the plot, so a wildly oscillating fit leaves the frame instead of
+/// squashing the data into a line.
+/// </summary>
+public static class ScatterFitChart
+{
+    private static readonly string[] PointColors = ["#b0b0b0", "#222222", "#8c564b", "#17becf"];
+    private static readonly string[] CurveColors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#e377c2", "#bcbd22"];
+
+    /// <summary>Renders the chart; <paramref name="yMin"/>/<paramref name="yMax"/> default to the points' range (curves do not widen it).</summary>
+    public static string Svg(string title, string xLabel, string yLabel, IReadOnlyList<ScatterPoints> points, IReadOnlyList<FitCurve> curves,
+        double? yMin = null, double? yMax = null, int width = 860, int height = 500)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        ArgumentNullException.ThrowIfNull(curves);
+        const double left = 60, right = 210, top = 40, bottom = 50;
+        double plotW = width - left - right, plotH = height - top - bottom;
+        var finite = points.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
+        var curveXs = curves.SelectMany(c => c.Points).Where(p => double.IsFinite(p.X)).Select(p => p.X).ToList();
+        var xs = finite.Select(p => p.X).Concat(curveXs).ToList();
+        double x0 = xs.Count > 0 ? xs.Min() : 0, x1 = xs.Count > 0 ? xs.Max() : 1;
+        double y0 = yMin ?? (finite.Count > 0 ? finite.Min(p => p.Y) : 0), y1 = yMax ?? (finite.Count > 0 ? finite.Max(p => p.Y) : 1);
+        if (x1 <= x0) x1 = x0 + 1;
+        if (y1 <= y0) y1 = y0 + 1;
+        double Sx(double x) => left + (x - x0) / (x1 - x0) * plotW;
+        double Sy(double y) => top + (1 - (y - y0) / (y1 - y0)) * plotH;
+
+        var sb = new StringBuilder();
+        sb.Append(Inv($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n"));
+        sb.Append(Inv($"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n"));
+        sb.Append(Inv($"<defs><clipPath id=\"plot\"><rect x=\"{left}\" y=\"{top}\" width=\"{plotW}\" height=\"{plotH}\"/></clipPath></defs>\n"));
+        sb.Append(Inv($"<text x=\"{left + plotW / 2}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{Esc(title)}</text>\n"));
+        foreach (double xv in LineChart.NiceTicks(x0, x1))
+        {
+            double px = Sx(xv);
+            sb.Append(Inv($"<line x1=\"{px:F1}\" y1=\"{top}\" x2=\"{px:F1}\" y2=\"{top + plotH}\" stroke=\"#eee\"/><text x=\"{px:F1}\" y=\"{top + plotH + 16}\" text-anchor=\"middle\">{Tick(xv)}</text>\n"));
+        }
+        foreach (double yv in LineChart.NiceTicks(y0, y1))
+        {
+            double py = Sy(yv);
+            sb.Append(Inv($"<line x1=\"{left}\" y1=\"{py:F1}\" x2=\"{left + plotW}\" y2=\"{py:F1}\" stroke=\"#eee\"/><text x=\"{left - 6}\" y=\"{py + 4:F1}\" text-anchor=\"end\">{Tick(yv)}</text>\n"));
+        }
+        sb.Append(Inv($"<rect x=\"{left}\" y=\"{top}\" width=\"{plotW}\" height=\"{plotH}\" fill=\"none\" stroke=\"#444\"/>\n"));
+        sb.Append(Inv($"<text x=\"{left + plotW / 2}\" y=\"{height - 12}\" text-anchor=\"middle\">{Esc(xLabel)}</text>\n"));
+        sb.Append(Inv($"<text x=\"16\" y=\"{top + plotH / 2}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {top + plotH / 2})\">{Esc(yLabel)}</text>\n"));
+
+        double legendX = left + plotW + 14;
+        int row = 0;
+        double LegendY() => top + 12 + row++ * 18;
+        for (int s = 0; s < points.Count; s++)
+        {
+            string color = PointColors[s % PointColors.Length];
+            string style = points[s].Filled ? $"fill=\"{color}\"" : $"fill=\"none\" stroke=\"{color}\"";
+            double r = points[s].Filled ? 3.5 : 2.5;
+            sb.Append("<g clip-path=\"url(#plot)\">");
+            foreach (var (x, y) in points[s].Points)
+                if (double.IsFinite(x) && double.IsFinite(y))
+                    sb.Append(Inv($"<circle cx=\"{Sx(x):F1}\" cy=\"{Sy(y):F1}\" r=\"{r}\" {style}/>"));
+            sb.Append("</g>\n");
+            double ly = LegendY();
+            sb.Append(Inv($"<circle cx=\"{legendX + 12}\" cy=\"{ly - 4}\" r=\"{r}\" {style}/><text x=\"{legendX + 30}\" y=\"{ly}\">{Esc(points[s].Name)}</text>\n"));
+        }
+        for (int c = 0; c < curves.Count; c++)
+        {
+            string color = curves[c].Dashed ? "#555" : CurveColors[c % CurveColors.Length];
+            string dash = curves[c].Dashed ? " stroke-dasharray=\"6 4\"" : "";
+            var path = new StringBuilder();
+            bool pen = false;
+            foreach (var (x, y) in curves[c].Points)
+            {
+                if (!double.IsFinite(x) || !double.IsFinite(y)) { pen = false; continue; }
+                // Far-off values are pinned just outside the frame: the clip hides them, and the SVG stays finite.
+                double py = Math.Clamp(Sy(y), top - plotH, top + 2 * plotH);
+                path.Append(Inv($"{(pen ? 'L' : 'M')}{Sx(x):F1},{py:F1} "));
+                pen = true;
+            }
+            sb.Append(Inv($"<path d=\"{path}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash} clip-path=\"url(#plot)\"/>\n"));
+            double ly = LegendY();
+            sb.Append(Inv($"<line x1=\"{legendX}\" y1=\"{ly - 4}\" x2=\"{legendX + 24}\" y2=\"{ly - 4}\" stroke=\"{color}\" stroke-width=\"3\"{dash}/><text x=\"{legendX + 30}\" y=\"{ly}\">{Esc(curves[c].Name)}</text>\n"));
+        }
+        sb.Append("</svg>\n");
+        return sb.ToString();
+    }
+
+    private static string Tick(double v) => Math.Abs(v) >= 1e4 || (Math.Abs(v) < 1e-2 && v != 0)
+        ? v.ToString("0.##E+0", CultureInfo.InvariantCulture) : v.ToString("0.###", CultureInfo.InvariantCulture);
+
+    private static string Esc(string s) => WebUtility.HtmlEncode(s);
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

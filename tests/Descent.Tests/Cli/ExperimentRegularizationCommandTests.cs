@@ -1,0 +1,87 @@
+using System.CommandLine;
+using Descent.Cli;
+using Descent.Cli.Commands;
+
+namespace Descent.Tests.Cli;
+
+public class ExperimentRegularizationCommandTests
+{
+    /// <summary>Runs the command under a root of its own, with the error handling of <c>Cli.Run</c>.</summary>
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var root = new RootCommand("test");
+        root.Subcommands.Add(ExperimentRegularizationCommand.Create(o));
+        var parse = root.Parse(["regularization", .. args]);
+        if (parse.Errors.Count > 0)
+        {
+            e.WriteLine($"descent: error: {parse.Errors[0].Message}");
+            return (Descent.Cli.Cli.UsageError, o.ToString(), e.ToString());
+        }
+        try
+        {
+            return (parse.Invoke(new InvocationConfiguration { Output = o, Error = e, EnableDefaultExceptionHandler = false }), o.ToString(), e.ToString());
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or UsageException)
+        {
+            e.WriteLine($"descent: error: {ex.Message}");
+            return (Descent.Cli.Cli.UsageError, o.ToString(), e.ToString());
+        }
+    }
+
+    private static string TempDir() => Path.Combine(Path.GetTempPath(), "descent-reg-cli-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public void Polynomial_part_prints_the_sweep_and_writes_pictures()
+    {
+        var dir = TempDir();
+        var (code, output, err) = Run("--part", "polynomial", "--out", dir, "--degrees", "1,4,15", "--lambdas", "0,1e-3,1");
+        Assert.True(code == 0, err);
+        var rows = output.Split('\n').Where(l => l.TrimStart().StartsWith("15 ")).ToList();
+        Assert.Equal(3, rows.Count);
+        Assert.Contains("autodiff check, degree 15", output);
+        Assert.Single(output.Split('\n'), l => l.EndsWith(" *") && l.TrimStart().StartsWith("4 "));
+        foreach (var name in new[] { "poly-fits-lambda0.svg", "poly-fits-best.svg", "poly-mse-degree-15.svg", "poly-gap-vs-lambda.svg" })
+            Assert.True(File.Exists(Path.Combine(dir, name)), name);
+        Assert.False(File.Exists(Path.Combine(dir, "subset-gap.svg")));
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void Subset_part_prints_one_row_per_regularizer_and_logs_to_tensorboard()
+    {
+        var dir = TempDir();
+        var (code, output, err) = Run("--part", "subset", "--out", dir, "--logdir", Path.Combine(dir, "tb"), "--samples", "100", "--epochs", "2",
+            "--hidden", "16", "--regularizers", "none,l2,all");
+        Assert.True(code == 0, err);
+        Assert.Contains("100 training / 1697 validation", output);
+        foreach (var name in new[] { "none", "l2", "all" })
+        {
+            Assert.Single(output.Split('\n'), l => l.StartsWith(name + " "));
+            Assert.NotEmpty(Directory.GetFiles(Path.Combine(dir, "tb", "subset", name), "events.out.tfevents.*"));
+        }
+        Assert.True(File.Exists(Path.Combine(dir, "subset-loss-gap.svg")));
+        Directory.Delete(dir, true);
+    }
+
+    [Theory]
+    [InlineData("--part", "everything")]
+    [InlineData("--degrees", "1,x")]
+    [InlineData("--degrees", "99")]
+    [InlineData("--lambdas", "0,-1")]
+    [InlineData("--points", "10", "--degrees", "15")]
+    [InlineData("--regularizers", "none,weight-decay")]
+    [InlineData("--samples", "5")]
+    [InlineData("--dropout", "1")]
+    [InlineData("--augment", "spin:2")]
+    [InlineData("--dataset", "cifar")]
+    [InlineData("--epochs", "abc")]
+    public void Bad_input_is_one_line_and_exit_code_2(params string[] args)
+    {
+        var (code, output, err) = Run([.. args, "--out", TempDir()]);
+        Assert.Equal(2, code);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("", output);
+    }
+}
