@@ -20,6 +20,7 @@ public static class Cli
         root.Subcommands.Add(CompareCommand.Create(stdout));
         root.Subcommands.Add(PlaygroundCommand.Create(stdout));
         root.Subcommands.Add(EventsCommand.Create(stdout));
+        root.Subcommands.Add(ExperimentCommand.Create(stdout));
         root.Subcommands.Add(BoardCommand.Create(stdout));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

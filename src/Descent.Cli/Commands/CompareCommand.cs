@@ -88,7 +88,7 @@ internal static class CompareCommand
         var lossPath = Path.Combine(outDir, "train_loss.svg");
         var accPath = Path.Combine(outDir, "val_accuracy.svg");
         File.WriteAllText(lossPath, LineChart.Svg($"Training loss on {settings.Dataset} (smoothed over 20 batches)", "step", "loss",
-            results.Select(r => new Series(r.Optimizer, Smooth(r.TrainLoss, 20))).ToList(), logY: true));
+            results.Select(r => new Series(r.Optimizer, LineChart.MovingAverage(r.TrainLoss, 20))).ToList(), logY: true));
         File.WriteAllText(accPath, LineChart.Svg($"Validation accuracy on {settings.Dataset}", "step", "accuracy",
             results.Select(r => new Series(r.Optimizer, r.ValAccuracy.Select(p => ((double)p.Step, p.Accuracy)).ToList())).ToList()));
         foreach (var r in results)
@@ -105,18 +105,5 @@ internal static class CompareCommand
         stdout.WriteLine($"pictures: {lossPath}, {accPath}; curves: {Path.Combine(logdir ?? outDir, "<optimizer>", "curves.csv")}");
         stdout.WriteLine(FormattableString.Invariant($"total {total.Elapsed.TotalSeconds:F1} s"));
         return 0;
-    }
-
-    private static List<(double, double)> Smooth(IReadOnlyList<(long Step, double Loss)> points, int window)
-    {
-        var r = new List<(double, double)>(points.Count);
-        double sum = 0;
-        for (int i = 0; i < points.Count; i++)
-        {
-            sum += points[i].Loss;
-            if (i >= window) sum -= points[i - window].Loss;
-            r.Add((points[i].Step, sum / Math.Min(i + 1, window)));
-        }
-        return r;
     }
 }

@@ -67,6 +67,23 @@ public static class LineChart
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The trailing mean of the last <paramref name="window"/> values at each point (fewer at the start), for
+    /// drawing noisy per-step losses.
+    /// </summary>
+    public static List<(double X, double Y)> MovingAverage(IReadOnlyList<(long Step, double Value)> points, int window)
+    {
+        var smoothed = new List<(double, double)>(points.Count);
+        double sum = 0;
+        for (int i = 0; i < points.Count; i++)
+        {
+            sum += points[i].Value;
+            if (i >= window) sum -= points[i - window].Value;
+            smoothed.Add((points[i].Step, sum / Math.Min(i + 1, window)));
+        }
+        return smoothed;
+    }
+
     /// <summary>Ticks at 1, 2 or 5 × 10ᵏ spacing, about five of them, inside [min, max].</summary>
     internal static IEnumerable<double> NiceTicks(double min, double max)
     {

@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Descent.Cli.Commands;
+
+/// <summary>
+/// <c>descent experiment NAME</c>: the lectures' experiments, each a table on stdout, pictures as SVG under
+/// <c>--out</c> and, with <c>--logdir</c>, TensorBoard runs. An unknown NAME is a usage error.
+/// </summary>
+public static class ExperimentCommand
+{
+    /// <summary>Builds the command with every experiment as a subcommand; output goes to <paramref name="stdout"/>.</summary>
+    public static Command Create(TextWriter stdout)
+    {
+        var cmd = new Command("experiment", "Run one of the lectures' experiments: a table, pictures, and TensorBoard runs with --logdir.");
+        foreach (var experiment in Experiments(stdout)) cmd.Subcommands.Add(experiment);
+        // A name that is no subcommand lands here, so that the error names the experiments there are.
+        var name = new Argument<string?>("name") { Description = "The experiment", Arity = ArgumentArity.ZeroOrOne, Hidden = true };
+        cmd.Arguments.Add(name);
+        cmd.SetAction(int (parse) =>
+        {
+            string known = string.Join(", ", cmd.Subcommands.Select(c => c.Name));
+            throw new UsageException(parse.GetValue(name) is { } unknown
+                ? $"unknown experiment '{unknown}' (expected one of: {known})"
+                : $"experiment needs a name: one of {known}");
+        });
+        return cmd;
+    }
+
+    /// <summary>The experiments; a new one is one more line here.</summary>
+    private static IEnumerable<Command> Experiments(TextWriter stdout) =>
+    [
+        ExperimentInitCommand.Create(stdout),
+        ExperimentBatchNormCommand.Create(stdout),
+        ExperimentRegularizationCommand.Create(stdout),
+    ];
+
+    /// <summary>Refuses a count option below <paramref name="minimum"/>, naming it.</summary>
+    internal static int AtLeast(ParseResult parse, Option<int> option, int minimum)
+    {
+        int value = parse.GetValue(option);
+        if (value < minimum) throw new UsageException($"{option.Name} must be an integer ≥ {minimum}, got {value}");
+        return value;
+    }
+
+    /// <summary>Refuses a number option that is not positive and finite, naming it.</summary>
+    internal static double Positive(ParseResult parse, Option<double> option)
+    {
+        double value = parse.GetValue(option);
+        if (!(value > 0) || !double.IsFinite(value)) throw new UsageException($"{option.Name} must be a positive number, got {value.ToString(CultureInfo.InvariantCulture)}");
+        return value;
+    }
+
+    /// <summary>Refuses a momentum outside [0, 1), naming the option.</summary>
+    internal static double Momentum(ParseResult parse, Option<double> option)
+    {
+        double value = parse.GetValue(option);
+        if (!(value >= 0 && value < 1)) throw new UsageException($"{option.Name} must be in [0, 1), got {value.ToString(CultureInfo.InvariantCulture)}");
+        return value;
+    }
+}
+
+/// <summary>
+/// A progress line on stderr, redrawn in place at most ~15 times a second; it exists only when stderr is a
+/// terminal, so logs and pipes stay clean (like <see cref="ProgressBar"/>, which follows epochs instead).
+/// </summary>
+internal sealed class ExperimentProgress : IDisposable
+{
+    private readonly TextWriter _err;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private long _lastDrawTicks = long.MinValue;
+
+    private ExperimentProgress(TextWriter err) => _err = err;
+
+    /// <summary>A progress line on the console's stderr, or null when stderr is redirected.</summary>
+    public static ExperimentProgress? ForConsole() => Console.IsErrorRedirected ? null : new ExperimentProgress(Console.Error);
+
+    /// <summary>Shows <paramref name="label"/> with a bar for <paramref name="done"/> of <paramref name="total"/>.</summary>
+    public void Report(string label, long done, long total)
+    {
+        long now = _clock.ElapsedTicks;
+        if (done < total && now - _lastDrawTicks < Stopwatch.Frequency / 15) return;
+        _lastDrawTicks = now;
+        const int width = 30;
+        int filled = (int)(width * Math.Clamp((double)done / Math.Max(total, 1), 0, 1));
+        _err.Write(FormattableString.Invariant($"\r{label,-16} [{new string('#', filled)}{new string('.', width - filled)}] {done}/{total}  {_clock.Elapsed:mm\\:ss}   "));
+    }
+
+    /// <summary>Shows <paramref name="label"/> alone, for work measured in items rather than steps.</summary>
+    public void Report(string label) => _err.Write(FormattableString.Invariant($"\r{label,-40}  {_clock.Elapsed:mm\\:ss}   "));
+
+    public void Dispose()
+    {
+        _err.Write("\r" + new string(' ', 90) + "\r");
+        _err.Flush();
+    }
+}
