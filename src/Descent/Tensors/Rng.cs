@@ -5,15 +5,22 @@ namespace Descent;
 /// and every model built afterwards gets the same weights. Streams differ from PyTorch's bit for bit; the
 /// distributions are the same.
 /// </summary>
+/// <remarks>
+/// Unlike PyTorch's process-wide generator, each thread has its own, seeded with 0 until
+/// <see cref="ManualSeed"/> is called on it: two models built or trained at the same time on different
+/// threads (parallel experiments, a test runner) would otherwise draw from each other's stream, and neither
+/// would be reproducible. <see cref="Random"/> is not thread-safe either, so sharing one could corrupt it.
+/// </remarks>
 public static class Rng
 {
-    private static Random _shared = new(0);
+    [ThreadStatic]
+    private static Random? _perThread;
 
-    /// <summary>Reseeds the default generator.</summary>
-    public static void ManualSeed(int seed) => _shared = new Random(seed);
+    /// <summary>Reseeds the calling thread's default generator.</summary>
+    public static void ManualSeed(int seed) => _perThread = new Random(seed);
 
-    /// <summary>The default generator.</summary>
-    public static Random Default => _shared;
+    /// <summary>The calling thread's default generator.</summary>
+    public static Random Default => _perThread ??= new Random(0);
 
     /// <summary>A standard normal sample (Box–Muller).</summary>
     public static double NextGaussian(this Random random)
