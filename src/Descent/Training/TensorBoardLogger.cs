@@ -102,6 +102,10 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     private int _lossCount;
     private long _lastLossStep = long.MinValue;
     private long _lastGridStep = -1;
+    private string[]? _stepTags;
+    private double[]? _stepValues;
+    private int _stepCount;
+    private long _pendingStep = -1;
 
     /// <summary>
     /// Logs to a new <see cref="SummaryWriter"/> in <paramref name="logDir"/> (null: PyTorch's
@@ -220,7 +224,18 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         _lossCount++;
         // Under gradient accumulation several batches make one step; their mean is the step's loss.
         if (globalStep == _lastLossStep) return;
-        Writer.AddScalar("train/loss", _lossSum / _lossCount, globalStep);
+        double meanLoss = _lossSum / _lossCount;
+        if (_pendingStep == globalStep)
+        {
+            // The step's gradient norm and learning rates wait in the same buffer: one hand-over for all.
+            _stepValues![0] = meanLoss;
+            Writer.AddScalarsAtStep(_stepTags.AsSpan(0, _stepCount), _stepValues.AsSpan(0, _stepCount), globalStep);
+            _pendingStep = -1;
+        }
+        else
+        {
+            Writer.AddScalar("train/loss", meanLoss, globalStep);
+        }
         _lastLossStep = globalStep;
         _lossSum = 0;
         _lossCount = 0;
@@ -229,13 +244,32 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     /// <inheritdoc />
     public void OnOptimizerStep(long globalStep, double gradNorm)
     {
+        WritePendingStepScalars();
         var optimizer = Bound.Optimizer;
-        if (!optimizer.RequiresClosure) Writer.AddScalar("train/grad_norm", gradNorm, globalStep);
         var groups = optimizer.GroupOptions;
-        Writer.AddScalar("train/lr", groups[0].Lr, globalStep);
-        for (int g = 1; g < groups.Count; g++) Writer.AddScalar($"train/lr_group{g}", groups[g].Lr, globalStep);
+        // A closure optimizer (L-BFGS) reports no gradient norm.
+        bool withNorm = !optimizer.RequiresClosure;
+        if (_stepTags is null || _stepTags.Length != groups.Count + (withNorm ? 2 : 1))
+        {
+            _stepTags = ["train/loss", .. withNorm ? ["train/grad_norm"] : Array.Empty<string>(), "train/lr", .. Enumerable.Range(1, groups.Count - 1).Select(g => $"train/lr_group{g}")];
+            _stepValues = new double[_stepTags.Length];
+        }
+        // Slot 0 is the loss, filled in when the step's last batch ends.
+        int n = 1;
+        if (withNorm) _stepValues![n++] = gradNorm;
+        for (int g = 0; g < groups.Count; g++) _stepValues![n++] = groups[g].Lr;
+        _stepCount = n;
+        _pendingStep = globalStep;
         if (globalStep % LogEvery == 0) LogParameters(globalStep);
         if ((globalStep + 1) % LogEvery == 0) SnapshotWeights(globalStep);
+    }
+
+    /// <summary>Writes a step's gradient norm and learning rates whose loss never came (a step without a batch end).</summary>
+    private void WritePendingStepScalars()
+    {
+        if (_pendingStep < 0) return;
+        Writer.AddScalarsAtStep(_stepTags.AsSpan(1, _stepCount - 1), _stepValues.AsSpan(1, _stepCount - 1), _pendingStep);
+        _pendingStep = -1;
     }
 
     /// <inheritdoc />
@@ -254,6 +288,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     /// <inheritdoc />
     public void OnTrainEnd(IReadOnlyList<EpochResult> history)
     {
+        WritePendingStepScalars();
         _finished = true;
         if (history.Count > 0) _lastEpoch = history[^1];
         if (Misclassified is not null && _trainer is { } trainer && trainer.GlobalStep != _lastGridStep) LogMisclassified(Misclassified, trainer.GlobalStep);
@@ -266,6 +301,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         _disposed = true;
         try
         {
+            WritePendingStepScalars();
             if (_trainer is not null) WriteHParams();
             if (!_ownsWriter) Writer.Flush();
         }

@@ -107,27 +107,43 @@ internal sealed class BackgroundEventWriter : IDisposable
         ThrowIfFailed();
     }
 
-    private void Add(Work work, bool urgent, long heldBytes = 0)
+    /// <summary>
+    /// Queues several scalars of one step under one acquisition of the queue's lock: a training loop logs its
+    /// loss, gradient norm and learning rate every step, and each acquisition costs it cache misses on the
+    /// lock and the queue that the step's own data has evicted.
+    /// </summary>
+    public void EnqueueScalars(EventFileSink sink, ReadOnlySpan<string> tags, ReadOnlySpan<double> values, long step, double wallTime, bool newStyle)
     {
         lock (_gate)
         {
-            if (_stopped) throw new ObjectDisposedException(nameof(SummaryWriter), "the SummaryWriter has been disposed");
+            for (int i = 0; i < tags.Length; i++)
+                AddLocked(new Work(sink, null, null, null, new ScalarRecord(tags[i], values[i], step, wallTime, newStyle)), urgent: false, heldBytes: 0);
+        }
+    }
+
+    private void Add(Work work, bool urgent, long heldBytes = 0)
+    {
+        lock (_gate) AddLocked(work, urgent, heldBytes);
+    }
+
+    private void AddLocked(in Work work, bool urgent, long heldBytes)
+    {
+        if (_stopped) throw new ObjectDisposedException(nameof(SummaryWriter), "the SummaryWriter has been disposed");
+        ThrowIfFailedLocked();
+        while (_queued >= _capacity || (_heldBytes >= MaxHeldBytes && heldBytes > 0))
+        {
+            _wake = true;
+            Monitor.PulseAll(_gate);
+            Monitor.Wait(_gate);
             ThrowIfFailedLocked();
-            while (_queued >= _capacity || (_heldBytes >= MaxHeldBytes && heldBytes > 0))
-            {
-                _wake = true;
-                Monitor.PulseAll(_gate);
-                Monitor.Wait(_gate);
-                ThrowIfFailedLocked();
-            }
-            if (_queued == _queue.Length) Array.Resize(ref _queue, Math.Min(_queue.Length * 2, Math.Max(_capacity, 16)));
-            _queue[_queued++] = work;
-            _heldBytes += heldBytes;
-            if (urgent || _queued >= _wakeAt || _heldBytes >= WakeHeldBytes)
-            {
-                _wake = true;
-                Monitor.PulseAll(_gate);
-            }
+        }
+        if (_queued == _queue.Length) Array.Resize(ref _queue, Math.Min(_queue.Length * 2, Math.Max(_capacity, 16)));
+        _queue[_queued++] = work;
+        _heldBytes += heldBytes;
+        if (urgent || _queued >= _wakeAt || _heldBytes >= WakeHeldBytes)
+        {
+            _wake = true;
+            Monitor.PulseAll(_gate);
         }
     }
 

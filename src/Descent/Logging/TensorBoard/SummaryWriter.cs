@@ -113,6 +113,28 @@ public sealed class SummaryWriter : IDisposable
     }
 
     /// <summary>
+    /// Adds scalars of different series at the same step, as <see cref="AddScalar"/> does one by one, with
+    /// one hand-over to the writer thread: for loops that log several series every step.
+    /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length, or a tag is invalid (nothing is written then).</exception>
+    internal void AddScalarsAtStep(ReadOnlySpan<string> tags, ReadOnlySpan<double> values, long step)
+    {
+        if (tags.Length != values.Length) throw new ArgumentException($"{tags.Length} tags for {values.Length} values", nameof(values));
+        ThrowIfDisposed();
+        if (_normalizeTags)
+        {
+            var normalized = new string[tags.Length];
+            for (int i = 0; i < tags.Length; i++) normalized[i] = Tag(tags[i]);
+            tags = normalized;
+        }
+        else
+        {
+            foreach (string tag in tags) Tag(tag);
+        }
+        _writer.EnqueueScalars(_sink, tags, values, step, UnixNow(), newStyle: false);
+    }
+
+    /// <summary>
     /// Adds several scalars to one chart, like <c>add_scalars</c>: each key gets its own run directory
     /// <c>&lt;logDir&gt;/&lt;mainTag with / as _&gt;_&lt;key&gt;</c> holding the series <paramref name="mainTag"/>, so
     /// TensorBoard draws one chart with a line per key. Those writers are kept for later calls.
