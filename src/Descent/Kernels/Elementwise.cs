@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -132,30 +133,17 @@ public static class Elementwise
     {
         if (y.Length < x.Length) throw new ArgumentException($"tanh: output has {y.Length} elements, input {x.Length}");
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        // Vector<float>: one body for every vector width the machine has (tanh is not hot enough to want 512 bits).
+        if (Vector.IsHardwareAccelerated)
         {
-            for (; i <= x.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+            for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
             {
-                var v = Vector512.Create(x.Slice(i, Vector512<float>.Count));
-                var a = Vector512.Abs(v);
+                var v = new Vector<float>(x.Slice(i, Vector<float>.Count));
+                var a = Vector.Abs(v);
                 var z = v * v;
-                var poly = ((((Vector512.Create(TanhC0) * z + Vector512.Create(TanhC1)) * z + Vector512.Create(TanhC2)) * z + Vector512.Create(TanhC3)) * z + Vector512.Create(TanhC4)) * z * v + v;
-                var far = Vector512<float>.One - Vector512.Create(2f) / (Vector512.Exp(a + a) + Vector512<float>.One);
-                far = Vector512.CopySign(far, v);
-                Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(TanhPolynomialBelow)), poly, far).CopyTo(y.Slice(i));
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var v = Vector256.Create(x.Slice(i, Vector256<float>.Count));
-                var a = Vector256.Abs(v);
-                var z = v * v;
-                var poly = ((((Vector256.Create(TanhC0) * z + Vector256.Create(TanhC1)) * z + Vector256.Create(TanhC2)) * z + Vector256.Create(TanhC3)) * z + Vector256.Create(TanhC4)) * z * v + v;
-                var far = Vector256<float>.One - Vector256.Create(2f) / (Vector256.Exp(a + a) + Vector256<float>.One);
-                far = Vector256.CopySign(far, v);
-                Vector256.ConditionalSelect(Vector256.LessThan(a, Vector256.Create(TanhPolynomialBelow)), poly, far).CopyTo(y.Slice(i));
+                var poly = ((((new Vector<float>(TanhC0) * z + new Vector<float>(TanhC1)) * z + new Vector<float>(TanhC2)) * z + new Vector<float>(TanhC3)) * z + new Vector<float>(TanhC4)) * z * v + v;
+                var far = Vector.CopySign(Vector<float>.One - new Vector<float>(2f) / (Vector.Exp(a + a) + Vector<float>.One), v);
+                Vector.ConditionalSelect(Vector.LessThan(a, new Vector<float>(TanhPolynomialBelow)), poly, far).CopyTo(y.Slice(i));
             }
         }
         for (; i < x.Length; i++)
