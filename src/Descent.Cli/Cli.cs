@@ -39,8 +39,10 @@ public static class Cli
         }
     }
 
+    // Files and directories the user named (missing, unreadable, unwritable, full disk) are the user's to fix, so
+    // I/O failures get the one-line treatment too; a stack trace would say nothing more useful.
     private static bool IsUserError(Exception e) =>
-        e is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or FormatException or UsageException;
+        e is ArgumentException or InvalidDataException or IOException or UnauthorizedAccessException or FormatException or UsageException;
 
     private static string OneLine(string message) =>
         string.Join(" ", message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

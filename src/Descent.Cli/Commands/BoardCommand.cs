@@ -27,7 +27,7 @@ public static class BoardCommand
         {
             string dir = parse.GetValue(logdir)!;
             if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"--logdir: log directory '{dir}' does not exist");
-            if (parse.GetValue(export) is { } file) return Export(dir, file, stdout);
+            if (parse.GetValue(export) is { } file) return Export(dir, OutputPaths.FileIn(file, "--export"), stdout);
             return Serve(dir, parse.GetValue(port), parse.GetValue(host)!, stdout);
         });
         return cmd;
@@ -36,7 +36,6 @@ public static class BoardCommand
     private static int Export(string dir, string file, TextWriter stdout)
     {
         var logDir = new BoardLogDir(dir);
-        if (Path.GetDirectoryName(Path.GetFullPath(file)) is { } parent) Directory.CreateDirectory(parent);
         File.WriteAllText(file, BoardExport.Html(logDir));
         var snapshot = logDir.Current;
         stdout.WriteLine($"board snapshot of {dir} ({snapshot.Runs.Count} run{(snapshot.Runs.Count == 1 ? "" : "s")}, {snapshot.Pictures.Playground.Count} playground output{(snapshot.Pictures.Playground.Count == 1 ? "" : "s")}): {file}");

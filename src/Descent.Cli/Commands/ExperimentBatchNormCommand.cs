@@ -54,7 +54,7 @@ public static class ExperimentBatchNormCommand
                 LogDir = parse.GetValue(logdir),
             };
             if (options.Hidden.Count == 0) throw new UsageException("--hidden needs at least one layer size");
-            return Run(options, parse.GetValue(outDir)!, stdout);
+            return Run(options, OutputPaths.Directory(parse.GetValue(outDir)!, "--out"), stdout);
         });
         return cmd;
     }
@@ -79,7 +79,7 @@ public static class ExperimentBatchNormCommand
         foreach (var r in result.Rows)
         {
             string reached = r.StepsToTarget?.ToString(CultureInfo.InvariantCulture) ?? "-";
-            string speedUp = baseline is { } b && r.StepsToTarget is { } s ? (b / (double)s).ToString("0.0", CultureInfo.InvariantCulture) + "×" : "-";
+            string speedUp = baseline is { } b && r.StepsToTarget is { } s && s > 0 ? (b / (double)s).ToString("0.0", CultureInfo.InvariantCulture) + "×" : "-";
             stdout.WriteLine(FormattableString.Invariant(
                 $"{r.Variant.Name.PadRight(nameWidth)}  {r.Lr,7:G4}  {reached,15}  {speedUp,8}  {Percent(r.MaxAccuracy),12}  {r.StepOfMax,7}  {Percent(r.FinalAccuracy),9}  {(r.Diverged ? "yes" : "no"),8}  {r.Seconds,7:F1}"));
         }

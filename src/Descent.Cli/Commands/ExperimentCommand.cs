@@ -69,7 +69,8 @@ internal sealed class ExperimentProgress : IDisposable
 {
     private readonly TextWriter _err;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private long _lastDrawTicks = long.MinValue;
+    // One throttle interval in the past, so that the first report draws (long.MinValue would overflow the difference).
+    private long _lastDrawTicks = -Stopwatch.Frequency;
 
     private ExperimentProgress(TextWriter err) => _err = err;
 

@@ -52,7 +52,7 @@ public static class ExperimentInitCommand
                 Momentum = ExperimentCommand.Momentum(parse, momentum),
                 LogDir = parse.GetValue(logdir),
             };
-            return Run(options, parse.GetValue(outDir)!, stdout);
+            return Run(options, OutputPaths.Directory(parse.GetValue(outDir)!, "--out"), stdout);
         });
         return cmd;
     }

@@ -73,10 +73,11 @@ public static class ExperimentRegularizationCommand
                 Regularizers = parse.GetValue(regularizers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.ToLowerInvariant()).ToList(),
                 Seed = parse.GetValue(seed),
             };
-            // Both parts are checked before either runs, so a typo in a subset option does not cost the polynomial part.
+            // Both parts' options are checked before either runs; only the limits that depend on the dataset's size
+            // (--samples, --validation-samples) wait until it is loaded, after the polynomial part, which takes a moment.
             if (which != "subset") polyOptions.Validate();
             if (which != "polynomial") subsetOptions.Validate();
-            string directory = parse.GetValue(outDir)!;
+            string directory = OutputPaths.Directory(parse.GetValue(outDir)!, "--out");
             string? logDir = parse.GetValue(logdir);
             var pictures = new List<string>();
             if (which != "subset") pictures.AddRange(RunPolynomial(polyOptions, directory, logDir, stdout));

@@ -72,11 +72,12 @@ public static class PlaygroundCommand
             throw new UsageException("--clip-norm with a preset sets the clip of --preset cliff's clipped run; the other presets do not clip");
 
         var preset = Presets.Get(key, parse.GetValue(o.Optim.ClipNorm) ?? 1);
+        string directory = OutputPaths.Directory(parse.GetValue(o.Out) ?? DefaultOut, "--out");
         stdout.WriteLine($"preset {preset.Name}: {preset.Claim}");
         foreach (var panel in preset.Panels)
         {
             string prefix = preset.Panels.Count == 1 ? preset.Name : $"{preset.Name}-{panel.Function.Name}";
-            Report(stdout, panel.Function, panel.Runs.Select(r => Configure(r, parse, o)).ToList(), panel.Title, parse.GetValue(o.Out) ?? DefaultOut, prefix, parse.GetValue(o.Tolerance));
+            Report(stdout, panel.Function, panel.Runs.Select(r => Configure(r, parse, o)).ToList(), panel.Title, directory, prefix, parse.GetValue(o.Tolerance));
         }
         return 0;
     }
@@ -113,12 +114,13 @@ public static class PlaygroundCommand
             Label = name,
         }, parse, o)).ToList();
         string? directory = parse.GetValue(o.Out) ?? (comparison ? DefaultOut : null);
+        if (directory is not null) OutputPaths.Directory(directory, "--out");
+        if (parse.GetValue(o.Trace) is { } traceFile) OutputPaths.FileIn(traceFile, "--trace");
         var title = comparison ? $"{names.Length} optimizers on {f.Name}" : $"{names[0]} on {f.Name}";
         var trajectories = Report(stdout, f, runs, title, directory, f.Name, parse.GetValue(o.Tolerance));
 
         if (parse.GetValue(o.Trace) is { } tracePath)
         {
-            if (Path.GetDirectoryName(Path.GetFullPath(tracePath)) is { } parent) Directory.CreateDirectory(parent);
             using (var writer = new StreamWriter(tracePath)) trajectories[0].WriteCsv(writer);
             stdout.WriteLine($"trace: {tracePath}");
         }

@@ -161,7 +161,8 @@ public static class BatchNormExperiment
 
         public BatchNormRowResult Result(double target)
         {
-            long? reached = Curve.FirstOrDefault(p => p.Accuracy >= target) is var hit && hit.Accuracy >= target ? hit.Step : null;
+            // Step 0 is the untrained network: reaching a low target there says nothing about training.
+            long? reached = Curve.Skip(1).FirstOrDefault(p => p.Accuracy >= target) is var hit && hit.Step > 0 && hit.Accuracy >= target ? hit.Step : null;
             var best = Curve.First(p => p.Accuracy == Max);
             return new BatchNormRowResult(Row, Lr, reached, best.Accuracy, best.Step, Curve[^1].Accuracy, Diverged, Seconds, Curve, Losses);
         }

@@ -124,6 +124,10 @@ public sealed record OneEpochTraining(double TrainLoss, double ValLoss, double V
 }
 
 /// <summary>One (activation, init) configuration: per-layer statistics and, if asked, one epoch of training.</summary>
+/// <param name="Activation">"tanh", "relu" or "sigmoid".</param>
+/// <param name="Init">The initialization of every Linear weight.</param>
+/// <param name="Layers">Statistics of each hidden layer's activations, first layer first.</param>
+/// <param name="Training">The one-epoch training result; null when training was skipped.</param>
 public sealed record InitRun(string Activation, InitScheme Init, IReadOnlyList<LayerActivationStats> Layers, OneEpochTraining? Training)
 {
     /// <summary>Standard deviation of the last layer divided by that of the first (0 when the first is 0).</summary>
@@ -131,6 +135,8 @@ public sealed record InitRun(string Activation, InitScheme Init, IReadOnlyList<L
 }
 
 /// <summary>Every configuration's results, in activation-major order.</summary>
+/// <param name="Options">The settings the experiment ran with.</param>
+/// <param name="Runs">One run per (activation, init) pair.</param>
 public sealed record InitExperimentResult(InitExperimentOptions Options, IReadOnlyList<InitRun> Runs)
 {
     /// <summary>The run of one configuration.</summary>

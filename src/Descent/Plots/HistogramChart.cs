@@ -37,6 +37,8 @@ public sealed record Histogram(double Low, double High, IReadOnlyList<long> Coun
 }
 
 /// <summary>One panel of a <see cref="HistogramChart"/>: a histogram and a caption under it.</summary>
+/// <param name="Histogram">The bars.</param>
+/// <param name="Caption">Text under the panel (e.g. its σ and μ).</param>
 public sealed record HistogramPanel(Histogram Histogram, string Caption);
 
 /// <summary>

@@ -5,9 +5,15 @@ using System.Text;
 namespace Descent.Plots;
 
 /// <summary>Points drawn as markers: filled dots, or hollow rings for a set that should stay in the background.</summary>
+/// <param name="Name">Legend entry.</param>
+/// <param name="Points">The (x, y) points.</param>
+/// <param name="Filled">Filled dots (true) or hollow rings.</param>
 public sealed record ScatterPoints(string Name, IReadOnlyList<(double X, double Y)> Points, bool Filled = true);
 
 /// <summary>A curve drawn as a line; dashed for a reference such as the true function.</summary>
+/// <param name="Name">Legend entry.</param>
+/// <param name="Points">The curve's points, in drawing order.</param>
+/// <param name="Dashed">Dashed (a reference) or solid.</param>
 public sealed record FitCurve(string Name, IReadOnlyList<(double X, double Y)> Points, bool Dashed = false);
 
 /// <summary>

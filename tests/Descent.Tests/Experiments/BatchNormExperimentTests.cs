@@ -30,6 +30,14 @@ public class BatchNormExperimentTests : IClassFixture<BatchNormExperimentTests.D
     }
 
     [Fact]
+    public void The_untrained_network_at_step_0_never_counts_as_reaching_the_target()
+    {
+        // Chance accuracy on 10 classes is ~0.1, so at a target of 0.01 every row "reaches" it at step 0.
+        var low = BatchNormExperiment.Run(new BatchNormExperimentOptions { Steps = 20, EvalEvery = 10, Target = 0.01 });
+        Assert.All(low.Rows, r => Assert.Equal(10L, r.StepsToTarget));
+    }
+
+    [Fact]
     public void Batch_norm_tolerates_five_times_the_learning_rate_where_the_baseline_does_not()
     {
         var baseline5 = _result["Baseline-x5"];
