@@ -5,7 +5,15 @@ using System.Web;
 
 namespace Descent.Board;
 
-/// <summary>An HTTP answer: status, content type, body, and extra headers.</summary>
+/// <summary>
+/// An HTTP answer of the board (what TensorBoard's web server would send for the same kind of request):
+/// status, content type, body, and extra headers. <see cref="BoardApi.Handle"/> produces it without a socket;
+/// <see cref="BoardServer"/> writes it to the browser.
+/// </summary>
+/// <param name="Status">HTTP status code: 200, or 400, 404, 405 or 500 with a one-line plain-text reason as the body.</param>
+/// <param name="ContentType">The <c>Content-Type</c> header, e.g. <c>application/json; charset=utf-8</c> or <c>image/png</c>.</param>
+/// <param name="Body">The bytes to send (not sent for <c>HEAD</c>).</param>
+/// <param name="Headers">Extra headers (<c>Cache-Control</c>, and the sandboxing <c>Content-Security-Policy</c> on <c>/files/</c>), or null.</param>
 public sealed record BoardResponse(int Status, string ContentType, byte[] Body, IReadOnlyDictionary<string, string>? Headers = null)
 {
     internal static BoardResponse Text(int status, string text) => new(status, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(text + "\n"));
@@ -122,9 +130,16 @@ public static class BoardApi
     /// The full path of <paramref name="encodedPath"/> (a percent-encoded path relative to the log directory),
     /// or null when it could leave the log directory: <c>..</c> or <c>.</c> segments, an absolute or rooted
     /// path, backslashes, empty segments or control characters are refused before any file is looked at.
+    /// Then each segment under the log directory that exists is looked at, and a path through a symbolic link
+    /// (or junction), whether a directory on the way or the file itself, is refused too: a link may point
+    /// anywhere, so only real files under the log directory are served.
     /// </summary>
+    /// <param name="root">The log directory (full path).</param>
+    /// <param name="encodedPath">The part of the request path after <c>/files/</c>, still percent-encoded.</param>
     public static string? ResolveUnderRoot(string root, string encodedPath)
     {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(encodedPath);
         string relative;
         try
         {
@@ -136,11 +151,42 @@ public static class BoardApi
         }
         if (relative.Length == 0 || relative.Contains('\\') || relative.Any(char.IsControl) || Path.IsPathRooted(relative) || relative.Contains(':'))
             return null;
-        if (relative.Split('/').Any(s => s is "" or "." or ".."))
+        string[] segments = relative.Split('/');
+        if (segments.Any(s => s is "" or "." or ".."))
             return null;
         string full = Path.GetFullPath(Path.Combine(root, relative));
         string rootWithSeparator = Path.TrimEndingDirectorySeparator(root) + Path.DirectorySeparatorChar;
-        return full.StartsWith(rootWithSeparator, StringComparison.Ordinal) ? full : null;
+        if (!full.StartsWith(rootWithSeparator, StringComparison.Ordinal)) return null;
+        return PassesThroughLink(root, segments) ? null : full;
+    }
+
+    /// <summary>
+    /// Whether any of <paramref name="segments"/>, walked from <paramref name="root"/>, is a symbolic link or
+    /// junction. The walk stops at the first segment that does not exist (nothing below it can be served);
+    /// a segment that cannot be looked at counts as a link, so the path is refused rather than trusted.
+    /// </summary>
+    private static bool PassesThroughLink(string root, string[] segments)
+    {
+        string current = root;
+        foreach (var segment in segments)
+        {
+            current = Path.Combine(current, segment);
+            try
+            {
+                FileSystemInfo info = Directory.Exists(current) ? new DirectoryInfo(current) : new FileInfo(current);
+                if (info.LinkTarget is not null) return true;
+                if (!info.Exists) return false;
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return false;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static BoardResponse ServeFile(string root, string encodedPath)

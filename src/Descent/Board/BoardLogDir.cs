@@ -64,15 +64,18 @@ public sealed class BoardLogDir
             _lastRefresh = DateTime.UtcNow;
             var eventFiles = new Dictionary<string, List<FileInfo>>(StringComparer.Ordinal);
             var others = new List<FileInfo>();
+            // Symbolic links (and other reparse points: junctions) are skipped, files and directories alike: a
+            // link such as logs/link -> .. would otherwise list runs from outside the log directory, and loop.
             var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true };
+            options.AttributesToSkip |= FileAttributes.ReparsePoint;
             IEnumerable<FileInfo> all;
             try
             {
                 all = new DirectoryInfo(Root).EnumerateFiles("*", options).ToList();
             }
-            catch (DirectoryNotFoundException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // The log directory was removed while the board runs: show it empty rather than fail.
+                // The log directory was removed (or made unreadable) while the board runs: show it empty rather than fail.
                 all = [];
             }
             foreach (var file in all)

@@ -72,7 +72,10 @@ internal static class BoardPictureScan
         return -1;
     }
 
-    /// <summary>Reads a small CSV (quoted fields allowed); null when it cannot be read, since a half-written file is not an error worth showing.</summary>
+    /// <summary>
+    /// Reads a small CSV (quoted fields allowed); null when it cannot be read (missing, locked, unreadable), since
+    /// a half-written file is not an error worth showing and one unreadable file must not break the page.
+    /// </summary>
     internal static BoardTable? ReadCsv(string path)
     {
         string text;
@@ -80,7 +83,7 @@ internal static class BoardPictureScan
         {
             text = File.ReadAllText(path);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }

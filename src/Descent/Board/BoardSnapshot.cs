@@ -135,7 +135,8 @@ public sealed class BoardSnapshot
     /// <summary>
     /// Spreads each kept histogram's buckets over <see cref="HistogramBins"/> equal bins between the lowest
     /// minimum and highest maximum of the kept steps, each bucket's count shared in proportion to overlap.
-    /// Bucket edges far outside the data (TensorFlow's ±DBL_MAX end buckets) are clipped to its min and max.
+    /// Bucket edges outside the data (TensorFlow's ±DBL_MAX end buckets) are clipped to each step's own min and
+    /// max, then to the series' range.
     /// </summary>
     internal static BoardHistogramSeries HistogramSeries(string run, IReadOnlyList<HistogramEvent> events)
     {
@@ -156,8 +157,11 @@ public sealed class BoardSnapshot
             {
                 double count = h.BucketCounts[b];
                 if (!(count > 0)) continue;
-                double left = Math.Clamp(b == 0 ? h.Min : h.BucketLimits[b - 1], low, high);
-                double right = Math.Clamp(h.BucketLimits[b], low, high);
+                // Clip to this step's own range first: TensorFlow's first and last buckets are open-ended
+                // (±DBL_MAX), and clipping them only to the series' range would spread a step's extreme values
+                // over bins that step never reached. Then to the series' range, which holds every step's.
+                double left = Clip(b == 0 ? h.Min : h.BucketLimits[b - 1], h.Min, h.Max, low, high);
+                double right = Clip(h.BucketLimits[b], h.Min, h.Max, low, high);
                 if (!double.IsFinite(left) || !double.IsFinite(right)) continue;
                 if (right < left) (left, right) = (right, left);
                 if (right - left <= 0)
@@ -176,5 +180,15 @@ public sealed class BoardSnapshot
             return new BoardHistogramStep(h.Step, h.Min, h.Max, h.Count, counts);
         }).ToList();
         return new BoardHistogramSeries(run, events.Count, low, high, steps);
+    }
+
+    /// <summary>
+    /// <paramref name="x"/> clamped to a step's own [<paramref name="min"/>, <paramref name="max"/>] (where that
+    /// range is finite and ordered), then to the series' [<paramref name="low"/>, <paramref name="high"/>].
+    /// </summary>
+    private static double Clip(double x, double min, double max, double low, double high)
+    {
+        if (double.IsFinite(min) && double.IsFinite(max) && min <= max) x = Math.Clamp(x, min, max);
+        return Math.Clamp(x, low, high);
     }
 }

@@ -50,7 +50,7 @@ public sealed class BoardTests : IDisposable
         File.WriteAllText(_dir.Sub("figure.svg"), "<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
     }
 
-    private Uri Start()
+    private Uri Start(string? logDir = null)
     {
         // HttpListener cannot take port 0, so ask the system for a free port and retry should another process grab it first.
         for (int attempt = 0; ; attempt++)
@@ -61,7 +61,7 @@ public sealed class BoardTests : IDisposable
             probe.Stop();
             try
             {
-                _server = BoardServer.Start(_dir.Path, port, refreshInterval: TimeSpan.Zero);
+                _server = BoardServer.Start(logDir ?? _dir.Path, port, refreshInterval: TimeSpan.Zero);
                 return _server.Url;
             }
             catch (HttpListenerException) when (attempt < 5)
@@ -204,20 +204,151 @@ public sealed class BoardTests : IDisposable
         Assert.Equal("figure.svg", other.GetProperty("path").GetString());
     }
 
+    /// <summary>
+    /// A request sent with its target exactly as written: <see cref="Uri"/> would otherwise decode <c>%2e</c> and
+    /// drop <c>..</c> segments before the request leaves, and the server would never see the traversal.
+    /// </summary>
+    private Task<HttpResponseMessage> GetRaw(string path) =>
+        _http.GetAsync(new Uri(_server!.Url + path, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true }));
+
+    /// <summary>The log directory is <c>logs</c> inside the temporary directory, and <c>secret.svg</c> lies next to it, outside.</summary>
+    private (string LogDir, string Secret) LogDirWithSecretOutside()
+    {
+        string logDir = Directory.CreateDirectory(_dir.Sub("logs")).FullName;
+        string secret = _dir.Sub("secret.svg");
+        File.WriteAllText(secret, "<svg xmlns=\"http://www.w3.org/2000/svg\"><text>secret</text></svg>");
+        return (logDir, secret);
+    }
+
     [Theory]
     [InlineData("files/%2e%2e/secret.svg")]
     [InlineData("files/..%2Fsecret.svg")]
+    [InlineData("files/%2E%2E%2Fsecret.svg")]
     [InlineData("files/sub%2F..%2F..%2Fsecret.svg")]
-    [InlineData("files/%2Ftmp%2Fsecret.svg")]
+    [InlineData("files/{absolute}")]
     [InlineData("files/a%5C..%5C..%5Csecret.svg")]
+    [InlineData("files/..%5Csecret.svg")]
     public async Task Files_outside_the_log_directory_are_refused(string path)
     {
-        string secret = Path.Combine(Path.GetDirectoryName(_dir.Path)!, "secret.svg");
-        Start();
-        var response = await _http.GetAsync(new Uri(_server!.Url, path));
-        Assert.True(response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound, $"{path}: {response.StatusCode}");
-        Assert.DoesNotContain("<svg", await response.Content.ReadAsStringAsync());
-        Assert.False(File.Exists(secret) && response.StatusCode == HttpStatusCode.OK);
+        var (logDir, secret) = LogDirWithSecretOutside();
+        // The secret is there to be taken: were the path not refused, the answer would be 200 with the secret.
+        Assert.Equal(secret, Path.GetFullPath(Path.Combine(logDir, "..", "secret.svg")));
+        path = path.Replace("{absolute}", Uri.EscapeDataString(secret), StringComparison.Ordinal);
+        Start(logDir);
+        var response = await GetRaw(path);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{path}: {(int)response.StatusCode} {body}");
+        Assert.DoesNotContain("secret</text>", body);
+        Assert.Equal(400, BoardApi.Handle(_server!.LogDir, "GET", "/" + path, TimeSpan.Zero).Status);
+    }
+
+    [Fact]
+    public async Task A_symlinked_directory_pointing_outside_is_neither_listed_nor_served()
+    {
+        var (logDir, secret) = LogDirWithSecretOutside();
+        WriteRun("logs/runs/a", "loss", 1, 2);
+        WriteRun("elsewhere", "loss", 3); // a run outside the log directory, reachable only through the link
+        File.WriteAllText(Path.Combine(logDir, "inside.svg"), "<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
+        string link = Path.Combine(logDir, "link");
+        try
+        {
+            Directory.CreateSymbolicLink(link, "..");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+        {
+            return; // this system lets no one make symbolic links (Windows without developer mode): nothing to check
+        }
+        Assert.True(File.Exists(Path.Combine(link, "secret.svg")), "the link reaches the secret");
+        string fileLink = Path.Combine(logDir, "secret-link.svg");
+        File.CreateSymbolicLink(fileLink, secret);
+        Start(logDir);
+
+        var runs = await Json("api/runs");
+        Assert.Equal(["runs/a"], Names(runs));
+        var pictures = await Json("api/pictures");
+        Assert.Equal(["inside.svg"], pictures.GetProperty("pictures").EnumerateArray().Select(p => p.GetProperty("path").GetString()!).ToArray());
+        Assert.Empty(pictures.GetProperty("playground").EnumerateArray());
+
+        Assert.Equal(HttpStatusCode.OK, (await GetRaw("files/inside.svg")).StatusCode);
+        foreach (var path in new[] { "files/link/secret.svg", "files/link/logs/inside.svg", "files/link/elsewhere", "files/secret-link.svg", "files/link/nothing.svg" })
+        {
+            var response = await GetRaw(path);
+            string body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{path}: {(int)response.StatusCode} {body}");
+            Assert.DoesNotContain("secret</text>", body);
+        }
+        Assert.Null(BoardApi.ResolveUnderRoot(logDir, "link/secret.svg"));
+        Assert.Null(BoardApi.ResolveUnderRoot(logDir, "secret-link.svg"));
+        Assert.Equal(Path.Combine(logDir, "inside.svg"), BoardApi.ResolveUnderRoot(logDir, "inside.svg"));
+
+        // Looking again (the link still there) does not pick anything up either.
+        Assert.Single(_server!.LogDir.Refresh().Runs);
+    }
+
+    [Fact]
+    public async Task An_unreadable_file_shows_on_its_run_or_is_left_out_and_the_rest_still_works()
+    {
+        // A directory where a file is expected cannot be read (UnauthorizedAccessException on Unix), as root too.
+        Directory.CreateDirectory(_dir.Sub("folder.csv"));
+        Assert.Null(BoardPictureScan.ReadCsv(_dir.Sub("folder.csv")));
+        Assert.Null(BoardPictureScan.ReadCsv(_dir.Sub("missing.csv")));
+
+        WritePlayground();
+        WriteRun("runs/good", "loss", 1, 2);
+        WriteRun("runs/locked", "loss", 3);
+        string summary = _dir.Sub("experiments/pg/saddle-summary.csv");
+        string events = Directory.GetFiles(_dir.Sub("runs/locked"))[0];
+        if (OperatingSystem.IsWindows()) return;
+        File.SetUnixFileMode(summary, UnixFileMode.None);
+        File.SetUnixFileMode(events, UnixFileMode.None);
+        try
+        {
+            bool unreadable;
+            try
+            {
+                File.ReadAllBytes(events);
+                unreadable = false;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                unreadable = true;
+            }
+            Start();
+            var runs = (await Json("api/runs")).GetProperty("runs").EnumerateArray().ToDictionary(r => r.GetProperty("name").GetString()!);
+            Assert.Equal(JsonValueKind.Null, runs["runs/good"].GetProperty("error").ValueKind);
+            var pg = Assert.Single((await Json("api/pictures")).GetProperty("playground").EnumerateArray());
+            Assert.Equal(unreadable ? 1 : 2, (await Json("api/scalars")).EnumerateArray().Single().GetProperty("runs").GetArrayLength());
+            if (unreadable) // not when the tests run as root, who reads every file
+            {
+                Assert.Contains(events, runs["runs/locked"].GetProperty("error").GetString()!);
+                Assert.Equal(JsonValueKind.Null, pg.GetProperty("summary").ValueKind);
+            }
+        }
+        finally
+        {
+            File.SetUnixFileMode(summary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(events, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
+    [Fact]
+    public void Open_ended_histogram_buckets_are_clipped_to_their_own_step()
+    {
+        // Step 1 holds values in [0.2, 1] in TensorFlow's buckets, open-ended at both ends; step 2 reaches 0 and 10.
+        var narrow = new HistogramEvent(0, 1, Min: 0.2, Max: 1, Count: 2, Sum: 1, SumSquares: 1,
+            [-double.MaxValue, 0.5, double.MaxValue], [0, 1, 1]);
+        var wide = new HistogramEvent(0, 2, Min: 0, Max: 10, Count: 1, Sum: 10, SumSquares: 100, [10], [1]);
+        var series = BoardSnapshot.HistogramSeries("r", [narrow, wide]);
+        Assert.Equal((0.0, 10.0), (series.Low, series.High));
+        double width = 10.0 / BoardSnapshot.HistogramBins;
+        var counts = series.Steps[0].Counts;
+        Assert.Equal(2, counts.Sum(), 9);
+        // Nothing of step 1 lands above its own maximum 1 or below its own minimum 0.2.
+        for (int i = 0; i < counts.Count; i++)
+            if (i * width >= 1 || (i + 1) * width <= 0.2) Assert.True(counts[i] == 0, $"bin {i} holds {counts[i]}");
+        // The bucket [0.2, 0.5] shares its count by overlap: bin 0 = [0, 0.25] takes 0.05 of its 0.3.
+        Assert.Equal(0.05 / 0.3, counts[0], 9);
+        Assert.Equal(1, series.Steps[1].Counts.Sum(), 9);
     }
 
     [Fact]
