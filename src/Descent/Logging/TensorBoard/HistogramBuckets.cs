@@ -122,8 +122,10 @@ public static class HistogramBuckets
             // v lies in [-pos[k], -pos[k-1]) with k = edges strictly below |v|: bucket positives - 1 - k.
             int strictlyBelow = atOrBelow - (exact[atOrBelow] == magnitude ? 1 : 0);
             // -0 compares equal to 0, so it counts as non-negative, as in numpy.
-            bool nonNegative = (int)bits >= 0 | magnitude == 0;
-            slots[nonNegative ? positives + atOrBelow + 1 : positives - strictlyBelow]++;
+            // Branch-free: weights are positive or negative at random, and a branch on the sign would be
+            // mispredicted half the time.
+            int nonNegative = (int)(~bits >> 31) | (magnitude == 0 ? 1 : 0);
+            slots[positives + nonNegative * (atOrBelow + 1) - (1 - nonNegative) * strictlyBelow]++;
         }
         for (int b = 0; b < DefaultBucketCount; b++) counts[b] += slots[b + 1];
         // The last bucket is closed: a value exactly on the outermost positive edge belongs to it.
