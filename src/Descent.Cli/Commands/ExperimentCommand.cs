@@ -71,6 +71,8 @@ internal sealed class ExperimentProgress : IDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     // One throttle interval in the past, so that the first report draws (long.MinValue would overflow the difference).
     private long _lastDrawTicks = -Stopwatch.Frequency;
+    private string? _label;
+    private long _labelStartTicks, _labelDone;
 
     private ExperimentProgress(TextWriter err) => _err = err;
 
@@ -85,7 +87,13 @@ internal sealed class ExperimentProgress : IDisposable
         _lastDrawTicks = now;
         const int width = 30;
         int filled = (int)(width * Math.Clamp((double)done / Math.Max(total, 1), 0, 1));
-        _err.Write(FormattableString.Invariant($"\r{label,-16} [{new string('#', filled)}{new string('.', width - filled)}] {done}/{total}  {_clock.Elapsed:mm\\:ss}   "));
+        // Rate and ETA over this label's own steps: each row or part restarts its count at 0.
+        if (label != _label || done < _labelDone) (_label, _labelStartTicks) = (label, now);
+        _labelDone = done;
+        double seconds = (double)(now - _labelStartTicks) / Stopwatch.Frequency;
+        string rate = done > 0 && seconds > 0 ? FormattableString.Invariant($"{done / seconds:0} it/s") : "";
+        string eta = done > 0 && seconds > 0 && done < total ? FormattableString.Invariant($"ETA {TimeSpan.FromSeconds((total - done) * seconds / done):mm\\:ss}") : "";
+        _err.Write(FormattableString.Invariant($"\r{label,-16} [{new string('#', filled)}{new string('.', width - filled)}] {done}/{total}  {rate,9}  {eta,9}  {_clock.Elapsed:mm\\:ss}   "));
     }
 
     /// <summary>Shows <paramref name="label"/> alone, for work measured in items rather than steps.</summary>
