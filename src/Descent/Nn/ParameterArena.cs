@@ -1,3 +1,4 @@
+using Descent.Kernels;
 using Descent.Autodiff;
 
 namespace Descent.Nn;
@@ -70,5 +71,20 @@ public sealed class ParameterArena
     }
 
     /// <summary>Sets every gradient to zero in one pass.</summary>
-    public void ZeroGrad() => Array.Clear(Grad);
+    /// <remarks>
+    /// Split over the worker pool like the optimizer step: after a step each core holds the gradient lines it
+    /// read, and one thread clearing them all would first have to pull half of them from the other core's cache.
+    /// </remarks>
+    public void ZeroGrad()
+    {
+        var clear = new ClearRange { Array = Grad };
+        RangeParallel.For(Grad.Length, ref clear);
+    }
+
+    private struct ClearRange : IRangeBody
+    {
+        public float[] Array;
+
+        public readonly void Apply(int start, int end) => System.Array.Clear(Array, start, end - start);
+    }
 }

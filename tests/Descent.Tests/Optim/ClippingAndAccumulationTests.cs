@@ -16,6 +16,19 @@ public class ClippingAndAccumulationTests
     }
 
     [Theory]
+    [InlineData(7)]
+    [InlineData(131_072)]
+    [InlineData(300_001)]  // split over the worker pool, with a partial last chunk
+    public void Zero_grad_clears_every_gradient_and_no_weight(int length)
+    {
+        var arena = ArenaWithGrads(Enumerable.Range(0, length).Select(i => i + 1f).ToArray());
+        arena.Data.AsSpan().Fill(3f);
+        arena.ZeroGrad();
+        Assert.Equal(-1, arena.Grad.AsSpan().IndexOfAnyExcept(0f));
+        Assert.Equal(-1, arena.Data.AsSpan().IndexOfAnyExcept(3f));
+    }
+
+    [Theory]
     [InlineData(2.0, 1.0)]
     [InlineData(2.0, 1000.0)]
     [InlineData(1.0, 0.5)]
