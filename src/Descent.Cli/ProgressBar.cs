@@ -41,7 +41,7 @@ internal sealed class ProgressBar : ITrainerCallback, IDisposable
         _lastDrawTicks = 0;
     }
 
-    public void OnBatchEnd(int epoch, int batch, long globalStep, float loss)
+    public void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy)
     {
         // Redraw at most ~15 times a second: the terminal, not the training, would otherwise set the pace.
         long now = _clock.ElapsedTicks;

@@ -181,10 +181,10 @@ sealed class TimedCallback(ITrainerCallback inner) : ITrainerCallback
 
     public void OnTrainBegin(Trainer trainer, int epochs, int batchesPerEpoch) => Time(() => inner.OnTrainBegin(trainer, epochs, batchesPerEpoch));
     public void OnEpochBegin(int epoch) => inner.OnEpochBegin(epoch);
-    public void OnBatchEnd(int epoch, int batch, long globalStep, float loss)
+    public void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy)
     {
         long start = Stopwatch.GetTimestamp();
-        inner.OnBatchEnd(epoch, batch, globalStep, loss);
+        inner.OnBatchEnd(epoch, batch, globalStep, loss, accuracy);
         Ticks += Stopwatch.GetTimestamp() - start;
     }
     public void OnOptimizerStep(long globalStep, double gradNorm)

@@ -97,7 +97,7 @@ public sealed class OptimizerComparison
 
         public void OnTrainBegin(Trainer t, int epochs, int batchesPerEpoch) => _checkEvery = Math.Max(1, batchesPerEpoch / Math.Max(1, checksPerEpoch));
 
-        public void OnBatchEnd(int epoch, int batch, long globalStep, float loss) => Losses.Add((globalStep, loss));
+        public void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy) => Losses.Add((globalStep, loss));
 
         public void OnOptimizerStep(long globalStep, double gradNorm)
         {

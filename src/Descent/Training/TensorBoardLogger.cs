@@ -98,7 +98,9 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     private EpochResult? _lastEpoch;
     private bool _finished;
     private bool _disposed;
-    private double _lossSum;
+    private double _lossSum, _accuracySum;
+    private static readonly string[] BatchTags = ["train/loss", "train/accuracy"];
+    private readonly double[] _batchValues = new double[2];
     private int _lossCount;
     private long _lastLossStep = long.MinValue;
     private long _lastGridStep = -1;
@@ -218,26 +220,31 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     }
 
     /// <inheritdoc />
-    public void OnBatchEnd(int epoch, int batch, long globalStep, float loss)
+    public void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy)
     {
         _lossSum += loss;
+        _accuracySum += accuracy;
         _lossCount++;
-        // Under gradient accumulation several batches make one step; their mean is the step's loss.
+        // Under gradient accumulation several batches make one step; their means are the step's loss and accuracy.
         if (globalStep == _lastLossStep) return;
-        double meanLoss = _lossSum / _lossCount;
+        double meanLoss = _lossSum / _lossCount, meanAccuracy = _accuracySum / _lossCount;
         if (_pendingStep == globalStep)
         {
             // The step's gradient norm and learning rates wait in the same buffer: one hand-over for all.
             _stepValues![0] = meanLoss;
+            _stepValues[1] = meanAccuracy;
             Writer.AddScalarsAtStep(_stepTags.AsSpan(0, _stepCount), _stepValues.AsSpan(0, _stepCount), globalStep);
             _pendingStep = -1;
         }
         else
         {
-            Writer.AddScalar("train/loss", meanLoss, globalStep);
+            _batchValues[0] = meanLoss;
+            _batchValues[1] = meanAccuracy;
+            Writer.AddScalarsAtStep(BatchTags, _batchValues, globalStep);
         }
         _lastLossStep = globalStep;
         _lossSum = 0;
+        _accuracySum = 0;
         _lossCount = 0;
     }
 
@@ -249,13 +256,13 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         var groups = optimizer.GroupOptions;
         // A closure optimizer (L-BFGS) reports no gradient norm.
         bool withNorm = !optimizer.RequiresClosure;
-        if (_stepTags is null || _stepTags.Length != groups.Count + (withNorm ? 2 : 1))
+        if (_stepTags is null || _stepTags.Length != groups.Count + (withNorm ? 3 : 2))
         {
-            _stepTags = ["train/loss", .. withNorm ? ["train/grad_norm"] : Array.Empty<string>(), "train/lr", .. Enumerable.Range(1, groups.Count - 1).Select(g => $"train/lr_group{g}")];
+            _stepTags = [.. BatchTags, .. withNorm ? ["train/grad_norm"] : Array.Empty<string>(), "train/lr", .. Enumerable.Range(1, groups.Count - 1).Select(g => $"train/lr_group{g}")];
             _stepValues = new double[_stepTags.Length];
         }
-        // Slot 0 is the loss, filled in when the step's last batch ends.
-        int n = 1;
+        // Slots 0 and 1 are the loss and accuracy, filled in when the step's last batch ends.
+        int n = 2;
         if (withNorm) _stepValues![n++] = gradNorm;
         for (int g = 0; g < groups.Count; g++) _stepValues![n++] = groups[g].Lr;
         _stepCount = n;
@@ -268,7 +275,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     private void WritePendingStepScalars()
     {
         if (_pendingStep < 0) return;
-        Writer.AddScalarsAtStep(_stepTags.AsSpan(1, _stepCount - 1), _stepValues.AsSpan(1, _stepCount - 1), _pendingStep);
+        Writer.AddScalarsAtStep(_stepTags.AsSpan(2, _stepCount - 2), _stepValues.AsSpan(2, _stepCount - 2), _pendingStep);
         _pendingStep = -1;
     }
 

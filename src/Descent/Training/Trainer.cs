@@ -25,8 +25,8 @@ public interface ITrainerCallback
     void OnTrainBegin(Trainer trainer, int epochs, int batchesPerEpoch) { }
     /// <summary>Before each epoch (1-based).</summary>
     void OnEpochBegin(int epoch) { }
-    /// <summary>After each batch (a micro-batch under gradient accumulation) with its mean loss.</summary>
-    void OnBatchEnd(int epoch, int batch, long globalStep, float loss) { }
+    /// <summary>After each batch (a micro-batch under gradient accumulation) with its mean loss and its accuracy (fraction of samples whose arg-max prediction is the label).</summary>
+    void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy) { }
     /// <summary>After each optimizer step (per-step schedules hook in here); <paramref name="gradNorm"/> is the norm before clipping.</summary>
     void OnOptimizerStep(long globalStep, double gradNorm) { }
     /// <summary>After each epoch's validation.</summary>
@@ -106,7 +106,8 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
                 correct += batchCorrect;
                 seen += batch.Size;
                 if (last) OptimizerStep();
-                foreach (var c in Callbacks) c.OnBatchEnd(epoch, batchIndex, GlobalStep, batchLoss);
+                float batchAccuracy = batch.Size > 0 ? (float)batchCorrect / batch.Size : float.NaN;
+                foreach (var c in Callbacks) c.OnBatchEnd(epoch, batchIndex, GlobalStep, batchLoss, batchAccuracy);
                 batchIndex++;
             }
             Metrics? val = validation is null ? null : Evaluate(validation);

@@ -48,6 +48,13 @@ public class TensorBoardLoggerTests
         Assert.Equal(16, run.Scalars["train/loss"].Count);
         Assert.Equal(Enumerable.Range(1, 16).Select(i => (long)i), run.Scalars["train/loss"].Select(s => s.Step));
         Assert.All(run.Scalars["train/lr"], s => Assert.Equal((float)0.1, s.Value));
+        // 8 equal batches an epoch: the mean of the per-step accuracies is the epoch's accuracy, counted apart.
+        var stepAccuracy = run.Scalars["train/accuracy"];
+        Assert.Equal(Enumerable.Range(1, 16).Select(i => (long)i), stepAccuracy.Select(s => s.Step));
+        Assert.All(stepAccuracy, s => Assert.True(s.Value is >= 0 and <= 1 && Math.Abs(s.Value * 8 - Math.Round(s.Value * 8)) < 1e-6, $"accuracy {s.Value} of a batch of 8"));
+        var epochAccuracy = run.Scalars["epoch/train_accuracy"];
+        for (int e = 0; e < 2; e++)
+            Assert.Equal(epochAccuracy[e].Value, stepAccuracy.Skip(8 * e).Take(8).Average(s => s.Value), 5);
         Assert.All(run.Scalars["train/grad_norm"], s => Assert.True(s.Value > 0));
         Assert.Equal([8L, 16L], run.Scalars["epoch/val_accuracy"].Select(s => s.Step));
         foreach (var tag in new[] { "epoch/train_loss", "epoch/train_accuracy", "epoch/val_loss", "epoch/seconds" })
@@ -145,7 +152,7 @@ public class TensorBoardLoggerTests
 
     private sealed class LossRecorder(List<float> losses) : ITrainerCallback
     {
-        public void OnBatchEnd(int epoch, int batch, long globalStep, float loss) => losses.Add(loss);
+        public void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy) => losses.Add(loss);
     }
 
     [Fact]
