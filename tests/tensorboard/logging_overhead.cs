@@ -105,8 +105,16 @@ string Compare(string what, Func<(double Wall, double Cpu), double> pick)
 {
     var a = without.Select(pick).ToList();
     var b = with.Select(pick).ToList();
+    // Per pair, with/without: the machine's slow spells hit a pair rather than a side, so each run is best compared
+    // with its own partner. The second run of a pair can be systematically slower or faster than the first (in
+    // warm mode both share a process), so the pairs of each order get their own median and the two are averaged:
+    // the order effect cancels, and a spell moves a median little.
+    var ratios = a.Zip(b, (x, y) => y / x).ToList();
+    var withoutFirst = ratios.Where((_, i) => i % 2 == 0).ToList();
+    var withFirst = ratios.Where((_, i) => i % 2 == 1).ToList();
+    double balanced = withFirst.Count == 0 ? Median(withoutFirst) : (Median(withoutFirst) + Median(withFirst)) / 2;
     return FormattableString.Invariant(
-        $"{what}: without logger median {Median(a):F3} s, with logger median {Median(b):F3} s, overhead {(Median(b) / Median(a) - 1) * 100:+0.00;-0.00} % (fastest runs {a.Min():F3} s and {b.Min():F3} s: {(b.Min() / a.Min() - 1) * 100:+0.00;-0.00} %)");
+        $"{what}: without logger median {Median(a):F3} s, with logger median {Median(b):F3} s; overhead {(balanced - 1) * 100:+0.00;-0.00} % (pairs by order: median {(Median(withoutFirst) - 1) * 100:+0.0;-0.0} % with the logger second, {(withFirst.Count == 0 ? double.NaN : Median(withFirst) - 1) * 100:+0.0;-0.0} % with it first; ratio of the medians {(Median(b) / Median(a) - 1) * 100:+0.00;-0.00} %)");
 }
 
 long bytes = Directory.EnumerateDirectories(logRoot, "run0*").Where(d => !d.EndsWith("-warmup", StringComparison.Ordinal)).SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories)).Sum(f => new FileInfo(f).Length);
