@@ -55,59 +55,19 @@ public sealed record AdadeltaOptions : OptimizerOptions
 /// </remarks>
 public sealed class Adadelta : Optimizer<AdadeltaOptions>
 {
-    private readonly float[]?[] _squareAvgs;
-    private readonly float[]?[] _accDeltas;
-    private readonly double[] _steps;
-
     /// <summary>One group, like <c>Adadelta(params, lr, rho, eps, weight_decay, maximize=)</c>.</summary>
     public Adadelta(IEnumerable<Parameter> parameters, double lr = 1.0, double rho = 0.9, double eps = 1e-6, double weightDecay = 0, bool maximize = false)
         : this([new ParamGroup<AdadeltaOptions>(parameters, new AdadeltaOptions { Lr = lr, Rho = rho, Eps = eps, WeightDecay = weightDecay, Maximize = maximize })]) { }
 
     /// <summary>Several groups with their own hyperparameters.</summary>
-    public Adadelta(IEnumerable<ParamGroup<AdadeltaOptions>> groups) : base(groups)
-    {
-        _squareAvgs = new float[ParamGroups.Count][];
-        _accDeltas = new float[ParamGroups.Count][];
-        _steps = new double[ParamGroups.Count];
-    }
+    public Adadelta(IEnumerable<ParamGroup<AdadeltaOptions>> groups) : base(groups) => DeclareState(countSteps: true, "square_avg", "acc_delta");
 
     /// <inheritdoc />
     protected override void StepGroup(int groupIndex, AdadeltaOptions o, ArenaSlice slice)
     {
-        var squareAvg = _squareAvgs[groupIndex] ??= new float[slice.Length];
-        var accDelta = _accDeltas[groupIndex] ??= new float[slice.Length];
-        _steps[groupIndex]++;
-        var rule = new AdadeltaRule(slice, squareAvg, accDelta, (float)-o.Lr, (float)o.Rho, (float)(1 - o.Rho), (float)o.Eps, (float)o.WeightDecay, o.Maximize, o.WeightDecay != 0);
+        NextGroupStep(groupIndex);
+        var rule = new AdadeltaRule(slice, StateBuffer("square_avg", groupIndex), StateBuffer("acc_delta", groupIndex), (float)-o.Lr, (float)o.Rho, (float)(1 - o.Rho), (float)o.Eps, (float)o.WeightDecay, o.Maximize, o.WeightDecay != 0);
         RangeParallel.For(slice.Length, ref rule);
-    }
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers()
-    {
-        for (int g = 0; g < _squareAvgs.Length; g++)
-        {
-            yield return ("square_avg", g, _squareAvgs[g]);
-            yield return ("acc_delta", g, _accDeltas[g]);
-        }
-    }
-
-    /// <inheritdoc />
-    protected override void SetStateBuffer(string name, int group, float[]? buffer)
-    {
-        if (name == "square_avg") _squareAvgs[group] = buffer;
-        else if (name == "acc_delta") _accDeltas[group] = buffer;
-    }
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, double Value)> StateScalars()
-    {
-        for (int g = 0; g < _steps.Length; g++) yield return ("step", g, _steps[g]);
-    }
-
-    /// <inheritdoc />
-    protected override void SetStateScalar(string name, int group, double value)
-    {
-        if (name == "step") _steps[group] = value;
     }
 }
 

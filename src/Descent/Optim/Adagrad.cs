@@ -62,8 +62,8 @@ public sealed record AdagradOptions : OptimizerOptions
 /// </remarks>
 public sealed class Adagrad : Optimizer<AdagradOptions>
 {
+    // Not a declared buffer: PyTorch fills it with initial_accumulator_value when the optimizer is built.
     private readonly float[]?[] _sums;
-    private readonly double[] _steps;
 
     /// <summary>
     /// One group, like <c>Adagrad(params, lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize=)</c>.
@@ -74,8 +74,8 @@ public sealed class Adagrad : Optimizer<AdagradOptions>
     /// <summary>Several groups with their own hyperparameters.</summary>
     public Adagrad(IEnumerable<ParamGroup<AdagradOptions>> groups) : base(groups)
     {
+        DeclareState(countSteps: true);
         _sums = new float[ParamGroups.Count][];
-        _steps = new double[ParamGroups.Count];
         for (int g = 0; g < ParamGroups.Count; g++) _sums[g] = NewSum(ParamGroups[g]);
     }
 
@@ -90,7 +90,7 @@ public sealed class Adagrad : Optimizer<AdagradOptions>
     protected override void StepGroup(int groupIndex, AdagradOptions o, ArenaSlice slice)
     {
         var sum = _sums[groupIndex] ??= NewSum(ParamGroups[groupIndex]);
-        double step = ++_steps[groupIndex];
+        double step = NextGroupStep(groupIndex);
         double clr = o.Lr / (1 + (step - 1) * o.LrDecay);
         var rule = new AdagradRule(slice, sum, (float)-clr, (float)o.WeightDecay, (float)o.Eps, o.Maximize, o.WeightDecay != 0);
         RangeParallel.For(slice.Length, ref rule);
@@ -104,18 +104,6 @@ public sealed class Adagrad : Optimizer<AdagradOptions>
 
     /// <inheritdoc />
     protected override void SetStateBuffer(string name, int group, float[]? buffer) => _sums[group] = buffer;
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, double Value)> StateScalars()
-    {
-        for (int g = 0; g < _steps.Length; g++) yield return ("step", g, _steps[g]);
-    }
-
-    /// <inheritdoc />
-    protected override void SetStateScalar(string name, int group, double value)
-    {
-        if (name == "step") _steps[group] = value;
-    }
 }
 
 /// <summary>

@@ -63,9 +63,6 @@ public sealed record AdamOptions : OptimizerOptions, IMomentumOptions
 /// </remarks>
 public sealed class Adam : Optimizer<AdamOptions>
 {
-    private readonly GroupBuffers _buffers;
-    private readonly double[] _steps;
-
     /// <summary>
     /// One group, like <c>Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False)</c>;
     /// <paramref name="betas"/> null means (0.9, 0.999).
@@ -74,40 +71,25 @@ public sealed class Adam : Optimizer<AdamOptions>
         : this([new ParamGroup<AdamOptions>(parameters, new AdamOptions { Lr = lr, Betas = betas ?? (0.9, 0.999), Eps = eps, WeightDecay = weightDecay, Amsgrad = amsgrad, Maximize = maximize })]) { }
 
     /// <summary>Several groups with their own hyperparameters.</summary>
-    public Adam(IEnumerable<ParamGroup<AdamOptions>> groups) : base(groups)
-    {
-        _buffers = new GroupBuffers(ParamGroups.Count, "exp_avg", "exp_avg_sq", "max_exp_avg_sq");
-        _steps = new double[ParamGroups.Count];
-    }
+    public Adam(IEnumerable<ParamGroup<AdamOptions>> groups) : base(groups) => DeclareState(countSteps: true, "exp_avg", "exp_avg_sq", "max_exp_avg_sq");
 
     /// <inheritdoc />
     protected override void StepGroup(int groupIndex, AdamOptions o, ArenaSlice slice)
     {
-        double t = ++_steps[groupIndex];
-        var update = new AdamUpdate(o.Lr, o.Betas, o.Eps, t, o.Amsgrad);
-        var rule = new AdamRule(slice, _buffers.Get("exp_avg", groupIndex, slice.Length), _buffers.Get("exp_avg_sq", groupIndex, slice.Length),
-            o.Amsgrad ? _buffers.Get("max_exp_avg_sq", groupIndex, slice.Length) : null, update, (float)o.WeightDecay, o.WeightDecay != 0, o.Maximize);
+        var update = new AdamUpdate(o.Lr, o.Betas, o.Eps, NextGroupStep(groupIndex), o.Amsgrad);
+        var rule = new AdamRule(slice, StateBuffer("exp_avg", groupIndex), StateBuffer("exp_avg_sq", groupIndex),
+            o.Amsgrad ? StateBuffer("max_exp_avg_sq", groupIndex) : null, update, o.Maximize, CoupledDecay: (float)o.WeightDecay, DecoupledFactor: 1f);
         RangeParallel.For(slice.Length, ref rule);
-    }
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers() => _buffers.All();
-
-    /// <inheritdoc />
-    protected override void SetStateBuffer(string name, int group, float[]? buffer) => _buffers.Set(name, group, buffer);
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, double Value)> StateScalars() => _steps.Select((t, g) => ("step", g, t));
-
-    /// <inheritdoc />
-    protected override void SetStateScalar(string name, int group, double value)
-    {
-        if (name == "step") _steps[group] = value;
     }
 }
 
-/// <summary>Adam's fused step over a range: L2 decay on the gradient, then the shared moment update.</summary>
-internal readonly record struct AdamRule(ArenaSlice Slice, float[] ExpAvg, float[] ExpAvgSq, float[]? MaxExpAvgSq, AdamUpdate Update, float WeightDecay, bool Decay, bool Maximize) : IRangeBody
+/// <summary>
+/// The fused step of Adam and AdamW over a range: the weight decay, then the shared moment update. Adam's
+/// L2 decay adds λθ to the gradient (<paramref name="CoupledDecay"/> = λ); AdamW's decoupled decay scales θ
+/// by 1 − γλ first (<paramref name="DecoupledFactor"/>); the other is 0 or 1.
+/// </summary>
+internal readonly record struct AdamRule(ArenaSlice Slice, float[] ExpAvg, float[] ExpAvgSq, float[]? MaxExpAvgSq, AdamUpdate Update, bool Maximize,
+    float CoupledDecay, float DecoupledFactor) : IRangeBody
 {
     public void Apply(int start, int end)
     {
@@ -116,17 +98,19 @@ internal readonly record struct AdamRule(ArenaSlice Slice, float[] ExpAvg, float
         ref float m = ref AdamFamily.At(ExpAvg, start);
         ref float v = ref AdamFamily.At(ExpAvgSq, start);
         ref float vmax = ref MaxExpAvgSq is null ? ref Unsafe.NullRef<float>() : ref AdamFamily.At(MaxExpAvgSq, start);
+        bool coupled = CoupledDecay != 0, decoupled = DecoupledFactor != 1;
         nuint n = (nuint)(end - start), i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
             var u = new AdamUpdate.Vectors(Update);
-            var wd = Vector512.Create(WeightDecay);
+            var (wd, factor) = (Vector512.Create(CoupledDecay), Vector512.Create(DecoupledFactor));
             for (; i + (nuint)Vector512<float>.Count <= n; i += (nuint)Vector512<float>.Count)
             {
                 var pv = Vector512.LoadUnsafe(ref p, i);
                 var gv = Vector512.LoadUnsafe(ref g, i);
                 if (Maximize) gv = -gv;
-                if (Decay) gv = Vector512.FusedMultiplyAdd(pv, wd, gv);
+                if (coupled) gv = Vector512.FusedMultiplyAdd(pv, wd, gv);
+                if (decoupled) pv *= factor;
                 u.Step(pv, gv, ref m, ref v, ref vmax, i).StoreUnsafe(ref p, i);
             }
         }
@@ -134,7 +118,8 @@ internal readonly record struct AdamRule(ArenaSlice Slice, float[] ExpAvg, float
         {
             float pi = Unsafe.Add(ref p, i), gi = Unsafe.Add(ref g, i);
             if (Maximize) gi = -gi;
-            if (Decay) gi = MathF.FusedMultiplyAdd(pi, WeightDecay, gi);
+            if (coupled) gi = MathF.FusedMultiplyAdd(pi, CoupledDecay, gi);
+            if (decoupled) pi *= DecoupledFactor;
             Unsafe.Add(ref p, i) = Update.Step(pi, gi, ref Unsafe.Add(ref m, i), ref Unsafe.Add(ref v, i), ref Unsafe.Add(ref vmax, i));
         }
     }
@@ -267,44 +252,5 @@ internal static class AdamFamily
         string m = digits.Length > 1 ? $"{digits[0]}.{digits[1..]}" : digits;
         int x = point - 1;
         return $"{sign}{m}e{(x < 0 ? "-" : "+")}{Math.Abs(x):00}";
-    }
-}
-
-/// <summary>Named flat state buffers, one per parameter group, created zero-filled on first use.</summary>
-internal sealed class GroupBuffers
-{
-    private readonly string[] _names;
-    private readonly float[]?[][] _buffers;
-
-    public GroupBuffers(int groups, params string[] names)
-    {
-        _names = names;
-        _buffers = names.Select(_ => new float[]?[groups]).ToArray();
-    }
-
-    /// <summary>
-    /// Buffer <paramref name="name"/> of group <paramref name="group"/>, created when missing. The rules index
-    /// it without bounds checks, so a buffer of another length (a hand-made state dict) is refused here.
-    /// </summary>
-    public float[] Get(string name, int group, int length)
-    {
-        var buffer = _buffers[Index(name)][group] ??= new float[length];
-        if (buffer.Length != length)
-            throw new InvalidOperationException($"state buffer '{name}' of group {group} holds {buffer.Length} values but the group holds {length}");
-        return buffer;
-    }
-
-    public IEnumerable<(string Name, int Group, float[]? Buffer)> All()
-    {
-        for (int n = 0; n < _names.Length; n++)
-            for (int g = 0; g < _buffers[n].Length; g++) yield return (_names[n], g, _buffers[n][g]);
-    }
-
-    public void Set(string name, int group, float[]? buffer) => _buffers[Index(name)][group] = buffer;
-
-    private int Index(string name)
-    {
-        int index = Array.IndexOf(_names, name);
-        return index >= 0 ? index : throw new ArgumentException($"unknown state buffer '{name}'");
     }
 }

@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using Descent.Kernels;
 using Descent.Nn;
 
@@ -61,9 +59,6 @@ public sealed record AdamWOptions : OptimizerOptions, IMomentumOptions
 /// </remarks>
 public sealed class AdamW : Optimizer<AdamWOptions>
 {
-    private readonly GroupBuffers _buffers;
-    private readonly double[] _steps;
-
     /// <summary>
     /// One group, like <c>AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False)</c>;
     /// <paramref name="betas"/> null means (0.9, 0.999).
@@ -72,65 +67,14 @@ public sealed class AdamW : Optimizer<AdamWOptions>
         : this([new ParamGroup<AdamWOptions>(parameters, new AdamWOptions { Lr = lr, Betas = betas ?? (0.9, 0.999), Eps = eps, WeightDecay = weightDecay, Amsgrad = amsgrad, Maximize = maximize })]) { }
 
     /// <summary>Several groups with their own hyperparameters.</summary>
-    public AdamW(IEnumerable<ParamGroup<AdamWOptions>> groups) : base(groups)
-    {
-        _buffers = new GroupBuffers(ParamGroups.Count, "exp_avg", "exp_avg_sq", "max_exp_avg_sq");
-        _steps = new double[ParamGroups.Count];
-    }
+    public AdamW(IEnumerable<ParamGroup<AdamWOptions>> groups) : base(groups) => DeclareState(countSteps: true, "exp_avg", "exp_avg_sq", "max_exp_avg_sq");
 
     /// <inheritdoc />
     protected override void StepGroup(int groupIndex, AdamWOptions o, ArenaSlice slice)
     {
-        double t = ++_steps[groupIndex];
-        var update = new AdamUpdate(o.Lr, o.Betas, o.Eps, t, o.Amsgrad);
-        var rule = new AdamWRule(slice, _buffers.Get("exp_avg", groupIndex, slice.Length), _buffers.Get("exp_avg_sq", groupIndex, slice.Length),
-            o.Amsgrad ? _buffers.Get("max_exp_avg_sq", groupIndex, slice.Length) : null, update, (float)(1 - o.Lr * o.WeightDecay), o.Maximize);
+        var update = new AdamUpdate(o.Lr, o.Betas, o.Eps, NextGroupStep(groupIndex), o.Amsgrad);
+        var rule = new AdamRule(slice, StateBuffer("exp_avg", groupIndex), StateBuffer("exp_avg_sq", groupIndex),
+            o.Amsgrad ? StateBuffer("max_exp_avg_sq", groupIndex) : null, update, o.Maximize, CoupledDecay: 0f, DecoupledFactor: (float)(1 - o.Lr * o.WeightDecay));
         RangeParallel.For(slice.Length, ref rule);
-    }
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers() => _buffers.All();
-
-    /// <inheritdoc />
-    protected override void SetStateBuffer(string name, int group, float[]? buffer) => _buffers.Set(name, group, buffer);
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, double Value)> StateScalars() => _steps.Select((t, g) => ("step", g, t));
-
-    /// <inheritdoc />
-    protected override void SetStateScalar(string name, int group, double value)
-    {
-        if (name == "step") _steps[group] = value;
-    }
-}
-
-/// <summary>AdamW's fused step over a range: θ ← θ(1 − γλ), then the moment update shared with Adam.</summary>
-internal readonly record struct AdamWRule(ArenaSlice Slice, float[] ExpAvg, float[] ExpAvgSq, float[]? MaxExpAvgSq, AdamUpdate Update, float DecayFactor, bool Maximize) : IRangeBody
-{
-    public void Apply(int start, int end)
-    {
-        ref float p = ref AdamFamily.At(Slice.Data, Slice.Offset + start);
-        ref float g = ref AdamFamily.At(Slice.Grad, Slice.Offset + start);
-        ref float m = ref AdamFamily.At(ExpAvg, start);
-        ref float v = ref AdamFamily.At(ExpAvgSq, start);
-        ref float vmax = ref MaxExpAvgSq is null ? ref Unsafe.NullRef<float>() : ref AdamFamily.At(MaxExpAvgSq, start);
-        nuint n = (nuint)(end - start), i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var u = new AdamUpdate.Vectors(Update);
-            var decay = Vector512.Create(DecayFactor);
-            for (; i + (nuint)Vector512<float>.Count <= n; i += (nuint)Vector512<float>.Count)
-            {
-                var gv = Vector512.LoadUnsafe(ref g, i);
-                if (Maximize) gv = -gv;
-                u.Step(Vector512.LoadUnsafe(ref p, i) * decay, gv, ref m, ref v, ref vmax, i).StoreUnsafe(ref p, i);
-            }
-        }
-        for (; i < n; i++)
-        {
-            float gi = Unsafe.Add(ref g, i);
-            if (Maximize) gi = -gi;
-            Unsafe.Add(ref p, i) = Update.Step(Unsafe.Add(ref p, i) * DecayFactor, gi, ref Unsafe.Add(ref m, i), ref Unsafe.Add(ref v, i), ref Unsafe.Add(ref vmax, i));
-        }
     }
 }

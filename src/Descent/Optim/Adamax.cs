@@ -52,9 +52,6 @@ public sealed record AdamaxOptions : OptimizerOptions, IMomentumOptions
 /// </remarks>
 public sealed class Adamax : Optimizer<AdamaxOptions>
 {
-    private readonly GroupBuffers _buffers;
-    private readonly double[] _steps;
-
     /// <summary>
     /// One group, like <c>Adamax(params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False)</c>;
     /// <paramref name="betas"/> null means (0.9, 0.999).
@@ -65,35 +62,20 @@ public sealed class Adamax : Optimizer<AdamaxOptions>
     /// <summary>Several groups with their own hyperparameters.</summary>
     public Adamax(IEnumerable<ParamGroup<AdamaxOptions>> groups) : base(groups)
     {
-        _buffers = new GroupBuffers(ParamGroups.Count, "exp_avg", "exp_inf");
-        _steps = new double[ParamGroups.Count];
+        DeclareState(countSteps: true, "exp_avg", "exp_inf");
     }
 
     /// <inheritdoc />
     protected override void StepGroup(int groupIndex, AdamaxOptions o, ArenaSlice slice)
     {
-        double t = ++_steps[groupIndex];
+        double t = NextGroupStep(groupIndex);
         var (beta1, beta2) = o.Betas;
-        var rule = new AdamaxRule(slice, _buffers.Get("exp_avg", groupIndex, slice.Length), _buffers.Get("exp_inf", groupIndex, slice.Length),
+        var rule = new AdamaxRule(slice, StateBuffer("exp_avg", groupIndex), StateBuffer("exp_inf", groupIndex),
             (float)beta1, (float)(1 - beta1), (float)beta2, (float)o.Eps, (float)-(o.Lr / (1 - Math.Pow(beta1, t))),
             (float)o.WeightDecay, o.WeightDecay != 0, o.Maximize);
         RangeParallel.For(slice.Length, ref rule);
     }
 
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers() => _buffers.All();
-
-    /// <inheritdoc />
-    protected override void SetStateBuffer(string name, int group, float[]? buffer) => _buffers.Set(name, group, buffer);
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, double Value)> StateScalars() => _steps.Select((t, g) => ("step", g, t));
-
-    /// <inheritdoc />
-    protected override void SetStateScalar(string name, int group, double value)
-    {
-        if (name == "step") _steps[group] = value;
-    }
 }
 
 /// <summary>Adamax's fused step over a range.</summary>

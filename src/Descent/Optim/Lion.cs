@@ -50,8 +50,6 @@ public sealed record LionOptions : OptimizerOptions, IMomentumOptions
 /// </remarks>
 public sealed class Lion : Optimizer<LionOptions>
 {
-    private readonly GroupBuffers _buffers;
-
     /// <summary>
     /// One group, like <c>Lion(params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0)</c>;
     /// <paramref name="betas"/> null means (0.9, 0.99).
@@ -60,22 +58,17 @@ public sealed class Lion : Optimizer<LionOptions>
         : this([new ParamGroup<LionOptions>(parameters, new LionOptions { Lr = lr, Betas = betas ?? (0.9, 0.99), WeightDecay = weightDecay })]) { }
 
     /// <summary>Several groups with their own hyperparameters.</summary>
-    public Lion(IEnumerable<ParamGroup<LionOptions>> groups) : base(groups) => _buffers = new GroupBuffers(ParamGroups.Count, "exp_avg");
+    public Lion(IEnumerable<ParamGroup<LionOptions>> groups) : base(groups) => DeclareState(countSteps: false, "exp_avg");
 
     /// <inheritdoc />
     protected override void StepGroup(int groupIndex, LionOptions o, ArenaSlice slice)
     {
         var (beta1, beta2) = o.Betas;
-        var rule = new LionRule(slice, _buffers.Get("exp_avg", groupIndex, slice.Length), (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2),
+        var rule = new LionRule(slice, StateBuffer("exp_avg", groupIndex), (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2),
             (float)-o.Lr, (float)(1 - o.Lr * o.WeightDecay));
         RangeParallel.For(slice.Length, ref rule);
     }
 
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers() => _buffers.All();
-
-    /// <inheritdoc />
-    protected override void SetStateBuffer(string name, int group, float[]? buffer) => _buffers.Set(name, group, buffer);
 }
 
 /// <summary>Lion's fused step over a range.</summary>

@@ -61,8 +61,6 @@ public sealed record NAdamOptions : OptimizerOptions, IMomentumOptions
 /// </remarks>
 public sealed class NAdam : Optimizer<NAdamOptions>
 {
-    private readonly GroupBuffers _buffers;
-    private readonly double[] _steps;
     private readonly double[] _muProducts;
 
     /// <summary>
@@ -75,41 +73,35 @@ public sealed class NAdam : Optimizer<NAdamOptions>
     /// <summary>Several groups with their own hyperparameters.</summary>
     public NAdam(IEnumerable<ParamGroup<NAdamOptions>> groups) : base(groups)
     {
-        _buffers = new GroupBuffers(ParamGroups.Count, "exp_avg", "exp_avg_sq");
-        _steps = new double[ParamGroups.Count];
+        DeclareState(countSteps: true, "exp_avg", "exp_avg_sq");
         _muProducts = Enumerable.Repeat(1.0, ParamGroups.Count).ToArray();
     }
 
     /// <inheritdoc />
     protected override void StepGroup(int groupIndex, NAdamOptions o, ArenaSlice slice)
     {
-        double t = ++_steps[groupIndex];
+        double t = NextGroupStep(groupIndex);
         var (beta1, beta2) = o.Betas;
         double mu = beta1 * (1 - 0.5 * Math.Pow(0.96, t * o.MomentumDecay));
         double muNext = beta1 * (1 - 0.5 * Math.Pow(0.96, (t + 1) * o.MomentumDecay));
         double product = _muProducts[groupIndex] = (float)_muProducts[groupIndex] * (float)mu;
-        var rule = new NAdamRule(slice, _buffers.Get("exp_avg", groupIndex, slice.Length), _buffers.Get("exp_avg_sq", groupIndex, slice.Length),
+        var rule = new NAdamRule(slice, StateBuffer("exp_avg", groupIndex), StateBuffer("exp_avg_sq", groupIndex),
             (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2), (float)(1 - Math.Pow(beta2, t)), (float)o.Eps,
             (float)(-o.Lr * (1 - mu) / (1 - product)), (float)(-o.Lr * muNext / (1 - product * muNext)),
             (float)o.WeightDecay, o.WeightDecay != 0);
         RangeParallel.For(slice.Length, ref rule);
     }
 
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers() => _buffers.All();
-
-    /// <inheritdoc />
-    protected override void SetStateBuffer(string name, int group, float[]? buffer) => _buffers.Set(name, group, buffer);
 
     /// <inheritdoc />
     protected override IEnumerable<(string Name, int Group, double Value)> StateScalars() =>
-        _steps.Select((t, g) => ("step", g, t)).Concat(_muProducts.Select((p, g) => ("mu_product", g, p)));
+        base.StateScalars().Concat(_muProducts.Select((p, g) => ("mu_product", g, p)));
 
     /// <inheritdoc />
     protected override void SetStateScalar(string name, int group, double value)
     {
-        if (name == "step") _steps[group] = value;
-        else if (name == "mu_product") _muProducts[group] = value;
+        if (name == "mu_product") _muProducts[group] = value;
+        else base.SetStateScalar(name, group, value);
     }
 }
 

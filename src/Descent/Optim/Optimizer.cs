@@ -182,17 +182,45 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
     /// </summary>
     protected abstract void StepGroup(int groupIndex, TOptions options, ArenaSlice slice);
 
-    /// <summary>The named per-group state buffers, for the state dict.</summary>
-    protected abstract IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers();
+    private GroupBuffers? _declaredBuffers;
+    private double[]? _groupSteps;
+
+    /// <summary>
+    /// Declares the optimizer's per-element state, one buffer per name and group, named as in PyTorch's state
+    /// dict (<c>exp_avg</c>, ...) and created zero-filled on first use by <see cref="StateBuffer"/>; with
+    /// <paramref name="countSteps"/>, also a per-group step count (PyTorch's <c>state['step']</c>) kept by
+    /// <see cref="NextGroupStep"/>. The state dict then saves and restores both. Call once, from the constructor.
+    /// </summary>
+    protected void DeclareState(bool countSteps, params string[] bufferNames)
+    {
+        _declaredBuffers = new GroupBuffers(_groups.Count, bufferNames);
+        if (countSteps) _groupSteps = new double[_groups.Count];
+    }
+
+    /// <summary>Buffer <paramref name="name"/> of group <paramref name="group"/> (declared with <see cref="DeclareState"/>), one value per element of the group.</summary>
+    protected float[] StateBuffer(string name, int group) =>
+        (_declaredBuffers ?? throw new InvalidOperationException("no state buffers were declared")).Get(name, group, _groups[group].Length);
+
+    /// <summary>Counts one more step of group <paramref name="group"/> and returns the count (1 on the first step).</summary>
+    protected double NextGroupStep(int group) =>
+        ++(_groupSteps ?? throw new InvalidOperationException("the optimizer does not count steps"))[group];
+
+    /// <summary>The named per-group state buffers, for the state dict: by default those declared with <see cref="DeclareState"/>.</summary>
+    protected virtual IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers() => _declaredBuffers?.All() ?? [];
 
     /// <summary>Restores one named per-group buffer (null when the state was not created yet).</summary>
-    protected abstract void SetStateBuffer(string name, int group, float[]? buffer);
+    protected virtual void SetStateBuffer(string name, int group, float[]? buffer) =>
+        (_declaredBuffers ?? throw new ArgumentException($"unknown state buffer '{name}'")).Set(name, group, buffer);
 
-    /// <summary>Named per-group scalar state (e.g. Adam's <c>step</c>, NAdam's <c>mu_product</c>), for the state dict.</summary>
-    protected virtual IEnumerable<(string Name, int Group, double Value)> StateScalars() => [];
+    /// <summary>Named per-group scalar state (e.g. Adam's <c>step</c>, NAdam's <c>mu_product</c>), for the state dict: by default the step counts.</summary>
+    protected virtual IEnumerable<(string Name, int Group, double Value)> StateScalars() =>
+        _groupSteps?.Select((t, g) => ("step", g, t)) ?? [];
 
     /// <summary>Restores one named per-group scalar saved by <see cref="StateScalars"/>.</summary>
-    protected virtual void SetStateScalar(string name, int group, double value) { }
+    protected virtual void SetStateScalar(string name, int group, double value)
+    {
+        if (name == "step" && _groupSteps is not null) _groupSteps[group] = value;
+    }
 
     /// <inheritdoc />
     public override OptimizerStateDict StateDict()

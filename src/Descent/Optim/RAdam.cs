@@ -54,9 +54,6 @@ public sealed record RAdamOptions : OptimizerOptions, IMomentumOptions
 /// </remarks>
 public sealed class RAdam : Optimizer<RAdamOptions>
 {
-    private readonly GroupBuffers _buffers;
-    private readonly double[] _steps;
-
     /// <summary>
     /// One group, like <c>RAdam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)</c>;
     /// <paramref name="betas"/> null means (0.9, 0.999).
@@ -67,40 +64,25 @@ public sealed class RAdam : Optimizer<RAdamOptions>
     /// <summary>Several groups with their own hyperparameters.</summary>
     public RAdam(IEnumerable<ParamGroup<RAdamOptions>> groups) : base(groups)
     {
-        _buffers = new GroupBuffers(ParamGroups.Count, "exp_avg", "exp_avg_sq");
-        _steps = new double[ParamGroups.Count];
+        DeclareState(countSteps: true, "exp_avg", "exp_avg_sq");
     }
 
     /// <inheritdoc />
     protected override void StepGroup(int groupIndex, RAdamOptions o, ArenaSlice slice)
     {
-        double t = ++_steps[groupIndex];
+        double t = NextGroupStep(groupIndex);
         var (beta1, beta2) = o.Betas;
         double biasCorrection1 = 1 - Math.Pow(beta1, t), biasCorrection2 = 1 - Math.Pow(beta2, t);
         double rhoInf = 2 / (1 - beta2) - 1;
         double rhoT = rhoInf - 2 * t * Math.Pow(beta2, t) / biasCorrection2;
         bool rectified = rhoT > 5;
         double rect = rectified ? Math.Sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : 1;
-        var rule = new RAdamRule(slice, _buffers.Get("exp_avg", groupIndex, slice.Length), _buffers.Get("exp_avg_sq", groupIndex, slice.Length),
+        var rule = new RAdamRule(slice, StateBuffer("exp_avg", groupIndex), StateBuffer("exp_avg_sq", groupIndex),
             (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2), (float)biasCorrection1, (float)Math.Sqrt(biasCorrection2),
             (float)o.Eps, (float)o.Lr, (float)rect, rectified, (float)o.WeightDecay, o.WeightDecay != 0);
         RangeParallel.For(slice.Length, ref rule);
     }
 
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers() => _buffers.All();
-
-    /// <inheritdoc />
-    protected override void SetStateBuffer(string name, int group, float[]? buffer) => _buffers.Set(name, group, buffer);
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, double Value)> StateScalars() => _steps.Select((t, g) => ("step", g, t));
-
-    /// <inheritdoc />
-    protected override void SetStateScalar(string name, int group, double value)
-    {
-        if (name == "step") _steps[group] = value;
-    }
 }
 
 /// <summary>RAdam's fused step over a range, rectified or not as decided for the whole group this step.</summary>

@@ -69,70 +69,24 @@ public sealed record RMSpropOptions : OptimizerOptions, IMomentumOptions
 /// </remarks>
 public sealed class RMSprop : Optimizer<RMSpropOptions>
 {
-    private readonly float[]?[] _squareAvgs;
-    private readonly float[]?[] _momentumBuffers;
-    private readonly float[]?[] _gradAvgs;
-    private readonly double[] _steps;
-
     /// <summary>One group, like <c>RMSprop(params, lr, alpha, eps, weight_decay, momentum, centered, maximize=)</c>.</summary>
     public RMSprop(IEnumerable<Parameter> parameters, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8, double weightDecay = 0, double momentum = 0, bool centered = false, bool maximize = false)
         : this([new ParamGroup<RMSpropOptions>(parameters, new RMSpropOptions { Lr = lr, Alpha = alpha, Eps = eps, WeightDecay = weightDecay, Momentum = momentum, Centered = centered, Maximize = maximize })]) { }
 
     /// <summary>Several groups with their own hyperparameters.</summary>
-    public RMSprop(IEnumerable<ParamGroup<RMSpropOptions>> groups) : base(groups)
-    {
-        _squareAvgs = new float[ParamGroups.Count][];
-        _momentumBuffers = new float[ParamGroups.Count][];
-        _gradAvgs = new float[ParamGroups.Count][];
-        _steps = new double[ParamGroups.Count];
-    }
+    public RMSprop(IEnumerable<ParamGroup<RMSpropOptions>> groups) : base(groups) => DeclareState(countSteps: true, "square_avg", "momentum_buffer", "grad_avg");
 
     /// <inheritdoc />
     protected override void StepGroup(int groupIndex, RMSpropOptions o, ArenaSlice slice)
     {
-        var squareAvg = _squareAvgs[groupIndex] ??= new float[slice.Length];
         bool hasMomentum = o.Momentum > 0;
         // A buffer switched on later (a momentum schedule, centered set mid-run) starts at zero.
-        var momentumBuffer = hasMomentum ? _momentumBuffers[groupIndex] ??= new float[slice.Length] : null;
-        var gradAvg = o.Centered ? _gradAvgs[groupIndex] ??= new float[slice.Length] : null;
-        _steps[groupIndex]++;
-        var rule = new RMSpropRule(slice, squareAvg, momentumBuffer, gradAvg, (float)-o.Lr, (float)o.Alpha, (float)(1 - o.Alpha), (float)o.Eps,
+        var momentumBuffer = hasMomentum ? StateBuffer("momentum_buffer", groupIndex) : null;
+        var gradAvg = o.Centered ? StateBuffer("grad_avg", groupIndex) : null;
+        NextGroupStep(groupIndex);
+        var rule = new RMSpropRule(slice, StateBuffer("square_avg", groupIndex), momentumBuffer, gradAvg, (float)-o.Lr, (float)o.Alpha, (float)(1 - o.Alpha), (float)o.Eps,
             (float)o.WeightDecay, (float)o.Momentum, o.Maximize, o.WeightDecay != 0, hasMomentum, o.Centered);
         RangeParallel.For(slice.Length, ref rule);
-    }
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers()
-    {
-        for (int g = 0; g < _squareAvgs.Length; g++)
-        {
-            yield return ("square_avg", g, _squareAvgs[g]);
-            yield return ("momentum_buffer", g, _momentumBuffers[g]);
-            yield return ("grad_avg", g, _gradAvgs[g]);
-        }
-    }
-
-    /// <inheritdoc />
-    protected override void SetStateBuffer(string name, int group, float[]? buffer)
-    {
-        switch (name)
-        {
-            case "square_avg": _squareAvgs[group] = buffer; break;
-            case "momentum_buffer": _momentumBuffers[group] = buffer; break;
-            case "grad_avg": _gradAvgs[group] = buffer; break;
-        }
-    }
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, double Value)> StateScalars()
-    {
-        for (int g = 0; g < _steps.Length; g++) yield return ("step", g, _steps[g]);
-    }
-
-    /// <inheritdoc />
-    protected override void SetStateScalar(string name, int group, double value)
-    {
-        if (name == "step") _steps[group] = value;
     }
 }
 
