@@ -7,22 +7,18 @@ using Descent.Nn;
 
 namespace Descent.Optim;
 
-/// <summary>Hyperparameters of <see cref="Adam"/> (PyTorch names and defaults).</summary>
-public sealed record AdamOptions : OptimizerOptions, IMomentumOptions
+/// <summary>
+/// What Adam, AdamW, NAdam, RAdam and Adamax share: <c>betas</c> (β₁ is the momentum-like coefficient
+/// that momentum schedules cycle), <c>eps</c>, and PyTorch's checks of both.
+/// </summary>
+public abstract record AdamFamilyOptions : OptimizerOptions, IMomentumOptions
 {
-    /// <summary>PyTorch's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay.</summary>
-    public AdamOptions() => Lr = 1e-3;
-
     /// <summary>Decay rates (β₁, β₂) of the first and second moment averages (<c>betas</c>, default (0.9, 0.999)).</summary>
     public (double Beta1, double Beta2) Betas { get; set; } = (0.9, 0.999);
     /// <inheritdoc />
     double IMomentumOptions.MomentumCoefficient { get => Betas.Beta1; set => Betas = (value, Betas.Beta2); }
     /// <summary>Term added to the denominator for numerical stability (<c>eps</c>, default 1e-8).</summary>
     public double Eps { get; set; } = 1e-8;
-    /// <summary>Use the running maximum of the second moment, AMSGrad (<c>amsgrad</c>, default false).</summary>
-    public bool Amsgrad { get; set; }
-    /// <summary>Maximize the objective instead of minimizing (<c>maximize</c>, default false).</summary>
-    public bool Maximize { get; set; }
 
     /// <inheritdoc />
     public override void Validate()
@@ -30,6 +26,18 @@ public sealed record AdamOptions : OptimizerOptions, IMomentumOptions
         AdamFamily.Validate(this, Eps, Betas);
         base.Validate();
     }
+}
+
+/// <summary>Hyperparameters of <see cref="Adam"/> (PyTorch names and defaults).</summary>
+public sealed record AdamOptions : AdamFamilyOptions
+{
+    /// <summary>PyTorch's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay.</summary>
+    public AdamOptions() => Lr = 1e-3;
+
+    /// <summary>Use the running maximum of the second moment, AMSGrad (<c>amsgrad</c>, default false).</summary>
+    public bool Amsgrad { get; set; }
+    /// <summary>Maximize the objective instead of minimizing (<c>maximize</c>, default false).</summary>
+    public bool Maximize { get; set; }
 }
 
 /// <summary>

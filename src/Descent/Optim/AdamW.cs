@@ -4,7 +4,7 @@ using Descent.Nn;
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="AdamW"/> (PyTorch names and defaults).</summary>
-public sealed record AdamWOptions : OptimizerOptions, IMomentumOptions
+public sealed record AdamWOptions : AdamFamilyOptions
 {
     /// <summary>PyTorch's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 1e-2.</summary>
     public AdamWOptions()
@@ -13,23 +13,10 @@ public sealed record AdamWOptions : OptimizerOptions, IMomentumOptions
         WeightDecay = 1e-2;
     }
 
-    /// <summary>Decay rates (β₁, β₂) of the first and second moment averages (<c>betas</c>, default (0.9, 0.999)).</summary>
-    public (double Beta1, double Beta2) Betas { get; set; } = (0.9, 0.999);
-    /// <inheritdoc />
-    double IMomentumOptions.MomentumCoefficient { get => Betas.Beta1; set => Betas = (value, Betas.Beta2); }
-    /// <summary>Term added to the denominator for numerical stability (<c>eps</c>, default 1e-8).</summary>
-    public double Eps { get; set; } = 1e-8;
     /// <summary>Use the running maximum of the second moment, AMSGrad (<c>amsgrad</c>, default false).</summary>
     public bool Amsgrad { get; set; }
     /// <summary>Maximize the objective instead of minimizing (<c>maximize</c>, default false).</summary>
     public bool Maximize { get; set; }
-
-    /// <inheritdoc />
-    public override void Validate()
-    {
-        AdamFamily.Validate(this, Eps, Betas);
-        base.Validate();
-    }
 }
 
 /// <summary>

@@ -6,26 +6,13 @@ using Descent.Nn;
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="Adamax"/> (PyTorch names and defaults).</summary>
-public sealed record AdamaxOptions : OptimizerOptions, IMomentumOptions
+public sealed record AdamaxOptions : AdamFamilyOptions
 {
     /// <summary>PyTorch's defaults: lr 2e-3, betas (0.9, 0.999), eps 1e-8, no weight decay.</summary>
     public AdamaxOptions() => Lr = 2e-3;
 
-    /// <summary>Decay rates (β₁, β₂) of the first moment and of the infinity norm (<c>betas</c>, default (0.9, 0.999)).</summary>
-    public (double Beta1, double Beta2) Betas { get; set; } = (0.9, 0.999);
-    /// <inheritdoc />
-    double IMomentumOptions.MomentumCoefficient { get => Betas.Beta1; set => Betas = (value, Betas.Beta2); }
-    /// <summary>Term added to |g| for numerical stability (<c>eps</c>, default 1e-8).</summary>
-    public double Eps { get; set; } = 1e-8;
     /// <summary>Maximize the objective instead of minimizing (<c>maximize</c>, default false).</summary>
     public bool Maximize { get; set; }
-
-    /// <inheritdoc />
-    public override void Validate()
-    {
-        AdamFamily.Validate(this, Eps, Betas);
-        base.Validate();
-    }
 }
 
 /// <summary>

@@ -6,24 +6,17 @@ using Descent.Nn;
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="NAdam"/> (PyTorch names and defaults).</summary>
-public sealed record NAdamOptions : OptimizerOptions, IMomentumOptions
+public sealed record NAdamOptions : AdamFamilyOptions
 {
     /// <summary>PyTorch's defaults: lr 2e-3, betas (0.9, 0.999), eps 1e-8, no weight decay, momentum_decay 4e-3.</summary>
     public NAdamOptions() => Lr = 2e-3;
 
-    /// <summary>Decay rates (β₁, β₂) of the first and second moment averages (<c>betas</c>, default (0.9, 0.999)).</summary>
-    public (double Beta1, double Beta2) Betas { get; set; } = (0.9, 0.999);
-    /// <inheritdoc />
-    double IMomentumOptions.MomentumCoefficient { get => Betas.Beta1; set => Betas = (value, Betas.Beta2); }
-    /// <summary>Term added to the denominator for numerical stability (<c>eps</c>, default 1e-8).</summary>
-    public double Eps { get; set; } = 1e-8;
     /// <summary>ψ of the momentum schedule μₜ = β₁(1 − ½·0.96^(tψ)) (<c>momentum_decay</c>, default 4e-3).</summary>
     public double MomentumDecay { get; set; } = 4e-3;
 
     /// <inheritdoc />
     public override void Validate()
     {
-        AdamFamily.Validate(this, Eps, Betas);
         base.Validate();
         if (!(MomentumDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(MomentumDecay), $"Invalid momentum_decay value: {AdamFamily.PythonFloat(MomentumDecay)}");
     }

@@ -60,31 +60,11 @@ public static class Optimizers
                 Eps = settings.Eps ?? new RMSpropOptions().Eps,
                 Momentum = settings.Momentum ?? 0,
             }, settings.NoDecayOnBiasAndNorm)),
-            "adam" => new Adam(Groups(model, Common(new AdamOptions { Amsgrad = settings.Amsgrad, Maximize = settings.Maximize }, settings, lr) with
-            {
-                Betas = settings.Betas ?? new AdamOptions().Betas,
-                Eps = settings.Eps ?? new AdamOptions().Eps,
-            }, settings.NoDecayOnBiasAndNorm)),
-            "adamw" => new AdamW(Groups(model, Common(new AdamWOptions { Amsgrad = settings.Amsgrad, Maximize = settings.Maximize }, settings, lr) with
-            {
-                Betas = settings.Betas ?? new AdamWOptions().Betas,
-                Eps = settings.Eps ?? new AdamWOptions().Eps,
-            }, settings.NoDecayOnBiasAndNorm)),
-            "nadam" => new NAdam(Groups(model, Common(new NAdamOptions(), Unsupported(settings, n, maximize: true), lr) with
-            {
-                Betas = settings.Betas ?? new NAdamOptions().Betas,
-                Eps = settings.Eps ?? new NAdamOptions().Eps,
-            }, settings.NoDecayOnBiasAndNorm)),
-            "radam" => new RAdam(Groups(model, Common(new RAdamOptions(), Unsupported(settings, n, maximize: true), lr) with
-            {
-                Betas = settings.Betas ?? new RAdamOptions().Betas,
-                Eps = settings.Eps ?? new RAdamOptions().Eps,
-            }, settings.NoDecayOnBiasAndNorm)),
-            "adamax" => new Adamax(Groups(model, Common(new AdamaxOptions { Maximize = settings.Maximize }, settings, lr) with
-            {
-                Betas = settings.Betas ?? new AdamaxOptions().Betas,
-                Eps = settings.Eps ?? new AdamaxOptions().Eps,
-            }, settings.NoDecayOnBiasAndNorm)),
+            "adam" => new Adam(Groups(model, AdamCommon(new AdamOptions { Amsgrad = settings.Amsgrad, Maximize = settings.Maximize }, settings, lr), settings.NoDecayOnBiasAndNorm)),
+            "adamw" => new AdamW(Groups(model, AdamCommon(new AdamWOptions { Amsgrad = settings.Amsgrad, Maximize = settings.Maximize }, settings, lr), settings.NoDecayOnBiasAndNorm)),
+            "nadam" => new NAdam(Groups(model, AdamCommon(new NAdamOptions(), Unsupported(settings, n, maximize: true), lr), settings.NoDecayOnBiasAndNorm)),
+            "radam" => new RAdam(Groups(model, AdamCommon(new RAdamOptions(), Unsupported(settings, n, maximize: true), lr), settings.NoDecayOnBiasAndNorm)),
+            "adamax" => new Adamax(Groups(model, AdamCommon(new AdamaxOptions { Maximize = settings.Maximize }, settings, lr), settings.NoDecayOnBiasAndNorm)),
             "lion" => new Lion(Groups(model, Common(new LionOptions(), Unsupported(settings, n, maximize: true), lr) with
             {
                 Betas = settings.Betas ?? new LionOptions().Betas,
@@ -97,6 +77,10 @@ public static class Optimizers
     /// <summary>Fills the options every optimizer has; weight decay keeps the optimizer's own default when not given.</summary>
     private static T Common<T>(T defaults, OptimizerSettings s, double lr) where T : OptimizerOptions =>
         defaults with { Lr = lr, WeightDecay = s.WeightDecay ?? defaults.WeightDecay };
+
+    /// <summary><see cref="Common"/> plus <c>betas</c> and <c>eps</c>, each keeping the optimizer's default when not given.</summary>
+    private static T AdamCommon<T>(T defaults, OptimizerSettings s, double lr) where T : AdamFamilyOptions =>
+        Common(defaults, s, lr) with { Betas = s.Betas ?? defaults.Betas, Eps = s.Eps ?? defaults.Eps };
 
     /// <summary>Refuses settings the named optimizer does not have, rather than ignoring them silently.</summary>
     private static OptimizerSettings Unsupported(OptimizerSettings s, string name, bool maximize = false, bool decay = false)

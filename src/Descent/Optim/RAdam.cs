@@ -6,24 +6,10 @@ using Descent.Nn;
 namespace Descent.Optim;
 
 /// <summary>Hyperparameters of <see cref="RAdam"/> (PyTorch names and defaults).</summary>
-public sealed record RAdamOptions : OptimizerOptions, IMomentumOptions
+public sealed record RAdamOptions : AdamFamilyOptions
 {
     /// <summary>PyTorch's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay.</summary>
     public RAdamOptions() => Lr = 1e-3;
-
-    /// <summary>Decay rates (β₁, β₂) of the first and second moment averages (<c>betas</c>, default (0.9, 0.999)).</summary>
-    public (double Beta1, double Beta2) Betas { get; set; } = (0.9, 0.999);
-    /// <inheritdoc />
-    double IMomentumOptions.MomentumCoefficient { get => Betas.Beta1; set => Betas = (value, Betas.Beta2); }
-    /// <summary>Term added to √v for numerical stability (<c>eps</c>, default 1e-8).</summary>
-    public double Eps { get; set; } = 1e-8;
-
-    /// <inheritdoc />
-    public override void Validate()
-    {
-        AdamFamily.Validate(this, Eps, Betas);
-        base.Validate();
-    }
 }
 
 /// <summary>
