@@ -38,7 +38,7 @@ internal static class CompareCommand
             if (!(t > 0 && t <= 1)) throw new UsageException($"--target must be an accuracy in (0, 1], got {t}");
             var optimizerSettings = optim.Settings(parse);
             foreach (var n in names) Optimizers.Create(n, new Nn.Linear(1, 1), optimizerSettings);
-            return Run(settings, names, optimizerSettings, parse.GetValue(optim.ClipNorm), t, parse.GetValue(outDir)!, parse.GetValue(logdir), stdout,
+            return Run(settings, names, optimizerSettings, parse.GetValue(optim.ClipNorm), t, OutputPaths.Directory(parse.GetValue(outDir)!, "--out"), parse.GetValue(logdir), stdout,
                 (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches));
         });
         return cmd;
@@ -84,7 +84,6 @@ internal static class CompareCommand
                 $"{i + 1,4}  {r.Optimizer,-9}  {r.Lr,8:G4}  {r.FinalValAccuracy,7:F4}  {r.TestAccuracy,8:F4}  {(r.Diverged ? "diverged" : r.TestLoss.ToString("F4", CultureInfo.InvariantCulture)),9}  {steps,14}  {epochs,6}  {r.Seconds,7:F1}"));
         }
 
-        Directory.CreateDirectory(outDir);
         var lossPath = Path.Combine(outDir, "train_loss.svg");
         var accPath = Path.Combine(outDir, "val_accuracy.svg");
         File.WriteAllText(lossPath, LineChart.Svg($"Training loss on {settings.Dataset} (smoothed over 20 batches)", "step", "loss",

@@ -24,6 +24,7 @@ public class OutputPathTests : IDisposable
     }
 
     [Theory]
+    [InlineData("compare", "--out")]
     [InlineData("experiment", "init", "--out")]
     [InlineData("experiment", "batchnorm", "--out")]
     [InlineData("experiment", "regularization", "--out")]
