@@ -1,4 +1,5 @@
 using System.Globalization;
+using static Descent.Plots.ChartFormat;
 
 namespace Descent.Experiments;
 
@@ -177,6 +178,4 @@ public static class PolynomialRidge
         }
         return c;
     }
-
-    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

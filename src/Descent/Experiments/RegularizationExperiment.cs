@@ -9,6 +9,7 @@ using Descent.Optim;
 using Descent.Plots;
 using Descent.Regularization;
 using Descent.Training;
+using static Descent.Plots.ChartFormat;
 
 namespace Descent.Experiments;
 
@@ -53,8 +54,6 @@ public sealed record PolynomialExperimentOptions
         foreach (double l in Lambdas)
             if (!(l >= 0) || double.IsInfinity(l)) throw new ArgumentException(Inv($"λ must be a finite number ≥ 0, got {l}"));
     }
-
-    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>The noisy samples of y = sin(2πx) + ε, x uniform on [0, 1], ε ~ N(0, σ²).</summary>
@@ -203,8 +202,6 @@ public sealed record SubsetExperimentOptions
         foreach (var r in Regularizers)
             if (!RegularizerNames.Contains(r)) throw new ArgumentException($"unknown regularizer '{r}' (expected some of: {string.Join(", ", RegularizerNames)})");
     }
-
-    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>
@@ -563,6 +560,4 @@ public static class RegularizationExperiment
         Write("subset-loss-gap.svg", "Loss gap", "validation − train cross-entropy", e => e.LossGap);
         return new ExperimentPictures(files);
     }
-
-    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

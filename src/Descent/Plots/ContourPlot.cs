@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
+using static Descent.Plots.ChartFormat;
 
 namespace Descent.Plots;
 
@@ -163,12 +163,12 @@ public static class ContourPlot
     private static void AppendAxes(StringBuilder sb, ContourScene scene, double plotW, double plotH, Func<double, double> sx, Func<double, double> sy)
     {
         sb.Append(Inv($"<rect x=\"{Left}\" y=\"{Top}\" width=\"{plotW:F1}\" height=\"{plotH:F1}\" fill=\"none\" stroke=\"#444\"/>\n"));
-        foreach (double xv in LineChart.NiceTicks(scene.XMin, scene.XMax))
+        foreach (double xv in NiceTicks(scene.XMin, scene.XMax))
         {
             double px = sx(xv);
             sb.Append(Inv($"<line x1=\"{px:F1}\" y1=\"{Top + plotH}\" x2=\"{px:F1}\" y2=\"{Top + plotH + 5}\" stroke=\"#444\"/><text x=\"{px:F1}\" y=\"{Top + plotH + 18}\" text-anchor=\"middle\">{Tick(xv)}</text>\n"));
         }
-        foreach (double yv in LineChart.NiceTicks(scene.YMin, scene.YMax))
+        foreach (double yv in NiceTicks(scene.YMin, scene.YMax))
         {
             double py = sy(yv);
             sb.Append(Inv($"<line x1=\"{Left - 5}\" y1=\"{py:F1}\" x2=\"{Left}\" y2=\"{py:F1}\" stroke=\"#444\"/><text x=\"{Left - 8}\" y=\"{py + 4:F1}\" text-anchor=\"end\">{Tick(yv)}</text>\n"));
@@ -362,11 +362,4 @@ public static class ContourPlot
 
         public double Value(double position) => _min + _spread * Math.Sinh(position * _top);
     }
-
-    private static string Tick(double v) => Math.Abs(v) >= 1e4 || (Math.Abs(v) < 1e-2 && v != 0)
-        ? v.ToString("0.##E+0", CultureInfo.InvariantCulture) : v.ToString("0.###", CultureInfo.InvariantCulture);
-
-    private static string Esc(string s) => WebUtility.HtmlEncode(s);
-
-    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

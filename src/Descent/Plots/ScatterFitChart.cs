@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
+using static Descent.Plots.ChartFormat;
 
 namespace Descent.Plots;
 
@@ -49,12 +49,12 @@ public static class ScatterFitChart
         sb.Append(Inv($"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n"));
         sb.Append(Inv($"<defs><clipPath id=\"plot\"><rect x=\"{left}\" y=\"{top}\" width=\"{plotW}\" height=\"{plotH}\"/></clipPath></defs>\n"));
         sb.Append(Inv($"<text x=\"{left + plotW / 2}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{Esc(title)}</text>\n"));
-        foreach (double xv in LineChart.NiceTicks(x0, x1))
+        foreach (double xv in NiceTicks(x0, x1))
         {
             double px = Sx(xv);
             sb.Append(Inv($"<line x1=\"{px:F1}\" y1=\"{top}\" x2=\"{px:F1}\" y2=\"{top + plotH}\" stroke=\"#eee\"/><text x=\"{px:F1}\" y=\"{top + plotH + 16}\" text-anchor=\"middle\">{Tick(xv)}</text>\n"));
         }
-        foreach (double yv in LineChart.NiceTicks(y0, y1))
+        foreach (double yv in NiceTicks(y0, y1))
         {
             double py = Sy(yv);
             sb.Append(Inv($"<line x1=\"{left}\" y1=\"{py:F1}\" x2=\"{left + plotW}\" y2=\"{py:F1}\" stroke=\"#eee\"/><text x=\"{left - 6}\" y=\"{py + 4:F1}\" text-anchor=\"end\">{Tick(yv)}</text>\n"));
@@ -100,11 +100,4 @@ public static class ScatterFitChart
         sb.Append("</svg>\n");
         return sb.ToString();
     }
-
-    private static string Tick(double v) => Math.Abs(v) >= 1e4 || (Math.Abs(v) < 1e-2 && v != 0)
-        ? v.ToString("0.##E+0", CultureInfo.InvariantCulture) : v.ToString("0.###", CultureInfo.InvariantCulture);
-
-    private static string Esc(string s) => WebUtility.HtmlEncode(s);
-
-    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Descent.Plots;
+using static Descent.Plots.ChartFormat;
 
 namespace Descent.Logging.TensorBoard;
 
@@ -33,14 +34,14 @@ public sealed class LineChartFigure(string title, IReadOnlyList<Series> series, 
         int Py(double fy) => Top + (int)Math.Round((1 - (fy - yMin) / (yMax - yMin)) * (plotH - 1));
 
         ReadOnlySpan<byte> grid = [0xEE, 0xEE, 0xEE], frame = [0x44, 0x44, 0x44], ink = [0, 0, 0];
-        foreach (double xv in LineChart.NiceTicks(xMin, xMax))
+        foreach (double xv in NiceTicks(xMin, xMax))
         {
             int px = Px(xv);
             canvas.Line(px, Top, px, Top + plotH - 1, grid, 1);
             string label = Tick(xv);
             canvas.Text(label, px - Font.Width(label) / 2, Top + plotH + 8, ink);
         }
-        foreach (double yv in logY ? LogTicks(yMin, yMax) : LineChart.NiceTicks(yMin, yMax))
+        foreach (double yv in logY ? LogTicks(yMin, yMax) : NiceTicks(yMin, yMax))
         {
             int py = Py(yv);
             canvas.Line(Left, py, Left + plotW - 1, py, grid, 1);
@@ -67,21 +68,6 @@ public sealed class LineChartFigure(string title, IReadOnlyList<Series> series, 
         }
         return canvas.ToImage();
     }
-
-    /// <summary>Log-axis ticks in log10 units: decades, with 2 and 5 × 10ᵏ added when the axis spans under three decades (as the SVG chart).</summary>
-    private static IEnumerable<double> LogTicks(double min, double max)
-    {
-        double[] mantissas = max - min >= 3 ? [1] : [1, 2, 5];
-        for (double decade = Math.Floor(min); decade <= Math.Ceiling(max); decade++)
-            foreach (double m in mantissas)
-            {
-                double v = decade + Math.Log10(m);
-                if (v >= min - 1e-9 && v <= max + 1e-9) yield return v;
-            }
-    }
-
-    private static string Tick(double v) => Math.Abs(v) >= 1e4 || (Math.Abs(v) < 1e-2 && v != 0)
-        ? v.ToString("0.##E+0", CultureInfo.InvariantCulture) : v.ToString("0.###", CultureInfo.InvariantCulture);
 
     private sealed class Canvas(int width, int height)
     {
