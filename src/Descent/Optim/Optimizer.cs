@@ -163,7 +163,24 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
     public IReadOnlyList<ParamGroup<TOptions>> ParamGroups => _groups;
 
     /// <inheritdoc />
-    public override IReadOnlyList<OptimizerOptions> GroupOptions => _groups.Select(g => (OptimizerOptions)g.Options).ToList();
+    public override IReadOnlyList<OptimizerOptions> GroupOptions => _groupOptions ??= new GroupOptionsView(_groups);
+
+    private GroupOptionsView? _groupOptions;
+
+    /// <summary>A live, allocation-free view of the groups' options: loggers and schedules read it every step.</summary>
+    private sealed class GroupOptionsView(List<ParamGroup<TOptions>> groups) : IReadOnlyList<OptimizerOptions>
+    {
+        public OptimizerOptions this[int index] => groups[index].Options;
+
+        public int Count => groups.Count;
+
+        public IEnumerator<OptimizerOptions> GetEnumerator()
+        {
+            foreach (var g in groups) yield return g.Options;
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 
     /// <inheritdoc />
     public override void Step()
