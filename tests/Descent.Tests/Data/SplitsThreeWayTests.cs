@@ -1,30 +1,11 @@
 using Descent.Data;
 
+using static Descent.Tests.Data.IndexedData;
+
 namespace Descent.Tests.Data;
 
 public sealed class SplitsThreeWayTests
 {
-    // Features carry the sample's own index so a part can be traced back to the original rows.
-    private static InMemoryDataset Indexed(int[] labels)
-    {
-        var features = new float[labels.Length];
-        for (int i = 0; i < labels.Length; i++) features[i] = i;
-        return new InMemoryDataset(features, labels, [1]);
-    }
-
-    // 201 samples in 5 classes of 50, 23, 7, 120 and 1, interleaved.
-    private static int[] ImbalancedLabels()
-    {
-        var labels = new List<int>();
-        int[] sizes = [50, 23, 7, 120, 1];
-        for (int round = 0; labels.Count < sizes.Sum(); round++)
-            for (int c = 0; c < sizes.Length; c++)
-                if (round < sizes[c]) labels.Add(c);
-        return labels.ToArray();
-    }
-
-    private static int[] Origins(InMemoryDataset part) => part.Features.Select(v => (int)v).ToArray();
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
