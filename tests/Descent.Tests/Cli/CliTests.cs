@@ -1,17 +1,10 @@
 using System.Text.Json;
+using static Descent.Tests.Cli.CliRunner;
 
 namespace Descent.Tests.Cli;
 
 public class CliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = Descent.Cli.Cli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     [Theory]
     [InlineData("train", "--bogus")]
     [InlineData("train", "--lr", "-1")]
@@ -23,15 +16,7 @@ public class CliTests
     [InlineData("train", "--activation", "swishy")]
     [InlineData("train", "--val-fraction", "1.5")]
     [InlineData("train", "--nesterov", "--momentum", "0")]
-    public void Bad_input_is_one_line_and_exit_code_2(params string[] args)
-    {
-        var (code, _, err) = Run(args);
-        Assert.Equal(2, code);
-        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.StartsWith("descent: error:", lines[0]);
-        Assert.DoesNotContain("   at ", err);
-    }
+    public void Bad_input_is_one_line_and_exit_code_2(params string[] args) => AssertUsageError(args);
 
     [Fact]
     public void Missing_fashion_mnist_says_how_to_get_it()
@@ -117,13 +102,6 @@ public class CliDataErrorTests
 
 public class TrainOptionTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        return (Descent.Cli.Cli.Run(args, o, e), o.ToString(), e.ToString());
-    }
-
     [Theory]
     [InlineData("adam", "--schedule", "cosine", "--schedule-every", "step", "--warmup-steps", "10")]
     [InlineData("rmsprop", "--schedule", "step", "--step-size", "1", "--gamma", "0.5")]

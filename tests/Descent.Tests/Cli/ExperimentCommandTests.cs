@@ -1,15 +1,9 @@
+using static Descent.Tests.Cli.CliRunner;
+
 namespace Descent.Tests.Cli;
 
 public class ExperimentCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = Descent.Cli.Cli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     private static string TempDir(string what) => Path.Combine(Path.GetTempPath(), $"descent-{what}-" + Guid.NewGuid().ToString("N"));
 
     [Fact]
@@ -82,15 +76,7 @@ public class ExperimentCommandTests
     [InlineData("experiment", "batchnorm", "--hidden", "10,x")]
     [InlineData("experiment", "batchnorm", "--lr", "nan")]
     [InlineData("experiment", "batchnorm", "--val-fraction", "1")]
-    public void Bad_input_is_one_line_and_exit_code_2(params string[] args)
-    {
-        var (code, _, err) = Run(args);
-        Assert.Equal(2, code);
-        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.StartsWith("descent: error:", lines[0]);
-        Assert.DoesNotContain("   at ", err);
-    }
+    public void Bad_input_is_one_line_and_exit_code_2(params string[] args) => AssertUsageError(args);
 
     [Fact]
     public void A_missing_or_unknown_experiment_names_the_ones_there_are()

@@ -1,34 +1,8 @@
-using System.CommandLine;
-using Descent.Cli;
-using Descent.Cli.Commands;
-
 namespace Descent.Tests.Cli;
 
 public class ExperimentRegularizationCommandTests
 {
-    /// <summary>Runs the command under a root of its own, with the error handling of <c>Cli.Run</c>.</summary>
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var root = new RootCommand("test");
-        root.Subcommands.Add(ExperimentRegularizationCommand.Create(o));
-        var parse = root.Parse(["regularization", .. args]);
-        if (parse.Errors.Count > 0)
-        {
-            e.WriteLine($"descent: error: {parse.Errors[0].Message}");
-            return (Descent.Cli.Cli.UsageError, o.ToString(), e.ToString());
-        }
-        try
-        {
-            return (parse.Invoke(new InvocationConfiguration { Output = o, Error = e, EnableDefaultExceptionHandler = false }), o.ToString(), e.ToString());
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or UsageException)
-        {
-            e.WriteLine($"descent: error: {ex.Message}");
-            return (Descent.Cli.Cli.UsageError, o.ToString(), e.ToString());
-        }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(["experiment", "regularization", .. args]);
 
     private static string TempDir() => Path.Combine(Path.GetTempPath(), "descent-reg-cli-" + Guid.NewGuid().ToString("N"));
 

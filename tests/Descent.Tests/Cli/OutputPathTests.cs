@@ -1,3 +1,5 @@
+using static Descent.Tests.Cli.CliRunner;
+
 namespace Descent.Tests.Cli;
 
 /// <summary>Commands that write files refuse an unusable destination before doing any work, in one line with exit code 2.</summary>
@@ -15,13 +17,6 @@ public class OutputPathTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = Descent.Cli.Cli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
 
     [Theory]
     [InlineData("compare", "--out")]
