@@ -43,21 +43,39 @@ internal sealed class ProgressBar : ITrainerCallback, IDisposable
 
     public void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy)
     {
-        // Redraw at most ~15 times a second: the terminal, not the training, would otherwise set the pace.
-        long now = _clock.ElapsedTicks;
-        if (batch + 1 < _batches && now - _lastDrawTicks < Stopwatch.Frequency / 15) return;
-        _lastDrawTicks = now;
+        if (!ProgressLine.Due(ref _lastDrawTicks, _clock.ElapsedTicks, final: batch + 1 == _batches)) return;
         double done = (batch + 1.0) / _batches;
         double secs = _clock.Elapsed.TotalSeconds;
         double rate = secs > 0 ? done * _samplesPerEpoch / secs : 0;
         double eta = done > 0 ? secs * (1 - done) / done + secs / done * (_epochs - _epoch) : 0;
-        const int width = 30;
-        int filled = (int)(done * width);
         _err.Write(FormattableString.Invariant(
-            $"\r{_label}epoch {_epoch}/{_epochs} [{new string('#', filled)}{new string('.', width - filled)}] {batch + 1}/{_batches}  loss {loss:F4}  {rate:N0} samples/s  ETA {TimeSpan.FromSeconds(eta):mm\\:ss}  "));
+            $"\r{_label}epoch {_epoch}/{_epochs} {ProgressLine.Bar(done)} {batch + 1}/{_batches}  loss {loss:F4}  {rate:N0} samples/s  ETA {TimeSpan.FromSeconds(eta):mm\\:ss}  "));
     }
 
     public void OnEpochEnd(EpochResult result) => _err.Write("\r" + new string(' ', 110) + "\r");
 
     public void Dispose() => _err.Flush();
+}
+
+/// <summary>What the progress lines share: redraws throttled to ~15 a second and the bar itself.</summary>
+internal static class ProgressLine
+{
+    /// <summary>
+    /// True when a redraw is due (always for the <paramref name="final"/> one), recording it in
+    /// <paramref name="lastDrawTicks"/>: the terminal, not the work, would otherwise set the pace.
+    /// </summary>
+    public static bool Due(ref long lastDrawTicks, long nowTicks, bool final)
+    {
+        if (!final && nowTicks - lastDrawTicks < Stopwatch.Frequency / 15) return false;
+        lastDrawTicks = nowTicks;
+        return true;
+    }
+
+    /// <summary>A 30-character bar filled to <paramref name="fraction"/>, in brackets.</summary>
+    public static string Bar(double fraction)
+    {
+        const int width = 30;
+        int filled = (int)(width * Math.Clamp(fraction, 0, 1));
+        return $"[{new string('#', filled)}{new string('.', width - filled)}]";
+    }
 }

@@ -83,17 +83,14 @@ internal sealed class ExperimentProgress : IDisposable
     public void Report(string label, long done, long total)
     {
         long now = _clock.ElapsedTicks;
-        if (done < total && now - _lastDrawTicks < Stopwatch.Frequency / 15) return;
-        _lastDrawTicks = now;
-        const int width = 30;
-        int filled = (int)(width * Math.Clamp((double)done / Math.Max(total, 1), 0, 1));
         // Rate and ETA over this label's own steps: each row or part restarts its count at 0.
         if (label != _label || done < _labelDone) (_label, _labelStartTicks) = (label, now);
         _labelDone = done;
+        if (!ProgressLine.Due(ref _lastDrawTicks, now, final: done >= total)) return;
         double seconds = (double)(now - _labelStartTicks) / Stopwatch.Frequency;
         string rate = done > 0 && seconds > 0 ? FormattableString.Invariant($"{done / seconds:0} it/s") : "";
         string eta = done > 0 && seconds > 0 && done < total ? FormattableString.Invariant($"ETA {TimeSpan.FromSeconds((total - done) * seconds / done):mm\\:ss}") : "";
-        _err.Write(FormattableString.Invariant($"\r{label,-16} [{new string('#', filled)}{new string('.', width - filled)}] {done}/{total}  {rate,9}  {eta,9}  {_clock.Elapsed:mm\\:ss}   "));
+        _err.Write(FormattableString.Invariant($"\r{label,-16} {ProgressLine.Bar((double)done / Math.Max(total, 1))} {done}/{total}  {rate,9}  {eta,9}  {_clock.Elapsed:mm\\:ss}   "));
     }
 
     /// <summary>Shows <paramref name="label"/> alone, for work measured in items rather than steps.</summary>
