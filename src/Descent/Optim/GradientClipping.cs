@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Descent.Kernels;
 using Descent.Nn;
 
 namespace Descent.Optim;
@@ -44,13 +45,7 @@ public static class GradientClipping
     private static double Norm(ReadOnlySpan<float> g, double p)
     {
         if (double.IsPositiveInfinity(p)) return g.IsEmpty ? 0 : TensorPrimitives.MaxMagnitude(g) is var m ? Math.Abs(m) : 0;
-        if (p == 2)
-        {
-            // Accumulate in double by blocks: float sums over millions of squares lose digits.
-            double s = 0;
-            for (int i = 0; i < g.Length; i += 4096) s += TensorPrimitives.SumOfSquares(g.Slice(i, Math.Min(4096, g.Length - i)));
-            return Math.Sqrt(s);
-        }
+        if (p == 2) return Math.Sqrt(Reductions.SumOfSquares(g));
         if (p == 1)
         {
             double s = 0;

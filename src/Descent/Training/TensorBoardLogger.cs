@@ -249,6 +249,9 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     }
 
     /// <inheritdoc />
+    public bool WantsGradNorm => true;
+
+    /// <inheritdoc />
     public void OnOptimizerStep(long globalStep, double gradNorm)
     {
         WritePendingStepScalars();

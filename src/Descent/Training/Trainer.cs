@@ -27,8 +27,14 @@ public interface ITrainerCallback
     void OnEpochBegin(int epoch) { }
     /// <summary>After each batch (a micro-batch under gradient accumulation) with its mean loss and its accuracy (fraction of samples whose arg-max prediction is the label).</summary>
     void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy) { }
-    /// <summary>After each optimizer step (per-step schedules hook in here); <paramref name="gradNorm"/> is the norm before clipping.</summary>
+    /// <summary>
+    /// After each optimizer step (per-step schedules hook in here); <paramref name="gradNorm"/> is the global
+    /// gradient norm before clipping when clipping is on or a callback asks for it (<see cref="WantsGradNorm"/>),
+    /// NaN otherwise.
+    /// </summary>
     void OnOptimizerStep(long globalStep, double gradNorm) { }
+    /// <summary>True when <see cref="OnOptimizerStep"/> uses its gradient norm: computing it is a pass over every gradient, so the trainer does it only when asked.</summary>
+    bool WantsGradNorm => false;
     /// <summary>After each epoch's validation.</summary>
     void OnEpochEnd(EpochResult result) { }
     /// <summary>After the last epoch.</summary>
@@ -172,7 +178,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         Penalty?.AddGradient(Optimizer.Arena);
         double norm = ClipGradNorm is { } max
             ? GradientClipping.ClipGradNorm(Optimizer.Arena, max)
-            : Callbacks.Count > 0 ? GradientClipping.GradNorm(Optimizer.Arena) : double.NaN;
+            : Callbacks.Exists(static c => c.WantsGradNorm) ? GradientClipping.GradNorm(Optimizer.Arena) : double.NaN;
         Optimizer.Step();
         GlobalStep++;
         foreach (var c in Callbacks) c.OnOptimizerStep(GlobalStep, norm);
