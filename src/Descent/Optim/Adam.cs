@@ -87,7 +87,7 @@ public sealed class Adam : Optimizer<AdamOptions>
         var update = new AdamUpdate(o.Lr, o.Betas, o.Eps, NextGroupStep(groupIndex), o.Amsgrad);
         var rule = new AdamRule(slice, StateBuffer("exp_avg", groupIndex), StateBuffer("exp_avg_sq", groupIndex),
             o.Amsgrad ? StateBuffer("max_exp_avg_sq", groupIndex) : null, update, o.Maximize, CoupledDecay: (float)o.WeightDecay, DecoupledFactor: 1f);
-        RangeParallel.For(slice.Length, ref rule);
+        ApplyRule(slice, ref rule);
     }
 }
 
@@ -97,10 +97,20 @@ public sealed class Adam : Optimizer<AdamOptions>
 /// by 1 − γλ first (<paramref name="DecoupledFactor"/>); the other is 0 or 1.
 /// </summary>
 internal readonly record struct AdamRule(ArenaSlice Slice, float[] ExpAvg, float[] ExpAvgSq, float[]? MaxExpAvgSq, AdamUpdate Update, bool Maximize,
-    float CoupledDecay, float DecoupledFactor) : IRangeBody
+    float CoupledDecay, float DecoupledFactor) : IGradSquaresRule
 {
-    public void Apply(int start, int end)
+    public void Apply(int start, int end) => Run<WithoutGradSquares>(start, end);
+
+    public float ApplySummingGradSquares(int start, int end) => Run<WithGradSquares>(start, end);
+
+    // Fully optimized from the first call: left to tiering, an instantiation called from the worker pool
+    // could stay at unoptimized code for a whole run.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private float Run<TGradSquares>(int start, int end) where TGradSquares : struct
     {
+        bool measure = typeof(TGradSquares) == typeof(WithGradSquares);
+        Vector512<float> squares = default, otherSquares = default;
+        float tail = 0;
         ref float p = ref AdamFamily.At(Slice.Data, Slice.Offset + start);
         ref float g = ref AdamFamily.At(Slice.Grad, Slice.Offset + start);
         ref float m = ref AdamFamily.At(ExpAvg, start);
@@ -116,6 +126,7 @@ internal readonly record struct AdamRule(ArenaSlice Slice, float[] ExpAvg, float
             {
                 var pv = Vector512.LoadUnsafe(ref p, i);
                 var gv = Vector512.LoadUnsafe(ref g, i);
+                if (measure) (squares, otherSquares) = (otherSquares, Vector512.FusedMultiplyAdd(gv, gv, squares));
                 if (Maximize) gv = -gv;
                 if (coupled) gv = Vector512.FusedMultiplyAdd(pv, wd, gv);
                 if (decoupled) pv *= factor;
@@ -125,11 +136,13 @@ internal readonly record struct AdamRule(ArenaSlice Slice, float[] ExpAvg, float
         for (; i < n; i++)
         {
             float pi = Unsafe.Add(ref p, i), gi = Unsafe.Add(ref g, i);
+            if (measure) tail = MathF.FusedMultiplyAdd(gi, gi, tail);
             if (Maximize) gi = -gi;
             if (coupled) gi = MathF.FusedMultiplyAdd(pi, CoupledDecay, gi);
             if (decoupled) pi *= DecoupledFactor;
             Unsafe.Add(ref p, i) = Update.Step(pi, gi, ref Unsafe.Add(ref m, i), ref Unsafe.Add(ref v, i), ref Unsafe.Add(ref vmax, i));
         }
+        return measure ? Vector512.Sum(squares + otherSquares) + tail : 0;
     }
 }
 

@@ -62,6 +62,6 @@ public sealed class AdamW : Optimizer<AdamWOptions>
         var update = new AdamUpdate(o.Lr, o.Betas, o.Eps, NextGroupStep(groupIndex), o.Amsgrad);
         var rule = new AdamRule(slice, StateBuffer("exp_avg", groupIndex), StateBuffer("exp_avg_sq", groupIndex),
             o.Amsgrad ? StateBuffer("max_exp_avg_sq", groupIndex) : null, update, o.Maximize, CoupledDecay: 0f, DecoupledFactor: (float)(1 - o.Lr * o.WeightDecay));
-        RangeParallel.For(slice.Length, ref rule);
+        ApplyRule(slice, ref rule);
     }
 }

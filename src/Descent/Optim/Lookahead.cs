@@ -81,6 +81,15 @@ public sealed class Lookahead : Optimizer
         AfterInnerStep();
     }
 
+    /// <summary>One inner step, measuring the gradient norm as the inner optimizer does, then a synchronisation when due.</summary>
+    public override double StepWithGradNorm()
+    {
+        _slowWeights ??= (float[])Arena.Data.Clone();
+        double norm = Inner.StepWithGradNorm();
+        AfterInnerStep();
+        return norm;
+    }
+
     /// <summary>One inner step with <paramref name="closure"/> (for inner optimizers such as <see cref="LBFGS"/>), then a synchronisation when due.</summary>
     public override float Step(Func<float> closure)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Descent.Kernels;
 using Descent.Nn;
@@ -67,7 +68,7 @@ public sealed class SGD : Optimizer<SgdOptions>
             if (buffer is null) { buffer = _momentumBuffers[groupIndex] = new float[slice.Length]; first = true; }
         }
         var rule = new SgdRule(slice, buffer, lr, wd, mu, damp, maximize, nesterov, hasMomentum, decay, first);
-        RangeParallel.For(slice.Length, ref rule);
+        ApplyRule(slice, ref rule);
     }
 
     /// <inheritdoc />
@@ -80,11 +81,25 @@ public sealed class SGD : Optimizer<SgdOptions>
     protected override void SetStateBuffer(string name, int group, float[]? buffer) => _momentumBuffers[group] = buffer;
 }
 
-/// <summary>The fused SGD update over a span: one read of θ, g (and b), one write of θ (and b).</summary>
-internal readonly record struct SgdRule(ArenaSlice Slice, float[]? MomentumBuffer, float Lr, float WeightDecay, float Momentum, float OneMinusDampening, bool Maximize, bool Nesterov, bool HasMomentum, bool Decay, bool First) : IRangeBody
+/// <summary>
+/// The fused SGD update over a span: one read of θ, g (and b), one write of θ (and b); when asked, Σg² of the
+/// same loads.
+/// </summary>
+internal readonly record struct SgdRule(ArenaSlice Slice, float[]? MomentumBuffer, float Lr, float WeightDecay, float Momentum, float OneMinusDampening, bool Maximize, bool Nesterov, bool HasMomentum, bool Decay, bool First) : IGradSquaresRule
 {
-    public void Apply(int start, int end)
+    public void Apply(int start, int end) => Run<WithoutGradSquares>(start, end);
+
+    public float ApplySummingGradSquares(int start, int end) => Run<WithGradSquares>(start, end);
+
+    // Fully optimized from the first call: left to tiering, an instantiation called from the worker pool
+    // could stay at unoptimized code (several times slower) for a whole run.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private float Run<TGradSquares>(int start, int end) where TGradSquares : struct
     {
+        bool measure = typeof(TGradSquares) == typeof(WithGradSquares);
+        // Two accumulators taken in turn, so that the sum is not one chain of dependent additions.
+        Vector512<float> squares = default, otherSquares = default;
+        float tail = 0;
         var param = Slice.Data.AsSpan(Slice.Offset + start, end - start);
         ReadOnlySpan<float> grad = Slice.Grad.AsSpan(Slice.Offset + start, end - start);
         var buffer = HasMomentum ? MomentumBuffer.AsSpan(start, end - start) : default;
@@ -96,6 +111,7 @@ internal readonly record struct SgdRule(ArenaSlice Slice, float[]? MomentumBuffe
             {
                 var p = Vector512.Create(param.Slice(i, Vector512<float>.Count));
                 var d = Vector512.Create(grad.Slice(i, Vector512<float>.Count));
+                if (measure) (squares, otherSquares) = (otherSquares, Vector512.FusedMultiplyAdd(d, d, squares));
                 if (Maximize) d = -d;
                 if (Decay) d = Vector512.FusedMultiplyAdd(wd, p, d);
                 if (HasMomentum)
@@ -109,6 +125,7 @@ internal readonly record struct SgdRule(ArenaSlice Slice, float[]? MomentumBuffe
         }
         for (; i < param.Length; i++)
         {
+            if (measure) tail = MathF.FusedMultiplyAdd(grad[i], grad[i], tail);
             float d = Maximize ? -grad[i] : grad[i];
             if (Decay) d = MathF.FusedMultiplyAdd(WeightDecay, param[i], d);
             if (HasMomentum)
@@ -119,5 +136,6 @@ internal readonly record struct SgdRule(ArenaSlice Slice, float[]? MomentumBuffe
             }
             param[i] = MathF.FusedMultiplyAdd(-Lr, d, param[i]);
         }
+        return measure ? Vector512.Sum(squares + otherSquares) + tail : 0;
     }
 }

@@ -33,7 +33,7 @@ public interface ITrainerCallback
     /// NaN otherwise.
     /// </summary>
     void OnOptimizerStep(long globalStep, double gradNorm) { }
-    /// <summary>True when <see cref="OnOptimizerStep"/> uses its gradient norm: computing it is a pass over every gradient, so the trainer does it only when asked.</summary>
+    /// <summary>True when <see cref="OnOptimizerStep"/> uses its gradient norm: the trainer then steps with <see cref="Optimizer.StepWithGradNorm"/>, which measures it within the update pass.</summary>
     bool WantsGradNorm => false;
     /// <summary>After each epoch's validation.</summary>
     void OnEpochEnd(EpochResult result) { }
@@ -176,10 +176,14 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     {
         if (Optimizer.RequiresClosure) return;
         Penalty?.AddGradient(Optimizer.Arena);
-        double norm = ClipGradNorm is { } max
-            ? GradientClipping.ClipGradNorm(Optimizer.Arena, max)
-            : Callbacks.Exists(static c => c.WantsGradNorm) ? GradientClipping.GradNorm(Optimizer.Arena) : double.NaN;
-        Optimizer.Step();
+        double norm = double.NaN;
+        if (ClipGradNorm is { } max)
+        {
+            norm = GradientClipping.ClipGradNorm(Optimizer.Arena, max);
+            Optimizer.Step();
+        }
+        else if (Callbacks.Exists(static c => c.WantsGradNorm)) norm = Optimizer.StepWithGradNorm();
+        else Optimizer.Step();
         GlobalStep++;
         foreach (var c in Callbacks) c.OnOptimizerStep(GlobalStep, norm);
     }

@@ -29,6 +29,11 @@ internal sealed class BackgroundEventWriter : IDisposable
     private const int WakeAtMost = 512;
 
     private readonly object _gate = new();
+    // Producers' side of per-step scalars (see ScalarRows); taken before _gate, never by the writer thread.
+    private readonly object _stagingGate = new();
+    private ScalarRows? _staged;
+    // Rows the writer thread has written, kept for the next staging so that logging every step allocates nothing.
+    private ScalarRows? _spareRows;
     private readonly int _capacity;
     private readonly int _wakeAt;
     private readonly long _flushTicks;
@@ -38,7 +43,7 @@ internal sealed class BackgroundEventWriter : IDisposable
     // code that every process would compile before its first event.
     private Work[] _queue = new Work[16];
     private Work[] _draining = new Work[16];
-    private int _queued, _drainingCount;
+    private int _queued, _drainingCount, _queuedEvents;
     private long _heldBytes;
     private bool _wake;
     private bool _stopping;
@@ -49,7 +54,7 @@ internal sealed class BackgroundEventWriter : IDisposable
     /// One queued item: an event, a scalar (kept as plain values so that logging one allocates nothing on
     /// the caller's thread; its record is encoded here), deferred work, or a flush request.
     /// </summary>
-    private readonly record struct Work(EventFileSink? Sink, Event? Event, Action? Deferred, ManualResetEventSlim? FlushDone, ScalarRecord Scalar);
+    private readonly record struct Work(EventFileSink? Sink, Event? Event, Action? Deferred, ManualResetEventSlim? FlushDone, ScalarRecord Scalar, ScalarRows? Rows = null);
 
     public BackgroundEventWriter(double flushSecs, int capacity)
     {
@@ -96,6 +101,20 @@ internal sealed class BackgroundEventWriter : IDisposable
     /// <summary>Writes everything queued, closes every file and ends the thread; rethrows a write failure.</summary>
     public void Dispose()
     {
+        lock (_stagingGate)
+        {
+            try
+            {
+                MoveStagedLocked();
+            }
+            catch (IOException)
+            {
+                // A write failure is rethrown below, once the thread has ended.
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
         lock (_gate)
         {
             if (_stopped) return;
@@ -114,23 +133,105 @@ internal sealed class BackgroundEventWriter : IDisposable
     /// </summary>
     public void EnqueueScalars(EventFileSink sink, ReadOnlySpan<string> tags, ReadOnlySpan<double> values, long step, double wallTime, bool newStyle)
     {
-        lock (_gate)
+        lock (_stagingGate)
         {
-            for (int i = 0; i < tags.Length; i++)
-                AddLocked(new Work(sink, null, null, null, new ScalarRecord(tags[i], values[i], step, wallTime, newStyle)), urgent: false, heldBytes: 0);
+            if (_staged is { } rows && !rows.Accepts(sink, tags, wallTime)) MoveStagedLocked();
+            if (_staged is null)
+            {
+                var spare = Interlocked.Exchange(ref _spareRows, null);
+                _staged = spare is not null && spare.Columns == tags.Length ? spare : new ScalarRows(tags.Length);
+                _staged.Start(sink, tags, newStyle, wallTime);
+            }
+            _staged.Add(values, step, wallTime);
+            if (_staged.IsFull) MoveStagedLocked();
         }
     }
 
     private void Add(Work work, bool urgent, long heldBytes = 0)
     {
-        lock (_gate) AddLocked(work, urgent, heldBytes);
+        lock (_stagingGate)
+        {
+            MoveStagedLocked();
+            lock (_gate) AddLocked(work, urgent, heldBytes);
+        }
     }
 
-    private void AddLocked(in Work work, bool urgent, long heldBytes)
+    /// <summary>Queues the staged rows, ahead of whatever is queued next.</summary>
+    private void MoveStagedLocked()
+    {
+        if (_staged is not { } rows) return;
+        _staged = null;
+        lock (_gate) AddLocked(new Work(null, null, null, null, default, rows), urgent: false, heldBytes: 0, rows.Events);
+    }
+
+    /// <summary>
+    /// Scalars of the same tags at successive steps, stored as plain numbers: what a training loop logs every
+    /// step, staged on the producer's side and queued as one item. The queue's lock and arrays are shared
+    /// with the writer thread, and taking them every step cost the training loop about 2 µs a step in
+    /// cache misses (a Fashion-MNIST MLP step is about 300 µs).
+    /// </summary>
+    private sealed class ScalarRows(int columns)
+    {
+        /// <summary>Rows staged at most, and the longest a staged row waits to be queued (in seconds of wall time).</summary>
+        private const int MaxRows = 256;
+        private const double MaxAgeSeconds = 1;
+
+        private readonly string[] _tags = new string[columns];
+        private readonly long[] _steps = new long[MaxRows];
+        private readonly double[] _wallTimes = new double[MaxRows];
+        private readonly double[] _values = new double[MaxRows * columns];
+        private EventFileSink? _sink;
+        private bool _newStyle;
+        private double _firstWallTime;
+        private int _count;
+
+        public int Columns => columns;
+
+        public bool IsFull => _count == MaxRows;
+
+        public int Events => _count * columns;
+
+        public void Start(EventFileSink sink, ReadOnlySpan<string> tags, bool newStyle, double wallTime)
+        {
+            _sink = sink;
+            tags.CopyTo(_tags);
+            _newStyle = newStyle;
+            _firstWallTime = wallTime;
+            _count = 0;
+        }
+
+        /// <summary>True when a row of <paramref name="tags"/> for <paramref name="sink"/> may join these rows (the same tag strings, and the first row still young).</summary>
+        public bool Accepts(EventFileSink sink, ReadOnlySpan<string> tags, double wallTime)
+        {
+            if (!ReferenceEquals(sink, _sink) || tags.Length != columns || wallTime - _firstWallTime >= MaxAgeSeconds) return false;
+            for (int c = 0; c < columns; c++)
+                if (!ReferenceEquals(tags[c], _tags[c])) return false;
+            return true;
+        }
+
+        public void Add(ReadOnlySpan<double> values, long step, double wallTime)
+        {
+            values.CopyTo(_values.AsSpan(_count * columns, columns));
+            _steps[_count] = step;
+            _wallTimes[_count] = wallTime;
+            _count++;
+        }
+
+        /// <summary>Writes every row, scalar by scalar in the order they were logged.</summary>
+        public void AppendTo(BackgroundEventWriter writer)
+        {
+            for (int r = 0; r < _count; r++)
+                for (int c = 0; c < columns; c++)
+                    writer.AppendScalar(_sink!, new ScalarRecord(_tags[c], _values[r * columns + c], _steps[r], _wallTimes[r], _newStyle));
+        }
+    }
+
+    /// <summary>Queues <paramref name="work"/>, which holds <paramref name="events"/> events (a staged block of scalars holds many).</summary>
+    private void AddLocked(in Work work, bool urgent, long heldBytes, int events = 1)
     {
         if (_stopped) throw new ObjectDisposedException(nameof(SummaryWriter), "the SummaryWriter has been disposed");
         ThrowIfFailedLocked();
-        while (_queued >= _capacity || (_heldBytes >= MaxHeldBytes && heldBytes > 0))
+        while (_queuedEvents >= _capacity || (_heldBytes >= MaxHeldBytes && heldBytes > 0))
         {
             _wake = true;
             Monitor.PulseAll(_gate);
@@ -139,8 +240,9 @@ internal sealed class BackgroundEventWriter : IDisposable
         }
         if (_queued == _queue.Length) Array.Resize(ref _queue, Math.Min(_queue.Length * 2, Math.Max(_capacity, 16)));
         _queue[_queued++] = work;
+        _queuedEvents += events;
         _heldBytes += heldBytes;
-        if (urgent || _queued >= _wakeAt || _heldBytes >= WakeHeldBytes)
+        if (urgent || _queuedEvents >= _wakeAt || _heldBytes >= WakeHeldBytes)
         {
             _wake = true;
             Monitor.PulseAll(_gate);
@@ -174,6 +276,7 @@ internal sealed class BackgroundEventWriter : IDisposable
                 }
                 (_queue, _draining) = (_draining, _queue);
                 (_queued, _drainingCount) = (0, _queued);
+                _queuedEvents = 0;
                 _heldBytes = 0;
                 _wake = false;
                 stopping = _stopping;
@@ -211,7 +314,12 @@ internal sealed class BackgroundEventWriter : IDisposable
         if (Failed) return;
         try
         {
-            if (work.Event is { } evt) Append(work.Sink!, evt);
+            if (work.Rows is { } rows)
+            {
+                rows.AppendTo(this);
+                _spareRows = rows;
+            }
+            else if (work.Event is { } evt) Append(work.Sink!, evt);
             else if (work.Deferred is { } deferred) deferred();
             else if (work.Sink is { } sink) AppendScalar(sink, work.Scalar);
         }

@@ -121,17 +121,29 @@ public sealed class SummaryWriter : IDisposable
     {
         if (tags.Length != values.Length) throw new ArgumentException($"{tags.Length} tags for {values.Length} values", nameof(values));
         ThrowIfDisposed();
-        if (_normalizeTags)
+        // A loop passes the same tag strings every step: they are checked (and normalized) once.
+        var stepTags = _stepTags;
+        if (stepTags is null || !stepTags.IsFor(tags))
         {
-            var normalized = new string[tags.Length];
-            for (int i = 0; i < tags.Length; i++) normalized[i] = Tag(tags[i]);
-            tags = normalized;
+            var written = new string[tags.Length];
+            for (int i = 0; i < tags.Length; i++) written[i] = Tag(tags[i]);
+            _stepTags = stepTags = new CheckedTags(tags.ToArray(), written);
         }
-        else
+        _writer.EnqueueScalars(_sink, stepTags.Written, values, step, UnixNow(), newStyle: false);
+    }
+
+    private CheckedTags? _stepTags;
+
+    /// <summary>Tags as given and as written (normalized when asked), checked once.</summary>
+    private sealed record CheckedTags(string[] Given, string[] Written)
+    {
+        public bool IsFor(ReadOnlySpan<string> tags)
         {
-            foreach (string tag in tags) Tag(tag);
+            if (tags.Length != Given.Length) return false;
+            for (int i = 0; i < tags.Length; i++)
+                if (!ReferenceEquals(tags[i], Given[i])) return false;
+            return true;
         }
-        _writer.EnqueueScalars(_sink, tags, values, step, UnixNow(), newStyle: false);
     }
 
     /// <summary>
