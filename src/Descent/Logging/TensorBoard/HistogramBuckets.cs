@@ -19,12 +19,6 @@ public static class HistogramBuckets
     private static readonly double[] PositiveEdges = BuildPositiveEdges();
     private static readonly double[] Edges = BuildEdges();
 
-    /// <summary>
-    /// For the top 15 bits of a positive float (exponent and 7 mantissa bits): how many positive edges are
-    /// at or below the smallest float with those bits. A 7-bit mantissa slice spans a ratio under 1.008 and
-    /// neighbouring edges differ by 1.1, so at most one more edge can lie inside the slice.
-    /// </summary>
-    private static readonly ushort[] EdgesAtOrBelowSlice = BuildSliceTable();
 
     /// <summary>PyTorch's default bucket edges (1549 of them, ascending, with 0 in the middle).</summary>
     public static IReadOnlyList<double> DefaultEdges => Edges;
@@ -54,15 +48,20 @@ public static class HistogramBuckets
         return edges;
     }
 
+    /// <summary>
+    /// An edge is at or below a positive float exactly when the edge's <see cref="EdgeBits"/> are at or below the
+    /// float's bits, so the table is a merge of two ascending integer sequences (no float arithmetic: this runs
+    /// once per process, before the first histogram, on a clock that counts).
+    /// </summary>
     private static ushort[] BuildSliceTable()
     {
         var table = new ushort[1 << 15];
-        int count = 0;
+        var edgeBits = EdgeBits;
+        int count = 0, positives = edgeBits.Length - 1;
         for (int slice = 0; slice < table.Length; slice++)
         {
-            float low = BitConverter.UInt32BitsToSingle((uint)slice << 16);
-            if (float.IsFinite(low))
-                while (count < PositiveEdges.Length && PositiveEdges[count] <= low) count++;
+            uint low = (uint)slice << 16;
+            while (count < positives && edgeBits[count] <= low) count++;
             table[slice] = (ushort)count;
         }
         return table;
@@ -76,6 +75,14 @@ public static class HistogramBuckets
 
     /// <summary>At index k + 1: the bits of positive edge k when a float equals it exactly, else a sentinel.</summary>
     private static readonly uint[] ExactEdgeBitsShifted = BuildExactEdgeBits();
+
+    /// <summary>
+    /// For the top 15 bits of a positive float (exponent and 7 mantissa bits): how many positive edges are
+    /// at or below the smallest float with those bits. A 7-bit mantissa slice spans a ratio under 1.008 and
+    /// neighbouring edges differ by 1.1, so at most one more edge can lie inside the slice.
+    /// Initialized after <see cref="EdgeBits"/>, from which it is built.
+    /// </summary>
+    private static readonly ushort[] EdgesAtOrBelowSlice = BuildSliceTable();
 
     private static uint[] BuildEdgeBits()
     {
@@ -173,6 +180,9 @@ public static class HistogramBuckets
     /// Min, max, sum and sum of squares in double precision, vectorized: this pass and the bucket count
     /// are the whole cost of a histogram. NaN anywhere makes all four NaN, as numpy's do.
     /// </summary>
+    // Vector<T> code is never precompiled; compiled straight to optimized code, the first histogram of a
+    // process does not run its largest pass unoptimized.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static (double Min, double Max, double Sum, double SumSquares) Statistics(ReadOnlySpan<float> values)
     {
         var minimum = new Vector<float>(float.PositiveInfinity);
