@@ -4,7 +4,7 @@
 
 // What TensorBoardLogger costs a training run: the `descent train` setup (MLP 256,128, ReLU, SGD at its
 // conventional lr, batch 32, seed 0, the dataset's default validation split) trained without and with
-// the logger, alternately, comparing the training time (Fit, plus the logger's construction and final
+// the logger, in rounds of three runs (without, with, without; then with, without, with), comparing the training time (Fit, plus the logger's construction and final
 // flush) as wall-clock time and as the process's CPU time (all threads). A shared machine makes both
 // noisy, so the time spent in the logger itself is measured too: on the training thread (constructor,
 // callbacks, final flush) and the CPU time of the writer thread (Linux only).
@@ -13,10 +13,12 @@
 // a validation split), and the hparams session.
 //   cold: each run in a fresh process, as a user runs `descent train`: the one-time compilation of the
 //         logging code and of Google.Protobuf counts.
-//   warm: each pair in a fresh process after a warm-up run: the cost per step and per epoch alone.
+//   warm: each round in a fresh process after a warm-up run: the cost per step and per epoch alone.
+// The machine has spells of 2-2.5x slowness lasting seconds: a round whose two outer runs differ by more
+// than 5 % changed speed in the middle and is set aside; the overhead is the median over the other rounds.
 // A run that crashes is run again (up to five tries) so that one flaky run does not end the measurement.
 //
-//     dotnet run -c Release tests/tensorboard/logging_overhead.cs -- [cold|warm] [digits|fashion-mnist] [epochs] [pairs] [log-every]
+//     dotnet run -c Release tests/tensorboard/logging_overhead.cs -- [cold|warm] [digits|fashion-mnist] [epochs] [rounds] [log-every]
 
 using System.Diagnostics;
 using System.Globalization;
@@ -27,16 +29,16 @@ using Descent.Training;
 
 if (args.Length > 0 && args[0] == "--child")
 {
-    // --child MODE DATASET EPOCHS LOG-EVERY ORDER LOGDIR: prints "wall cpu" for each run of ORDER (w = with, o = without).
+    // --child MODE DATASET EPOCHS LOG-EVERY ORDER LOGDIR: prints "wall cpu logger-thread writer-thread" for each run of ORDER (w = with, o = without).
     string childMode = args[1], childDataset = args[2], order = args[5], childLogDir = args[6];
     int childEpochs = int.Parse(args[3], CultureInfo.InvariantCulture), childLogEvery = int.Parse(args[4], CultureInfo.InvariantCulture);
     var data = DataPreparation.Load(childDataset, null, asImages: false, DataPreparation.DefaultValFraction(childDataset), seed: 0);
     // One run with the logger compiles the training code and the logging code alike.
     if (childMode == "warm") Train(data, childDataset, childEpochs, childLogEvery, childLogDir + "-warmup");
     var fields = new List<string>();
-    foreach (char run in order)
+    for (int index = 0; index < order.Length; index++)
     {
-        var (wall, cpu, onTrainingThread, writerThread) = Train(data, childDataset, childEpochs, childLogEvery, run == 'w' ? childLogDir : null);
+        var (wall, cpu, onTrainingThread, writerThread) = Train(data, childDataset, childEpochs, childLogEvery, order[index] == 'w' ? childLogDir + "-" + index : null);
         fields.Add(FormattableString.Invariant($"{wall:R} {cpu:R} {onTrainingThread:R} {writerThread:R}"));
     }
     Console.WriteLine(string.Join(" ", fields));
@@ -72,27 +74,43 @@ double[] Child(string order, string logDir)
 var without = new List<(double Wall, double Cpu)>();
 var with = new List<(double Wall, double Cpu)>();
 var loggerCost = new List<(double TrainingThread, double WriterThread)>();
+// Per round, the with/without ratio of wall-clock and of CPU time, and how far apart the two bracketing runs were.
+var rounds = new List<(double Wall, double Cpu, double Spread)>();
 for (int i = 0; i < pairs; i++)
 {
-    // Alternate the order so that drift in machine speed falls on both sides.
-    bool withFirst = i % 2 == 1;
+    // A round is three runs, the middle one bracketed by two of the other kind: "owo", then "wow". Comparing the
+    // middle run with the mean of its neighbours cancels a steady drift in machine speed, and the two neighbours
+    // disagreeing shows that the machine changed speed within the round (it has spells of 2-2.5x slowness).
+    string order = i % 2 == 0 ? "owo" : "wow";
     string logDir = Path.Combine(logRoot, $"run{i}");
-    double[] first, second;
+    var runs = new double[3][];
     if (mode == "warm")
     {
-        var both = Child(withFirst ? "wo" : "ow", logDir);
-        (first, second) = (both[..4], both[4..]);
+        var all = Child(order, logDir);
+        for (int r = 0; r < 3; r++) runs[r] = all[(4 * r)..(4 * r + 4)];
     }
     else
     {
-        first = Child(withFirst ? "w" : "o", logDir);
-        second = Child(withFirst ? "o" : "w", logDir);
+        for (int r = 0; r < 3; r++) runs[r] = Child(order[r].ToString(), logDir + "-" + r);
     }
-    var (withRun, withoutRun) = withFirst ? (first, second) : (second, first);
-    without.Add((withoutRun[0], withoutRun[1]));
-    with.Add((withRun[0], withRun[1]));
-    loggerCost.Add((withRun[2], withRun[3]));
-    Console.WriteLine(FormattableString.Invariant($"pair {i + 1}: without {without[^1].Wall:F3} s ({without[^1].Cpu:F3} s CPU), with {with[^1].Wall:F3} s ({with[^1].Cpu:F3} s CPU)"));
+    for (int r = 0; r < 3; r++)
+    {
+        if (order[r] == 'w')
+        {
+            with.Add((runs[r][0], runs[r][1]));
+            loggerCost.Add((runs[r][2], runs[r][3]));
+        }
+        else without.Add((runs[r][0], runs[r][1]));
+    }
+    double Ratio(int field)
+    {
+        double outer = (runs[0][field] + runs[2][field]) / 2, middle = runs[1][field];
+        return order == "owo" ? middle / outer : outer / middle;
+    }
+    double spread = Math.Abs(runs[0][0] - runs[2][0]) / ((runs[0][0] + runs[2][0]) / 2);
+    rounds.Add((Ratio(0), Ratio(1), spread));
+    Console.WriteLine(FormattableString.Invariant(
+        $"round {i + 1} ({order}): {runs[0][0]:F3} {runs[1][0]:F3} {runs[2][0]:F3} s; with/without {(rounds[^1].Wall - 1) * 100:+0.0;-0.0} %, outer runs {spread * 100:F1} % apart"));
 }
 
 static double Median(List<double> xs)
@@ -101,26 +119,17 @@ static double Median(List<double> xs)
     return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
 }
 
-string Compare(string what, Func<(double Wall, double Cpu), double> pick)
-{
-    var a = without.Select(pick).ToList();
-    var b = with.Select(pick).ToList();
-    // Per pair, with/without: the machine's slow spells hit a pair rather than a side, so each run is best compared
-    // with its own partner. The second run of a pair can be systematically slower or faster than the first (in
-    // warm mode both share a process), so the pairs of each order get their own median and the two are averaged:
-    // the order effect cancels, and a spell moves a median little.
-    var ratios = a.Zip(b, (x, y) => y / x).ToList();
-    var withoutFirst = ratios.Where((_, i) => i % 2 == 0).ToList();
-    var withFirst = ratios.Where((_, i) => i % 2 == 1).ToList();
-    double balanced = withFirst.Count == 0 ? Median(withoutFirst) : (Median(withoutFirst) + Median(withFirst)) / 2;
-    return FormattableString.Invariant(
-        $"{what}: without logger median {Median(a):F3} s, with logger median {Median(b):F3} s; overhead {(balanced - 1) * 100:+0.00;-0.00} % (pairs by order: median {(Median(withoutFirst) - 1) * 100:+0.0;-0.0} % with the logger second, {(withFirst.Count == 0 ? double.NaN : Median(withFirst) - 1) * 100:+0.0;-0.0} % with it first; ratio of the medians {(Median(b) / Median(a) - 1) * 100:+0.00;-0.00} %)");
-}
+// Rounds whose two outer runs differ by more than 5 % straddled a change of machine speed and are set aside.
+const double MaxSpread = 0.05;
+var steady = rounds.Where(r => r.Spread <= MaxSpread).ToList();
+var counted = steady.Count > 0 ? steady : rounds;
+string Compare(string what, List<double> ratios, Func<(double Wall, double Cpu), double> pick) => FormattableString.Invariant(
+    $"{what}: without logger median {Median(without.Select(pick).ToList()):F3} s, with logger median {Median(with.Select(pick).ToList()):F3} s; overhead {(Median(ratios) - 1) * 100:+0.00;-0.00} % (median over {counted.Count} of {rounds.Count} rounds; all rounds: {(Median(rounds.Select(r => what.StartsWith("wall") ? r.Wall : r.Cpu).ToList()) - 1) * 100:+0.00;-0.00} %)");
 
 long bytes = Directory.EnumerateDirectories(logRoot, "run0*").Where(d => !d.EndsWith("-warmup", StringComparison.Ordinal)).SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories)).Sum(f => new FileInfo(f).Length);
-Console.WriteLine($"{dataset} MLP, {epochs} epochs, log every {logEvery} steps, {pairs} pairs ({(mode == "cold" ? "each run a fresh process" : "each pair in a fresh process after a warm-up run")}), {Environment.ProcessorCount} cores, {bytes / 1024} KiB of events per run");
-Console.WriteLine(Compare("wall-clock training time", r => r.Wall));
-Console.WriteLine(Compare("CPU time of the process (all threads) while training", r => r.Cpu));
+Console.WriteLine($"{dataset} MLP, {epochs} epochs, log every {logEvery} steps, {pairs} rounds of three runs ({(mode == "cold" ? "each run a fresh process" : "each round in a fresh process after a warm-up run")}), {Environment.ProcessorCount} cores, {bytes / 1024} KiB of events per run with the logger");
+Console.WriteLine(Compare("wall-clock training time", counted.Select(r => r.Wall).ToList(), r => r.Wall));
+Console.WriteLine(Compare("CPU time of the process (all threads) while training", counted.Select(r => r.Cpu).ToList(), r => r.Cpu));
 double onThread = Median(loggerCost.Select(c => c.TrainingThread).ToList()), onWriter = Median(loggerCost.Select(c => c.WriterThread).ToList());
 double baseline = Median(without.Select(r => r.Wall).ToList());
 Console.WriteLine(FormattableString.Invariant(
