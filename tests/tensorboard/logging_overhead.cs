@@ -49,7 +49,7 @@ string mode = args.Length > 0 ? args[0] : "cold";
 string dataset = args.Length > 1 ? args[1] : "digits";
 int epochs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20;
 int pairs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 10;
-int logEvery = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 500;
+int logEvery = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 1000;
 if (mode is not ("cold" or "warm")) throw new ArgumentException($"mode must be cold or warm, got '{mode}'");
 string logRoot = Path.Combine(Path.GetTempPath(), "descent-overhead-" + Guid.NewGuid().ToString("N"));
 
