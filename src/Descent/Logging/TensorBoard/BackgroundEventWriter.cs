@@ -41,8 +41,8 @@ internal sealed class BackgroundEventWriter : IDisposable
     private readonly HashSet<EventFileSink> _sinks = [];
     // Two arrays swapped under the lock rather than List<Work>: a list of a struct this size is generic
     // code that every process would compile before its first event.
-    private Work[] _queue = new Work[16];
-    private Work[] _draining = new Work[16];
+    private Work[] _queue = new Work[256];
+    private Work[] _draining = new Work[256];
     private int _queued, _drainingCount, _queuedEvents;
     private long _heldBytes;
     private bool _wake;
@@ -238,7 +238,7 @@ internal sealed class BackgroundEventWriter : IDisposable
             Monitor.Wait(_gate);
             ThrowIfFailedLocked();
         }
-        if (_queued == _queue.Length) Array.Resize(ref _queue, Math.Min(_queue.Length * 2, Math.Max(_capacity, 16)));
+        if (_queued == _queue.Length) Array.Resize(ref _queue, Math.Min(_queue.Length * 2, Math.Max(_capacity, 256)));
         _queue[_queued++] = work;
         _queuedEvents += events;
         _heldBytes += heldBytes;

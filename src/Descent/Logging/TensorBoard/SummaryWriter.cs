@@ -353,6 +353,12 @@ public sealed class SummaryWriter : IDisposable
         IReadOnlyDictionary<string, IReadOnlyList<object>>? hparamDomainDiscrete = null, string? runName = null, long? step = null) =>
         WriteHParams(hparams, metrics, hparamDomainDiscrete, runName, step, SessionStatus.StatusSuccess);
 
+    // Types of Descent's own rather than tuples: lists of them are precompiled with the library, where lists of
+    // tuples would be compiled at run time, at the end of a run.
+    private readonly record struct CheckedHParam(string Name, object Value, HParamDataType Type, List<object>? Domain);
+
+    private readonly record struct CheckedMetric(string Tag, double Value);
+
     /// <summary><see cref="AddHParams"/> with the session's end status chosen by the caller (a training run that failed).</summary>
     internal void WriteHParams(IReadOnlyDictionary<string, object?> hparams, IReadOnlyDictionary<string, double> metrics,
         IReadOnlyDictionary<string, IReadOnlyList<object>>? hparamDomainDiscrete, string? runName, long? step, SessionStatus status)
@@ -362,7 +368,7 @@ public sealed class SummaryWriter : IDisposable
         ThrowIfDisposed();
         // Checked and converted here, so that bad input fails in the caller; the messages are built on the
         // writer thread like every other event.
-        var checkedHParams = new List<(string Name, object Value, HParamDataType Type, List<object>? Domain)>();
+        var checkedHParams = new List<CheckedHParam>();
         foreach (var (name, value) in hparams)
         {
             if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("hparam names must not be empty", nameof(hparams));
@@ -379,10 +385,10 @@ public sealed class SummaryWriter : IDisposable
                     domain.Add(plainOption);
                 }
             }
-            checkedHParams.Add((name, plain, type, domain));
+            checkedHParams.Add(new CheckedHParam(name, plain, type, domain));
         }
-        var metricTags = new List<(string Tag, double Value)>();
-        foreach (var (name, value) in metrics) metricTags.Add((Tag(name, nameof(metrics)), value));
+        var metricTags = new List<CheckedMetric>();
+        foreach (var (name, value) in metrics) metricTags.Add(new CheckedMetric(Tag(name, nameof(metrics)), value));
 
         var sink = runName == SameRun ? _sink : NewRunSink(runName ?? UnixNow().ToString("R", CultureInfo.InvariantCulture));
         double time = UnixNow();
