@@ -172,8 +172,11 @@ internal sealed class BackgroundEventWriter : IDisposable
     /// </summary>
     private sealed class ScalarRows(int columns)
     {
-        /// <summary>Rows staged at most, and the longest a staged row waits to be queued (in seconds of wall time).</summary>
-        private const int MaxRows = 256;
+        /// <summary>
+        /// Rows staged at most (more than the logger's hand-over interval of 256 steps, so that its flush, not a
+        /// full block, queues them), and the longest a staged row waits to be queued (in seconds of wall time).
+        /// </summary>
+        private const int MaxRows = 512;
         private const double MaxAgeSeconds = 1;
 
         private readonly string[] _tags = new string[columns];
