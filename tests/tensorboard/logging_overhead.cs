@@ -13,9 +13,10 @@
 // a validation split), and the hparams session.
 //   cold: each run in a fresh process, as a user runs `descent train`: the one-time compilation of the
 //         logging code and of Google.Protobuf counts.
-//   warm: each round in a fresh process after a warm-up run: the cost per step and per epoch alone.
+//   warm: each round in a fresh process after two warm-up runs (with and without): the cost per step and per epoch alone.
 // The machine has spells of 2-2.5x slowness lasting seconds: a round whose two outer runs differ by more
-// than 5 % changed speed in the middle and is set aside; the overhead is the median over the other rounds.
+// than 5 % changed speed in the middle and is set aside; the overhead is the mean of the medians of the
+// two orders over the other rounds.
 // A run that crashes is run again (up to five tries) so that one flaky run does not end the measurement.
 //
 //     dotnet run -c Release tests/tensorboard/logging_overhead.cs -- [cold|warm] [digits|fashion-mnist] [epochs] [rounds] [log-every]
@@ -34,7 +35,12 @@ if (args.Length > 0 && args[0] == "--child")
     int childEpochs = int.Parse(args[3], CultureInfo.InvariantCulture), childLogEvery = int.Parse(args[4], CultureInfo.InvariantCulture);
     var data = DataPreparation.Load(childDataset, null, asImages: false, DataPreparation.DefaultValFraction(childDataset), seed: 0);
     // One run with the logger compiles the training code and the logging code alike.
-    if (childMode == "warm") Train(data, childDataset, childEpochs, childLogEvery, childLogDir + "-warmup");
+    // Warm-up runs with and without the logger compile the training code and the logging code alike.
+    if (childMode == "warm")
+    {
+        Train(data, childDataset, childEpochs, childLogEvery, childLogDir + "-warmup");
+        Train(data, childDataset, childEpochs, childLogEvery, null);
+    }
     var fields = new List<string>();
     for (int index = 0; index < order.Length; index++)
     {
@@ -120,16 +126,24 @@ static double Median(List<double> xs)
 }
 
 // Rounds whose two outer runs differ by more than 5 % straddled a change of machine speed and are set aside.
+// The middle run of a round can be systematically slower or faster than the outer ones (in warm mode all three
+// share a process), which biases "owo" rounds one way and "wow" rounds the other: the overhead is the mean of
+// the two orders' medians, which cancels that.
 const double MaxSpread = 0.05;
-var steady = rounds.Where(r => r.Spread <= MaxSpread).ToList();
-var counted = steady.Count > 0 ? steady : rounds;
-string Compare(string what, List<double> ratios, Func<(double Wall, double Cpu), double> pick) => FormattableString.Invariant(
-    $"{what}: without logger median {Median(without.Select(pick).ToList()):F3} s, with logger median {Median(with.Select(pick).ToList()):F3} s; overhead {(Median(ratios) - 1) * 100:+0.00;-0.00} % (median over {counted.Count} of {rounds.Count} rounds; all rounds: {(Median(rounds.Select(r => what.StartsWith("wall") ? r.Wall : r.Cpu).ToList()) - 1) * 100:+0.00;-0.00} %)");
+var steady = rounds.Select((r, i) => (Round: r, Order: i % 2)).Where(x => x.Round.Spread <= MaxSpread).ToList();
+string Compare(string what, Func<(double Wall, double Cpu, double Spread), double> ratio, Func<(double Wall, double Cpu), double> pick)
+{
+    var owo = steady.Where(x => x.Order == 0).Select(x => ratio(x.Round)).ToList();
+    var wow = steady.Where(x => x.Order == 1).Select(x => ratio(x.Round)).ToList();
+    double estimate = owo.Count > 0 && wow.Count > 0 ? (Median(owo) + Median(wow)) / 2 : double.NaN;
+    return FormattableString.Invariant(
+        $"{what}: without logger median {Median(without.Select(pick).ToList()):F3} s, with logger median {Median(with.Select(pick).ToList()):F3} s; overhead {(estimate - 1) * 100:+0.00;-0.00} % (steady rounds: {owo.Count} owo, median {(owo.Count > 0 ? Median(owo) - 1 : double.NaN) * 100:+0.0;-0.0} %; {wow.Count} wow, median {(wow.Count > 0 ? Median(wow) - 1 : double.NaN) * 100:+0.0;-0.0} %; of {rounds.Count} rounds)");
+}
 
 long bytes = Directory.EnumerateDirectories(logRoot, "run0*").Where(d => !d.EndsWith("-warmup", StringComparison.Ordinal)).SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories)).Sum(f => new FileInfo(f).Length);
-Console.WriteLine($"{dataset} MLP, {epochs} epochs, log every {logEvery} steps, {pairs} rounds of three runs ({(mode == "cold" ? "each run a fresh process" : "each round in a fresh process after a warm-up run")}), {Environment.ProcessorCount} cores, {bytes / 1024} KiB of events per run with the logger");
-Console.WriteLine(Compare("wall-clock training time", counted.Select(r => r.Wall).ToList(), r => r.Wall));
-Console.WriteLine(Compare("CPU time of the process (all threads) while training", counted.Select(r => r.Cpu).ToList(), r => r.Cpu));
+Console.WriteLine($"{dataset} MLP, {epochs} epochs, log every {logEvery} steps, {pairs} rounds of three runs ({(mode == "cold" ? "each run a fresh process" : "each round in a fresh process after two warm-up runs")}), {Environment.ProcessorCount} cores, {bytes / 1024} KiB of events per run with the logger");
+Console.WriteLine(Compare("wall-clock training time", r => r.Wall, r => r.Wall));
+Console.WriteLine(Compare("CPU time of the process (all threads) while training", r => r.Cpu, r => r.Cpu));
 double onThread = Median(loggerCost.Select(c => c.TrainingThread).ToList()), onWriter = Median(loggerCost.Select(c => c.WriterThread).ToList());
 double baseline = Median(without.Select(r => r.Wall).ToList());
 Console.WriteLine(FormattableString.Invariant(
