@@ -66,7 +66,7 @@ public sealed class MisclassifiedImages
 /// <para>Every optimizer step: <c>train/loss</c> (the mean loss of the step's batches),
 /// <c>train/lr</c> (and <c>train/lr_group{i}</c> for further parameter groups) and
 /// <c>train/grad_norm</c> (the global L2 norm before clipping; not for closure optimizers such as LBFGS).</para>
-/// <para>Every <see cref="LogEvery"/> steps and at the last step, for each parameter by its <c>named_parameters()</c> name:
+/// <para>Every <see cref="LogEvery"/> steps, for each parameter by its <c>named_parameters()</c> name:
 /// histograms <c>weights/{name}</c> and <c>grads/{name}</c>, and <c>update_ratio/{name}</c> = ‖Δw‖ / ‖w‖
 /// for that step (about 1e-3 is the usual healthy size).</para>
 /// <para>Every epoch, at the global step where it ends: <c>epoch/train_loss</c>, <c>epoch/train_accuracy</c>,
@@ -223,16 +223,8 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         _finished = false;
         _lastLossStep = trainer.GlobalStep;
         _lastGridStep = trainer.GlobalStep;
-        // The last step of the run also gets histograms and update ratios, so that a run shorter than
-        // LogEvery steps has them too (each epoch ends with a step, even on a partial accumulation).
-        _startStep = trainer.GlobalStep;
-        _finalStep = trainer.GlobalStep + (long)epochs * ((batchesPerEpoch + trainer.AccumulationSteps - 1) / trainer.AccumulationSteps);
-        if (IsParameterStep(trainer.GlobalStep + 1)) SnapshotWeights(trainer.GlobalStep);
+        if ((trainer.GlobalStep + 1) % LogEvery == 0) SnapshotWeights(trainer.GlobalStep);
     }
-
-    private long _startStep, _finalStep = -1, _lastParameterStep = -1;
-
-    private bool IsParameterStep(long step) => step % LogEvery == 0 || step == _finalStep;
 
     /// <inheritdoc />
     public void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy)
@@ -285,13 +277,12 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         for (int g = 0; g < groups.Count; g++) _stepValues![n++] = groups[g].Lr;
         _stepCount = n;
         _pendingStep = globalStep;
-        bool parameterStep = IsParameterStep(globalStep);
-        if (parameterStep) LogParameters(globalStep);
-        if (IsParameterStep(globalStep + 1)) SnapshotWeights(globalStep);
+        if (globalStep % LogEvery == 0) LogParameters(globalStep);
+        if ((globalStep + 1) % LogEvery == 0) SnapshotWeights(globalStep);
         // The writer's work is done while training waits, in batches: run concurrently, it preempts a worker
         // thread in the middle of a parallel loop (Descent's pool keeps every core busy), and that cost
         // training about 2.5 times the writer's own time (4 % instead of 2 % of a Fashion-MNIST MLP run).
-        if (parameterStep || globalStep % HandOverSteps == 0) Writer.Flush();
+        if (globalStep % LogEvery == 0 || globalStep % HandOverSteps == 0) Writer.Flush();
     }
 
     /// <summary>Writes a step's gradient norm and learning rates whose loss never came (a step without a batch end).</summary>
@@ -321,9 +312,6 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         WritePendingStepScalars();
         _finished = true;
         if (history.Count > 0) _lastEpoch = history[^1];
-        // A run stopped early ends before the step it was planned to end at: its last weights are shown anyway.
-        if (_trainer is { } stopped && stopped.GlobalStep > _startStep && stopped.GlobalStep != _lastParameterStep)
-            LogParameters(stopped.GlobalStep);
         if (Misclassified is not null && _trainer is { } trainer && trainer.GlobalStep != _lastGridStep) LogMisclassified(Misclassified, trainer.GlobalStep);
     }
 
@@ -388,7 +376,6 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
 
     private void LogParameters(long step)
     {
-        _lastParameterStep = step;
         var subject = Bound;
         int total = subject.ParameterCount;
         bool haveBefore = _before is not null && _beforeStep == step - 1;

@@ -80,11 +80,10 @@ public class TensorBoardLoggerTests
         Assert.Equal(["0.weight", "0.bias", "2.weight", "2.bias"], names);
         foreach (var name in names)
         {
-            // Every 5 steps, and at the run's last step.
-            Assert.Equal([5L, 10L, 15L, 16L], run.Histograms["weights/" + name].Select(h => h.Step));
-            Assert.Equal([5L, 10L, 15L, 16L], run.Histograms["grads/" + name].Select(h => h.Step));
+            Assert.Equal([5L, 10L, 15L], run.Histograms["weights/" + name].Select(h => h.Step));
+            Assert.Equal([5L, 10L, 15L], run.Histograms["grads/" + name].Select(h => h.Step));
             var ratios = run.Scalars["update_ratio/" + name];
-            Assert.Equal([5L, 10L, 15L, 16L], ratios.Select(r => r.Step));
+            Assert.Equal([5L, 10L, 15L], ratios.Select(r => r.Step));
             Assert.All(ratios, r => Assert.InRange(r.Value, 1e-6, 10));
         }
         Assert.Equal(8 * 16, run.Histograms["weights/0.weight"][0].Count);
@@ -135,10 +134,8 @@ public class TensorBoardLoggerTests
             trainer.Callbacks.Add(logger);
             trainer.Fit(new DataLoader(Blobs(1), 16), epochs: 1);
         }
-        // Step 3 (every 3 steps) and step 4, the last.
-        var logged = EventFileReader.ReadRun(dir.Path).Scalars["update_ratio/0.weight"];
-        Assert.Equal([3L, 4L], logged.Select(r => r.Step));
-        var ratio = logged[0];
+        var ratio = EventFileReader.ReadRun(dir.Path).Scalars["update_ratio/0.weight"].Single();
+        Assert.Equal(3, ratio.Step);
         var before = weights[1];
         var after = weights[2];
         double delta = Math.Sqrt(before.Zip(after, (b, a) => (double)(a - b) * (a - b)).Sum());
