@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Text;
 
 namespace Descent.Plots;
 
@@ -37,4 +38,30 @@ internal static class ChartFormat
 
     /// <summary>An interpolated string formatted with the invariant culture (SVG numbers need '.' decimals).</summary>
     public static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Opens an SVG document of <paramref name="width"/> × <paramref name="height"/> on a white background.</summary>
+    public static void AppendSvgStart(StringBuilder sb, int width, int height)
+    {
+        sb.Append(Inv($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n"));
+        sb.Append(Inv($"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n"));
+    }
+
+    /// <summary>The chart's title, centred on <paramref name="centerX"/> above the plot.</summary>
+    public static void AppendTitle(StringBuilder sb, double centerX, string title) =>
+        sb.Append(Inv($"<text x=\"{centerX}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{Esc(title)}</text>\n"));
+
+    /// <summary>A vertical grid line at <paramref name="px"/> across the plot, labelled under it.</summary>
+    public static void AppendXGridLine(StringBuilder sb, double px, double top, double plotH, string label) =>
+        sb.Append(Inv($"<line x1=\"{px:F1}\" y1=\"{top}\" x2=\"{px:F1}\" y2=\"{top + plotH}\" stroke=\"#eee\"/><text x=\"{px:F1}\" y=\"{top + plotH + 16}\" text-anchor=\"middle\">{label}</text>\n"));
+
+    /// <summary>A horizontal grid line at <paramref name="py"/> across the plot, labelled on its left.</summary>
+    public static void AppendYGridLine(StringBuilder sb, double py, double left, double plotW, string label) =>
+        sb.Append(Inv($"<line x1=\"{left}\" y1=\"{py:F1}\" x2=\"{left + plotW}\" y2=\"{py:F1}\" stroke=\"#eee\"/><text x=\"{left - 6}\" y=\"{py + 4:F1}\" text-anchor=\"end\">{label}</text>\n"));
+
+    /// <summary>The axis titles: x centred under the plot, y turned along its left side.</summary>
+    public static void AppendAxisTitles(StringBuilder sb, double left, double top, double plotW, double plotH, int height, string xLabel, string yLabel)
+    {
+        sb.Append(Inv($"<text x=\"{left + plotW / 2}\" y=\"{height - 12}\" text-anchor=\"middle\">{Esc(xLabel)}</text>\n"));
+        sb.Append(Inv($"<text x=\"16\" y=\"{top + plotH / 2}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {top + plotH / 2})\">{Esc(yLabel)}</text>\n"));
+    }
 }

@@ -30,23 +30,13 @@ public static class LineChart
         double Sy(double y) => top + (1 - (F(y) - yMin) / (yMax - yMin)) * plotH;
 
         var sb = new StringBuilder();
-        sb.Append(Inv($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n"));
-        sb.Append(Inv($"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n"));
-        sb.Append(Inv($"<text x=\"{left + plotW / 2}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{Esc(title)}</text>\n"));
+        AppendSvgStart(sb, width, height);
+        AppendTitle(sb, left + plotW / 2, title);
         sb.Append(Inv($"<rect x=\"{left}\" y=\"{top}\" width=\"{plotW}\" height=\"{plotH}\" fill=\"none\" stroke=\"#444\"/>\n"));
-        foreach (double xv in NiceTicks(xMin, xMax))
-        {
-            double px = Sx(xv);
-            sb.Append(Inv($"<line x1=\"{px:F1}\" y1=\"{top}\" x2=\"{px:F1}\" y2=\"{top + plotH}\" stroke=\"#eee\"/><text x=\"{px:F1}\" y=\"{top + plotH + 16}\" text-anchor=\"middle\">{Tick(xv)}</text>\n"));
-        }
+        foreach (double xv in NiceTicks(xMin, xMax)) AppendXGridLine(sb, Sx(xv), top, plotH, Tick(xv));
         foreach (double yv in logY ? LogTicks(yMin, yMax) : NiceTicks(yMin, yMax))
-        {
-            double py = top + (1 - (yv - yMin) / (yMax - yMin)) * plotH;
-            string label = logY ? Tick(Math.Pow(10, yv)) : Tick(yv);
-            sb.Append(Inv($"<line x1=\"{left}\" y1=\"{py:F1}\" x2=\"{left + plotW}\" y2=\"{py:F1}\" stroke=\"#eee\"/><text x=\"{left - 6}\" y=\"{py + 4:F1}\" text-anchor=\"end\">{label}</text>\n"));
-        }
-        sb.Append(Inv($"<text x=\"{left + plotW / 2}\" y=\"{height - 12}\" text-anchor=\"middle\">{Esc(xLabel)}</text>\n"));
-        sb.Append(Inv($"<text x=\"16\" y=\"{top + plotH / 2}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {top + plotH / 2})\">{Esc(yLabel)}{(logY ? " (log)" : "")}</text>\n"));
+            AppendYGridLine(sb, top + (1 - (yv - yMin) / (yMax - yMin)) * plotH, left, plotW, logY ? Tick(Math.Pow(10, yv)) : Tick(yv));
+        AppendAxisTitles(sb, left, top, plotW, plotH, height, xLabel, logY ? yLabel + " (log)" : yLabel);
         for (int s = 0; s < series.Count; s++)
         {
             string color = Palette[s % Palette.Length];

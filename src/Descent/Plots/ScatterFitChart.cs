@@ -45,23 +45,13 @@ public static class ScatterFitChart
         double Sy(double y) => top + (1 - (y - y0) / (y1 - y0)) * plotH;
 
         var sb = new StringBuilder();
-        sb.Append(Inv($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n"));
-        sb.Append(Inv($"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n"));
+        AppendSvgStart(sb, width, height);
         sb.Append(Inv($"<defs><clipPath id=\"plot\"><rect x=\"{left}\" y=\"{top}\" width=\"{plotW}\" height=\"{plotH}\"/></clipPath></defs>\n"));
-        sb.Append(Inv($"<text x=\"{left + plotW / 2}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{Esc(title)}</text>\n"));
-        foreach (double xv in NiceTicks(x0, x1))
-        {
-            double px = Sx(xv);
-            sb.Append(Inv($"<line x1=\"{px:F1}\" y1=\"{top}\" x2=\"{px:F1}\" y2=\"{top + plotH}\" stroke=\"#eee\"/><text x=\"{px:F1}\" y=\"{top + plotH + 16}\" text-anchor=\"middle\">{Tick(xv)}</text>\n"));
-        }
-        foreach (double yv in NiceTicks(y0, y1))
-        {
-            double py = Sy(yv);
-            sb.Append(Inv($"<line x1=\"{left}\" y1=\"{py:F1}\" x2=\"{left + plotW}\" y2=\"{py:F1}\" stroke=\"#eee\"/><text x=\"{left - 6}\" y=\"{py + 4:F1}\" text-anchor=\"end\">{Tick(yv)}</text>\n"));
-        }
+        AppendTitle(sb, left + plotW / 2, title);
+        foreach (double xv in NiceTicks(x0, x1)) AppendXGridLine(sb, Sx(xv), top, plotH, Tick(xv));
+        foreach (double yv in NiceTicks(y0, y1)) AppendYGridLine(sb, Sy(yv), left, plotW, Tick(yv));
         sb.Append(Inv($"<rect x=\"{left}\" y=\"{top}\" width=\"{plotW}\" height=\"{plotH}\" fill=\"none\" stroke=\"#444\"/>\n"));
-        sb.Append(Inv($"<text x=\"{left + plotW / 2}\" y=\"{height - 12}\" text-anchor=\"middle\">{Esc(xLabel)}</text>\n"));
-        sb.Append(Inv($"<text x=\"16\" y=\"{top + plotH / 2}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {top + plotH / 2})\">{Esc(yLabel)}</text>\n"));
+        AppendAxisTitles(sb, left, top, plotW, plotH, height, xLabel, yLabel);
 
         double legendX = left + plotW + 14;
         int row = 0;
