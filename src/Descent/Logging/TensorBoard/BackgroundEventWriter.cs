@@ -126,12 +126,9 @@ internal sealed class BackgroundEventWriter : IDisposable
         ThrowIfFailed();
     }
 
-    /// <summary>
-    /// Queues several scalars of one step under one acquisition of the queue's lock: a training loop logs its
-    /// loss, gradient norm and learning rate every step, and each acquisition costs it cache misses on the
-    /// lock and the queue that the step's own data has evicted.
-    /// </summary>
-    public void EnqueueScalars(EventFileSink sink, ReadOnlySpan<string> tags, ReadOnlySpan<double> values, long step, double wallTime, bool newStyle)
+    /// <summary>Stages several scalars of one step as a row of <see cref="ScalarRows"/>, which go to the queue as one item.</summary>
+    /// <remarks><paramref name="tags"/> is kept, not copied: the caller passes the same array, unchanged, for every row of a series.</remarks>
+    public void EnqueueScalars(EventFileSink sink, string[] tags, ReadOnlySpan<double> values, long step, double wallTime, bool newStyle)
     {
         lock (_stagingGate)
         {
@@ -179,7 +176,7 @@ internal sealed class BackgroundEventWriter : IDisposable
         private const int MaxRows = 512;
         private const double MaxAgeSeconds = 1;
 
-        private readonly string[] _tags = new string[columns];
+        private string[] _tags = [];
         private readonly long[] _steps = new long[MaxRows];
         private readonly double[] _wallTimes = new double[MaxRows];
         private readonly double[] _values = new double[MaxRows * columns];
@@ -194,23 +191,18 @@ internal sealed class BackgroundEventWriter : IDisposable
 
         public int Events => _count * columns;
 
-        public void Start(EventFileSink sink, ReadOnlySpan<string> tags, bool newStyle, double wallTime)
+        public void Start(EventFileSink sink, string[] tags, bool newStyle, double wallTime)
         {
             _sink = sink;
-            tags.CopyTo(_tags);
+            _tags = tags;
             _newStyle = newStyle;
             _firstWallTime = wallTime;
             _count = 0;
         }
 
-        /// <summary>True when a row of <paramref name="tags"/> for <paramref name="sink"/> may join these rows (the same tag strings, and the first row still young).</summary>
-        public bool Accepts(EventFileSink sink, ReadOnlySpan<string> tags, double wallTime)
-        {
-            if (!ReferenceEquals(sink, _sink) || tags.Length != columns || wallTime - _firstWallTime >= MaxAgeSeconds) return false;
-            for (int c = 0; c < columns; c++)
-                if (!ReferenceEquals(tags[c], _tags[c])) return false;
-            return true;
-        }
+        /// <summary>True when a row of <paramref name="tags"/> for <paramref name="sink"/> may join these rows (the same tag array, and the first row still young).</summary>
+        public bool Accepts(EventFileSink sink, string[] tags, double wallTime) =>
+            ReferenceEquals(sink, _sink) && ReferenceEquals(tags, _tags) && wallTime - _firstWallTime < MaxAgeSeconds;
 
         public void Add(ReadOnlySpan<double> values, long step, double wallTime)
         {
