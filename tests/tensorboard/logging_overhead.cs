@@ -54,7 +54,7 @@ if (args.Length > 0 && args[0] == "--child")
 string mode = args.Length > 0 ? args[0] : "cold";
 string dataset = args.Length > 1 ? args[1] : "digits";
 int epochs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20;
-int pairs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 10;
+int roundCount = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 10;
 int logEvery = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 1000;
 if (mode is not ("cold" or "warm")) throw new ArgumentException($"mode must be cold or warm, got '{mode}'");
 string logRoot = Path.Combine(Path.GetTempPath(), "descent-overhead-" + Guid.NewGuid().ToString("N"));
@@ -82,7 +82,7 @@ var with = new List<(double Wall, double Cpu)>();
 var loggerCost = new List<(double TrainingThread, double WriterThread)>();
 // Per round, the with/without ratio of wall-clock and of CPU time, and how far apart the two bracketing runs were.
 var rounds = new List<(double Wall, double Cpu, double Spread)>();
-for (int i = 0; i < pairs; i++)
+for (int i = 0; i < roundCount; i++)
 {
     // A round is three runs, the middle one bracketed by two of the other kind: "owo", then "wow". Comparing the
     // middle run with the mean of its neighbours cancels a steady drift in machine speed, and the two neighbours
@@ -141,7 +141,7 @@ string Compare(string what, Func<(double Wall, double Cpu, double Spread), doubl
 }
 
 long bytes = Directory.EnumerateDirectories(logRoot, "run0*").Where(d => !d.EndsWith("-warmup", StringComparison.Ordinal)).SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories)).Sum(f => new FileInfo(f).Length);
-Console.WriteLine($"{dataset} MLP, {epochs} epochs, log every {logEvery} steps, {pairs} rounds of three runs ({(mode == "cold" ? "each run a fresh process" : "each round in a fresh process after two warm-up runs")}), {Environment.ProcessorCount} cores, {bytes / 1024} KiB of events per run with the logger");
+Console.WriteLine($"{dataset} MLP, {epochs} epochs, log every {logEvery} steps, {roundCount} rounds of three runs ({(mode == "cold" ? "each run a fresh process" : "each round in a fresh process after two warm-up runs")}), {Environment.ProcessorCount} cores, {bytes / 1024} KiB of events per run with the logger");
 Console.WriteLine(Compare("wall-clock training time", r => r.Wall, r => r.Wall));
 Console.WriteLine(Compare("CPU time of the process (all threads) while training", r => r.Cpu, r => r.Cpu));
 double onThread = Median(loggerCost.Select(c => c.TrainingThread).ToList()), onWriter = Median(loggerCost.Select(c => c.WriterThread).ToList());

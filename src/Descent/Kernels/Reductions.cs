@@ -6,7 +6,8 @@ namespace Descent.Kernels;
 /// <summary>Whole-array reductions accumulated in double precision.</summary>
 public static class Reductions
 {
-    private const int Block = 4096;
+    /// <summary>Values summed in float before the sum goes to double.</summary>
+    internal const int Block = 4096;
 
     /// <summary>
     /// Σx², summed in float within blocks of 4096 and in double across them (float sums over millions of

@@ -28,8 +28,6 @@ internal struct WithoutGradSquares;
 internal readonly struct GradNormMeasuringRule<TRule>(TRule rule, double[] partials) : IRangeBody
     where TRule : struct, IGradSquaresRule
 {
-    private const int Block = 4096;
-
     // Fully optimized from the first call: the rule is inlined here, and left to tiering this instantiation
     // could stay at unoptimized code for the whole run.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -40,7 +38,7 @@ internal readonly struct GradNormMeasuringRule<TRule>(TRule rule, double[] parti
         {
             int chunkEnd = Math.Min(end, chunk + RangeParallel.ChunkSize);
             double squares = 0;
-            for (int i = chunk; i < chunkEnd; i += Block) squares += inner.ApplySummingGradSquares(i, Math.Min(chunkEnd, i + Block));
+            for (int i = chunk; i < chunkEnd; i += Reductions.Block) squares += inner.ApplySummingGradSquares(i, Math.Min(chunkEnd, i + Reductions.Block));
             partials[chunk / RangeParallel.ChunkSize] = squares;
         }
     }
