@@ -3,237 +3,233 @@
 #:property Nullable=enable
 
 // What TensorBoardLogger costs a training run: the `descent train` setup (MLP 256,128, ReLU, SGD at its
-// conventional lr, batch 32, seed 0, the dataset's default validation split) trained without and with
-// the logger, in rounds of three runs (without, with, without; then with, without, with), comparing the training time (Fit, plus the logger's construction and final
-// flush) as wall-clock time and as the process's CPU time (all threads). A shared machine makes both
-// noisy, so the time spent in the logger itself is measured too: on the training thread (constructor,
-// callbacks, final flush) and the CPU time of the writer thread (Linux only).
-// With the logger: what `--logdir` turns on — per-step scalars, histograms and update ratios every
-// --log-every steps, per-epoch metrics, the misclassified-images grid when training ends (when there is
-// a validation split), and the hparams session.
-//   cold: each run in a fresh process, as a user runs `descent train`: the one-time compilation of the
-//         logging code and of Google.Protobuf counts.
-//   warm: each round in a fresh process after two warm-up runs (with and without): the cost per step and per epoch alone.
-// The machine has spells of 2-2.5x slowness lasting seconds: a round whose two outer runs differ by more
-// than 5 % changed speed in the middle and is set aside; the overhead is the mean of the medians of the
-// two orders over the other rounds.
-// A run that crashes is run again (up to five tries) so that one flaky run does not end the measurement.
+// conventional lr, batch 32, seed 0, the dataset's default validation split) trained with and without
+// the logger that `--logdir` attaches (per-step scalars with the gradient norm, histograms and update
+// ratios every --log-every steps, per-epoch metrics, the misclassified-images grid when training ends, the
+// hparams session).
 //
-//     dotnet run -c Release tests/tensorboard/logging_overhead.cs -- [cold|warm] [digits|fashion-mnist] [epochs] [rounds] [log-every]
+// Paired runs, interleaved step by step. This machine has spells of 2-2.5x slowness lasting seconds and
+// single runs differ by ±10 %, so comparing whole runs cannot resolve a few percent. Here the two runs of
+// a pair train at once, on two threads that hand a baton back and forth after every two optimizer steps
+// (with, without, without, with, with, ...): only one trains at a time, both see the same machine speed
+// within milliseconds, and each run's time is the sum of its turns. Each side keeps the baton for two
+// steps so that neither always runs a batch second, with the batch's rows already in the cache from the
+// other. Every pair runs in a fresh process; the side that starts alternates between pairs. The writer
+// thread's CPU time during the run without the logger is added to the run with it.
+//
+//   cold: the logging code has not run in the process before (the training code has: a one-epoch run
+//         without logging comes first), as in `descent train --logdir`, which starts
+//         SummaryWriter.WarmUp() before it loads the data; the logger's one-time costs count.
+//   warm: a one-epoch run with the logger comes first; the cost per step and per epoch alone.
+//   --control: neither side logs; shows the method's own bias and spread (it should centre on 0).
+//
+//     dotnet run -c Release tests/tensorboard/logging_overhead.cs -- DATASET EPOCHS PAIRS [cold|warm] [--control] [--log-every N]
 
 using System.Diagnostics;
 using System.Globalization;
 using Descent;
+using Descent.Data;
+using Descent.Logging.TensorBoard;
 using Descent.Nn;
 using Descent.Optim;
 using Descent.Training;
 
+var inv = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "--child")
 {
-    // --child MODE DATASET EPOCHS LOG-EVERY ORDER LOGDIR: prints "wall cpu logger-thread writer-thread" for each run of ORDER (w = with, o = without).
-    string childMode = args[1], childDataset = args[2], order = args[5], childLogDir = args[6];
-    int childEpochs = int.Parse(args[3], CultureInfo.InvariantCulture), childLogEvery = int.Parse(args[4], CultureInfo.InvariantCulture);
+    // --child DATASET EPOCHS MODE CONTROL LOG-EVERY FIRST LOGDIR: prints "with without writer-during-without" in seconds.
+    string childDataset = args[1], childMode = args[3], childLogDir = args[7];
+    bool childControl = args[4] == "1";
+    int childEpochs = int.Parse(args[2], inv), childLogEvery = int.Parse(args[5], inv), first = int.Parse(args[6], inv);
+    // As `descent train --logdir` does before it loads the data.
+    if (!childControl) TensorBoardLogger.WarmUp();
     var data = DataPreparation.Load(childDataset, null, asImages: false, DataPreparation.DefaultValFraction(childDataset), seed: 0);
-    // One run with the logger compiles the training code and the logging code alike.
-    // Warm-up runs with and without the logger compile the training code and the logging code alike.
-    if (childMode == "warm")
-    {
-        Train(data, childDataset, childEpochs, childLogEvery, childLogDir + "-warmup");
-        Train(data, childDataset, childEpochs, childLogEvery, null);
-    }
-    var fields = new List<string>();
-    for (int index = 0; index < order.Length; index++)
-    {
-        var (wall, cpu, onTrainingThread, writerThread) = Train(data, childDataset, childEpochs, childLogEvery, order[index] == 'w' ? childLogDir + "-" + index : null);
-        fields.Add(FormattableString.Invariant($"{wall:R} {cpu:R} {onTrainingThread:R} {writerThread:R}"));
-    }
-    Console.WriteLine(string.Join(" ", fields));
+    Train(data, childDataset, 1, childLogEvery, null, null);
+    if (childMode == "warm") Train(data, childDataset, 1, childLogEvery, childControl ? null : childLogDir + "-warmup", null);
+    var result = Pair(data, childDataset, childEpochs, childLogEvery, childControl ? null : childLogDir, first);
+    Console.WriteLine(string.Join(" ", result.Select(v => v.ToString("R", inv))));
     return 0;
 }
 
-string mode = args.Length > 0 ? args[0] : "cold";
-string dataset = args.Length > 1 ? args[1] : "digits";
-int epochs = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20;
-int roundCount = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 10;
-int logEvery = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 1000;
+string dataset = args.Length > 0 ? args[0] : "digits";
+int epochs = args.Length > 1 ? int.Parse(args[1], inv) : 20;
+int pairCount = args.Length > 2 ? int.Parse(args[2], inv) : 10;
+string mode = args.Length > 3 && !args[3].StartsWith("--", StringComparison.Ordinal) ? args[3] : "cold";
+bool control = args.Contains("--control");
+int logEveryAt = Array.IndexOf(args, "--log-every");
+int logEvery = logEveryAt >= 0 ? int.Parse(args[logEveryAt + 1], inv) : 1000;
 if (mode is not ("cold" or "warm")) throw new ArgumentException($"mode must be cold or warm, got '{mode}'");
 string logRoot = Path.Combine(Path.GetTempPath(), "descent-overhead-" + Guid.NewGuid().ToString("N"));
 
-double[] Child(string order, string logDir)
+double[] Child(int index)
 {
-    var start = new ProcessStartInfo(Environment.ProcessPath!, ["--child", mode, dataset, epochs.ToString(CultureInfo.InvariantCulture),
-        logEvery.ToString(CultureInfo.InvariantCulture), order, logDir])
+    string logDir = Path.Combine(logRoot, $"pair{index}");
+    var start = new ProcessStartInfo(Environment.ProcessPath!, ["--child", dataset, epochs.ToString(inv), mode, control ? "1" : "0",
+        logEvery.ToString(inv), (index % 2).ToString(inv), logDir])
     { RedirectStandardOutput = true };
     for (int attempt = 1; ; attempt++)
     {
         using var process = Process.Start(start)!;
         string output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
-        if (process.ExitCode == 0)
-            return output.Trim().Split('\n')[^1].Split(' ').Select(f => double.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+        if (process.ExitCode == 0) return output.Trim().Split('\n')[^1].Split(' ').Select(f => double.Parse(f, inv)).ToArray();
         Console.Error.WriteLine($"a child process failed with exit code {process.ExitCode}; running it again");
         if (attempt == 5) throw new InvalidOperationException("a child process failed five times");
         logDir += "-again";
     }
 }
 
-var without = new List<(double Wall, double Cpu)>();
-var with = new List<(double Wall, double Cpu)>();
-var loggerCost = new List<(double TrainingThread, double WriterThread)>();
-// Per round, the with/without ratio of wall-clock and of CPU time, and how far apart the two bracketing runs were.
-var rounds = new List<(double Wall, double Cpu, double Spread)>();
-for (int i = 0; i < roundCount; i++)
+var with = new List<double>();
+var without = new List<double>();
+var ratios = new List<double>();
+for (int i = 0; i < pairCount; i++)
 {
-    // A round is three runs, the middle one bracketed by two of the other kind: "owo", then "wow". Comparing the
-    // middle run with the mean of its neighbours cancels a steady drift in machine speed, and the two neighbours
-    // disagreeing shows that the machine changed speed within the round (it has spells of 2-2.5x slowness).
-    string order = i % 2 == 0 ? "owo" : "wow";
-    string logDir = Path.Combine(logRoot, $"run{i}");
-    var runs = new double[3][];
-    if (mode == "warm")
-    {
-        var all = Child(order, logDir);
-        for (int r = 0; r < 3; r++) runs[r] = all[(4 * r)..(4 * r + 4)];
-    }
-    else
-    {
-        for (int r = 0; r < 3; r++) runs[r] = Child(order[r].ToString(), logDir + "-" + r);
-    }
-    for (int r = 0; r < 3; r++)
-    {
-        if (order[r] == 'w')
-        {
-            with.Add((runs[r][0], runs[r][1]));
-            loggerCost.Add((runs[r][2], runs[r][3]));
-        }
-        else without.Add((runs[r][0], runs[r][1]));
-    }
-    double Ratio(int field)
-    {
-        double outer = (runs[0][field] + runs[2][field]) / 2, middle = runs[1][field];
-        return order == "owo" ? middle / outer : outer / middle;
-    }
-    double spread = Math.Abs(runs[0][0] - runs[2][0]) / ((runs[0][0] + runs[2][0]) / 2);
-    rounds.Add((Ratio(0), Ratio(1), spread));
+    var r = Child(i);
+    double withTotal = r[0] + r[2];
+    with.Add(withTotal);
+    without.Add(r[1]);
+    ratios.Add(withTotal / r[1]);
     Console.WriteLine(FormattableString.Invariant(
-        $"round {i + 1} ({order}): {runs[0][0]:F3} {runs[1][0]:F3} {runs[2][0]:F3} s; with/without {(rounds[^1].Wall - 1) * 100:+0.0;-0.0} %, outer runs {spread * 100:F1} % apart"));
+        $"pair {i + 1,2} ({(i % 2 == 0 ? "with" : "without")} first): with {r[0]:F4} s + {r[2] * 1000:F2} ms writer CPU during the other's turns, without {r[1]:F4} s: {(ratios[^1] - 1) * 100:+0.00;-0.00} %"));
 }
 
-static double Median(List<double> xs)
+static double Median(IEnumerable<double> values)
 {
-    var s = xs.Order().ToList();
-    return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
+    var s = values.Order().ToArray();
+    return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
 }
 
-// Rounds whose two outer runs differ by more than 5 % straddled a change of machine speed and are set aside.
-// The middle run of a round can be systematically slower or faster than the outer ones (in warm mode all three
-// share a process), which biases "owo" rounds one way and "wow" rounds the other: the overhead is the mean of
-// the two orders' medians, which cancels that.
-const double MaxSpread = 0.05;
-var steady = rounds.Select((r, i) => (Round: r, Order: i % 2)).Where(x => x.Round.Spread <= MaxSpread).ToList();
-string Compare(string what, Func<(double Wall, double Cpu, double Spread), double> ratio, Func<(double Wall, double Cpu), double> pick)
-{
-    var owo = steady.Where(x => x.Order == 0).Select(x => ratio(x.Round)).ToList();
-    var wow = steady.Where(x => x.Order == 1).Select(x => ratio(x.Round)).ToList();
-    double estimate = owo.Count > 0 && wow.Count > 0 ? (Median(owo) + Median(wow)) / 2 : double.NaN;
-    return FormattableString.Invariant(
-        $"{what}: without logger median {Median(without.Select(pick).ToList()):F3} s, with logger median {Median(with.Select(pick).ToList()):F3} s; overhead {(estimate - 1) * 100:+0.00;-0.00} % (steady rounds: {owo.Count} owo, median {(owo.Count > 0 ? Median(owo) - 1 : double.NaN) * 100:+0.0;-0.0} %; {wow.Count} wow, median {(wow.Count > 0 ? Median(wow) - 1 : double.NaN) * 100:+0.0;-0.0} %; of {rounds.Count} rounds)");
-}
-
-long bytes = Directory.EnumerateDirectories(logRoot, "run0*").Where(d => !d.EndsWith("-warmup", StringComparison.Ordinal)).SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories)).Sum(f => new FileInfo(f).Length);
-Console.WriteLine($"{dataset} MLP, {epochs} epochs, log every {logEvery} steps, {roundCount} rounds of three runs ({(mode == "cold" ? "each run a fresh process" : "each round in a fresh process after two warm-up runs")}), {Environment.ProcessorCount} cores, {bytes / 1024} KiB of events per run with the logger");
-Console.WriteLine(Compare("wall-clock training time", r => r.Wall, r => r.Wall));
-Console.WriteLine(Compare("CPU time of the process (all threads) while training", r => r.Cpu, r => r.Cpu));
-double onThread = Median(loggerCost.Select(c => c.TrainingThread).ToList()), onWriter = Median(loggerCost.Select(c => c.WriterThread).ToList());
-double baseline = Median(without.Select(r => r.Wall).ToList());
+double mean = ratios.Average() - 1;
+double standardError = ratios.Count > 1 ? Math.Sqrt(ratios.Sum(x => (x - 1 - mean) * (x - 1 - mean)) / (ratios.Count - 1) / ratios.Count) : double.NaN;
+long bytes = control ? 0 : Directory.EnumerateDirectories(logRoot, "pair0").SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories)).Sum(f => new FileInfo(f).Length);
+Console.WriteLine($"{dataset} MLP, {epochs} epochs, log every {logEvery} steps, {pairCount} pairs interleaved step by step, {mode}{(control ? ", CONTROL (neither side logs)" : "")}, {Environment.ProcessorCount} cores, {bytes / 1024} KiB of events per run");
 Console.WriteLine(FormattableString.Invariant(
-    $"time in the logger itself (medians): {onThread * 1000:F1} ms on the training thread (constructor, callbacks, final flush) + {onWriter * 1000:F1} ms CPU on the writer thread = {(onThread + onWriter) * 1000:F1} ms, {(onThread + onWriter) / baseline * 100:F2} % of the training time without logger ({(onThread / baseline) * 100:F2} % on the training thread alone)"));
-Directory.Delete(logRoot, recursive: true);
+    $"training time: without logger median {Median(without):F4} s, with logger median {Median(with):F4} s; overhead {mean * 100:+0.00;-0.00} % ± {standardError * 100:F2} % (mean ± standard error over pairs; median {(Median(ratios) - 1) * 100:+0.00;-0.00} %; total over all pairs {(with.Sum() / without.Sum() - 1) * 100:+0.00;-0.00} %)"));
+if (Directory.Exists(logRoot)) Directory.Delete(logRoot, recursive: true);
 return 0;
 
-static (double Wall, double Cpu, double TrainingThread, double WriterThread) Train(PreparedData data, string dataset, int epochs, int logEvery, string? logDir)
+// Trains both runs of a pair on two threads that take turns; returns the with-logger run's seconds, the
+// without run's seconds and the writer thread's CPU seconds during the without run's turns.
+static double[] Pair(PreparedData data, string dataset, int epochs, int logEvery, string? logDir, int first)
+{
+    var baton = new Baton(first);
+    var seconds = new double[2];
+    double writerDuringWithout = 0;
+    string? writerStat = null;
+    void Side(int side)
+    {
+        baton.Wait(side);
+        long turnStart = Stopwatch.GetTimestamp(), total = 0;
+        double writerAtTurnStart = 0;
+        int stepsThisTurn = side == first ? 1 : 0;
+        var extra = new TurnTaking(() =>
+        {
+            // Two steps per turn; the starting side's first turn is one step.
+            if (++stepsThisTurn < 2) return;
+            stepsThisTurn = 0;
+            total += Stopwatch.GetTimestamp() - turnStart;
+            if (side == 1) writerDuringWithout += WriterCpuSince(ref writerStat, writerAtTurnStart);
+            baton.Pass(side);
+            baton.Wait(side);
+            if (side == 1) writerAtTurnStart = WriterCpuSeconds(ref writerStat);
+            turnStart = Stopwatch.GetTimestamp();
+        });
+        if (side == 1) writerAtTurnStart = WriterCpuSeconds(ref writerStat);
+        turnStart = Stopwatch.GetTimestamp();
+        Train(data, dataset, epochs, logEvery, side == 0 ? logDir : null, extra);
+        total += Stopwatch.GetTimestamp() - turnStart;
+        if (side == 1) writerDuringWithout += WriterCpuSince(ref writerStat, writerAtTurnStart);
+        seconds[side] = (double)total / Stopwatch.Frequency;
+        baton.Finish(side);
+    }
+    var threads = new[] { new Thread(() => Side(0)), new Thread(() => Side(1)) };
+    foreach (var t in threads) t.Start();
+    foreach (var t in threads) t.Join();
+    return [seconds[0], seconds[1], writerDuringWithout];
+}
+
+static void Train(PreparedData data, string dataset, int epochs, int logEvery, string? logDir, ITrainerCallback? turnTaking)
 {
     int side = dataset == "digits" ? 8 : 28;
     Rng.ManualSeed(0);
     var model = Models.Mlp(data.Train.SampleSize, [256, 128], data.NumClasses);
     var optimizer = Optimizers.Create("sgd", model, new OptimizerSettings());
     var trainer = new Trainer(model, optimizer);
-    // The CLI always attaches its epoch table (which needs no gradient norm: the trainer computes it only for the logger).
+    // The CLI always attaches its epoch table.
     trainer.Callbacks.Add(new EpochTableStandIn());
-    var clock = Stopwatch.StartNew();
-    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     TensorBoardLogger? logger = null;
-    TimedCallback? timed = null;
-    long constructed = 0;
     if (logDir is not null)
     {
-        long start = Stopwatch.GetTimestamp();
         logger = new TensorBoardLogger(logDir, model, optimizer, logEvery, flushSecs: 5,
             new Dictionary<string, object?> { ["dataset"] = dataset, ["batch_size"] = 32 })
         {
             Misclassified = data.Validation is null ? null : new MisclassifiedImages(data.Validation, [1, side, side]),
         };
-        constructed = Stopwatch.GetTimestamp() - start;
-        timed = new TimedCallback(logger);
-        trainer.Callbacks.Add(timed);
+        trainer.Callbacks.Add(logger);
     }
+    // Last, so that a turn ends after the logger's work for the step.
+    if (turnTaking is not null) trainer.Callbacks.Add(turnTaking);
     trainer.Fit(data.TrainLoader(32, 0), data.Validation, epochs);
-    double writerThread = WriterThreadCpuSeconds();
-    long disposeStart = Stopwatch.GetTimestamp();
     logger?.Dispose();
-    long disposed = Stopwatch.GetTimestamp() - disposeStart;
-    double onTrainingThread = logger is null ? 0 : (double)(constructed + timed!.Ticks + disposed) / Stopwatch.Frequency;
-    return (clock.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds, onTrainingThread, writerThread);
 }
+
+static double WriterCpuSince(ref string? statPath, double start) => Math.Max(0, WriterCpuSeconds(ref statPath) - start);
 
 // CPU time so far of the logger's background thread, from Linux's per-thread scheduler statistics
-// (nanoseconds on the CPU); 0 elsewhere.
-static double WriterThreadCpuSeconds()
+// (nanoseconds on the CPU); 0 elsewhere or before the thread exists.
+static double WriterCpuSeconds(ref string? statPath)
 {
     if (!OperatingSystem.IsLinux()) return 0;
-    foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+    try
     {
-        try
-        {
-            if (!File.ReadAllText(Path.Combine(task, "comm")).StartsWith("TensorBoard", StringComparison.Ordinal)) continue;
-            return long.Parse(File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ')[0], CultureInfo.InvariantCulture) / 1e9;
-        }
-        catch (IOException)
-        {
-        }
+        statPath ??= Directory.EnumerateDirectories("/proc/self/task")
+            .FirstOrDefault(task => File.ReadAllText(Path.Combine(task, "comm")).StartsWith("TensorBoard", StringComparison.Ordinal)) is { } found
+            ? Path.Combine(found, "schedstat") : null;
+        return statPath is null ? 0 : long.Parse(File.ReadAllText(statPath).Split(' ')[0], CultureInfo.InvariantCulture) / 1e9;
     }
-    return 0;
+    catch (IOException)
+    {
+        // The thread ended (the logger was disposed): its time was counted up to the last turn.
+        return 0;
+    }
 }
 
-/// <summary>Passes every callback to the logger and adds up the time spent in it.</summary>
-sealed class TimedCallback(ITrainerCallback inner) : ITrainerCallback
+/// <summary>Lets one of two threads run at a time; each waits for its turn.</summary>
+sealed class Baton(int first)
 {
-    public long Ticks;
+    private readonly object _gate = new();
+    private readonly bool[] _done = new bool[2];
+    private int _turn = first;
 
-    public void OnTrainBegin(Trainer trainer, int epochs, int batchesPerEpoch) => Time(() => inner.OnTrainBegin(trainer, epochs, batchesPerEpoch));
-    public void OnEpochBegin(int epoch) => inner.OnEpochBegin(epoch);
-    public bool WantsGradNorm => inner.WantsGradNorm;
-    public void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy)
+    public void Wait(int side)
     {
-        long start = Stopwatch.GetTimestamp();
-        inner.OnBatchEnd(epoch, batch, globalStep, loss, accuracy);
-        Ticks += Stopwatch.GetTimestamp() - start;
+        lock (_gate) while (_turn != side && !_done[1 - side]) Monitor.Wait(_gate);
     }
-    public void OnOptimizerStep(long globalStep, double gradNorm)
-    {
-        long start = Stopwatch.GetTimestamp();
-        inner.OnOptimizerStep(globalStep, gradNorm);
-        Ticks += Stopwatch.GetTimestamp() - start;
-    }
-    public void OnEpochEnd(EpochResult result) => Time(() => inner.OnEpochEnd(result));
-    public void OnTrainEnd(IReadOnlyList<EpochResult> history) => Time(() => inner.OnTrainEnd(history));
 
-    private void Time(Action action)
+    public void Pass(int side)
     {
-        long start = Stopwatch.GetTimestamp();
-        action();
-        Ticks += Stopwatch.GetTimestamp() - start;
+        lock (_gate)
+        {
+            _turn = 1 - side;
+            Monitor.PulseAll(_gate);
+        }
     }
+
+    public void Finish(int side)
+    {
+        lock (_gate)
+        {
+            _done[side] = true;
+            _turn = 1 - side;
+            Monitor.PulseAll(_gate);
+        }
+    }
+}
+
+/// <summary>Calls its action after every batch: where the two runs of a pair take turns.</summary>
+sealed class TurnTaking(Action afterBatch) : ITrainerCallback
+{
+    public void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy) => afterBatch();
 }
 
 sealed class EpochTableStandIn : ITrainerCallback

@@ -151,10 +151,82 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
 
     private TensorBoardLogger(int logEvery, IReadOnlyDictionary<string, object?>? hparams, Func<SummaryWriter> writer, bool ownsWriter)
     {
+        WarmUp();
         LogEvery = logEvery;
         _extraHParams = hparams;
         Writer = writer();
         _ownsWriter = ownsWriter;
+    }
+
+    private static Task? _warmUp;
+
+    /// <summary>
+    /// Starts a rehearsal of logging on a background thread: a logger on a tiny model, for two training
+    /// steps with every kind of record (scalars, histograms, update ratios, the misclassified-images grid and
+    /// its table, hparams), in a temporary directory deleted afterwards. The first run of the logging code
+    /// in a process costs tens of milliseconds of one-time work (loading and compiling the logger, the writer,
+    /// the record encoders, Google.Protobuf's message types, the histogram tables, the PNG encoder), which
+    /// a short training run would otherwise pay while it trains. Call it as early as possible: <c>descent
+    /// train --logdir</c> calls it before it parses its command line, so the work is done on the idle core
+    /// while the data loads. A logger calls it when it is created; later calls return the first call's task.
+    /// PyTorch has no counterpart.
+    /// </summary>
+    /// <returns>A task that completes when the rehearsal has ended (it faults if the rehearsal failed).</returns>
+    public static Task WarmUp()
+    {
+        if (Volatile.Read(ref _warmUp) is { } started) return started;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _warmUp, done.Task, null) is { } other) return other;
+        // A thread of its own rather than the thread pool, whose own start-up would add to the work.
+        new Thread(() =>
+        {
+            try
+            {
+                Rehearse();
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        }) { IsBackground = true, Name = "TensorBoard warm-up" }.Start();
+        return done.Task;
+    }
+
+    private static void Rehearse()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"descent-warm-up-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            // Random initialization draws from this thread's own generator (Rng is per thread), not the caller's.
+            var features = new float[4 * 2 * 2];
+            for (int i = 0; i < features.Length; i++) features[i] = i % 3 - 1;
+            var data = new InMemoryDataset(features, [0, 1, 1, 0], [1, 2, 2], numClasses: 2);
+            var model = new Sequential(new Flatten(), new Linear(4, 2));
+            var optimizer = new SGD(model.Parameters(), lr: 0.1);
+            var trainer = new Trainer(model, optimizer);
+            using (var logger = new TensorBoardLogger(dir, model, optimizer, logEvery: 1) { Misclassified = new MisclassifiedImages(data) })
+            {
+                trainer.Callbacks.Add(logger);
+                trainer.Fit(new DataLoader(data, 2), data, epochs: 1);
+                // Whether or not the model got any sample wrong, both the grid and its table are written once.
+                logger.Writer.AddImages("rehearsal", Tensor.FromArray(features, 4, 1, 2, 2));
+                logger.Writer.AddText("rehearsal", "text");
+            }
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
     }
 
     /// <summary>What is being trained: the model's parameters with their tags, the optimizer, and the hparams of the session.</summary>
@@ -217,7 +289,6 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     /// <inheritdoc />
     public void OnTrainBegin(Trainer trainer, int epochs, int batchesPerEpoch)
     {
-        if (_trainer is null) Writer.PrepareEndOfRunRecords();
         _subject ??= new Subject(trainer.Model, trainer.Optimizer, _extraHParams);
         _trainer = trainer;
         _finished = false;

@@ -29,6 +29,21 @@ public class TensorBoardLoggerTests
     }
 
     [Fact]
+    public void The_warm_up_rehearsal_succeeds_once_and_leaves_no_directory_behind()
+    {
+        var first = TensorBoardLogger.WarmUp();
+        Assert.Same(first, TensorBoardLogger.WarmUp());
+        Assert.True(first.Wait(TimeSpan.FromSeconds(60)), "the rehearsal did not end within a minute");
+        Assert.True(first.IsCompletedSuccessfully, first.Exception?.ToString());
+        Assert.Empty(Directory.EnumerateDirectories(Path.GetTempPath(), $"descent-warm-up-{Environment.ProcessId}-*"));
+        // The rehearsal's generator is its own thread's: this thread's stream is as seeded.
+        Rng.ManualSeed(3);
+        double expected = new Random(3).NextDouble();
+        TensorBoardLogger.WarmUp().Wait();
+        Assert.Equal(expected, Rng.Default.NextDouble());
+    }
+
+    [Fact]
     public void Records_reach_the_file_during_training_every_256_steps()
     {
         using var dir = new TempDirectory();

@@ -416,28 +416,6 @@ public sealed class SummaryWriter : IDisposable
         });
     }
 
-    /// <summary>
-    /// Has the writer thread encode, into a scratch buffer that is thrown away, one record of each kind
-    /// that is usually written only when training ends (hparams, text, an image). Those kinds then do not
-    /// wait for their first-use compilation at the very end of a short run, where nothing overlaps it.
-    /// </summary>
-    internal void PrepareEndOfRunRecords()
-    {
-        ThrowIfDisposed();
-        _writer.EnqueueDeferred(() =>
-        {
-            var scratch = new System.Buffers.ArrayBufferWriter<byte>();
-            var start = new SessionStartInfo();
-            start.Hparams["lr"] = WellKnown.Value.ForNumber(0.1);
-            var experiment = new Experiment { HparamInfos = { new HParamInfo { Name = "lr", Type = HParamDataType.DataTypeFloat64 } }, MetricInfos = { new MetricInfo { Name = new MetricName { Tag = "m" } } } };
-            TfRecord.Write(scratch, SummaryEvent(HParamsValue("_hparams_/experiment", new HParamsPluginData { Experiment = experiment }), 1, 1));
-            TfRecord.Write(scratch, SummaryEvent(HParamsValue("_hparams_/session_start_info", new HParamsPluginData { SessionStartInfo = start }), 1, 1));
-            TfRecord.Write(scratch, SummaryEvent(HParamsValue("_hparams_/session_end_info", new HParamsPluginData { SessionEndInfo = new SessionEndInfo { Status = SessionStatus.StatusSuccess } }), 1, 1));
-            TfRecord.Write(scratch, SummaryEvent(TextValue("t", "t"), 1, 1));
-            TfRecord.Write(scratch, SummaryEvent(ImageValue("i", new RasterImage(1, 1, 3, new byte[3])), 1, 1));
-        });
-    }
-
     /// <summary>Writes every event added so far to the files and returns once it is there, like <c>flush()</c>.</summary>
     /// <exception cref="IOException">Writing failed (the disk is full, the directory vanished).</exception>
     public void Flush()
