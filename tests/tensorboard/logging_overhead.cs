@@ -17,10 +17,10 @@
 // other. Every pair runs in a fresh process; the side that starts alternates between pairs. The writer
 // thread's CPU time during the run without the logger is added to the run with it.
 //
-//   cold: the logging code has not run in the process before (the training code has: a one-epoch run
-//         without logging comes first), as in `descent train --logdir`, which starts
-//         SummaryWriter.WarmUp() before it loads the data; the logger's one-time costs count.
-//   warm: a one-epoch run with the logger comes first; the cost per step and per epoch alone.
+//   cold: the logger has not run in the process before (the training code has: about 2000 steps without
+//         logging come first), as in `descent train --logdir`, which starts TensorBoardLogger.WarmUp()
+//         before it loads the data (so does this tool); the logger's remaining one-time costs count.
+//   warm: about 2000 steps with the logger come first; the cost per step and per epoch alone.
 //   --control: neither side logs; shows the method's own bias and spread (it should centre on 0).
 //
 //     dotnet run -c Release tests/tensorboard/logging_overhead.cs -- DATASET EPOCHS PAIRS [cold|warm] [--control] [--log-every N]
@@ -44,8 +44,13 @@ if (args.Length > 0 && args[0] == "--child")
     // As `descent train --logdir` does before it loads the data.
     if (!childControl) TensorBoardLogger.WarmUp();
     var data = DataPreparation.Load(childDataset, null, asImages: false, DataPreparation.DefaultValFraction(childDataset), seed: 0);
-    Train(data, childDataset, 1, childLogEvery, null, null);
-    if (childMode == "warm") Train(data, childDataset, 1, childLogEvery, childControl ? null : childLogDir + "-warmup", null);
+    // About 2000 steps, then a pause: long enough for the runtime to recompile the hot training code with
+    // full optimization (it does so on a background thread a while after a method's 30th call), which would
+    // otherwise happen during the pair, in the turns of whichever run came first.
+    int warmUpEpochs = (2000 + data.TrainLoader(32, 0).Count - 1) / data.TrainLoader(32, 0).Count;
+    Train(data, childDataset, warmUpEpochs, childLogEvery, null, null);
+    if (childMode == "warm") Train(data, childDataset, warmUpEpochs, childLogEvery, childControl ? null : childLogDir + "-warmup", null);
+    Thread.Sleep(500);
     var result = Pair(data, childDataset, childEpochs, childLogEvery, childControl ? null : childLogDir, first);
     Console.WriteLine(string.Join(" ", result.Select(v => v.ToString("R", inv))));
     return 0;
@@ -90,7 +95,7 @@ for (int i = 0; i < pairCount; i++)
     without.Add(r[1]);
     ratios.Add(withTotal / r[1]);
     Console.WriteLine(FormattableString.Invariant(
-        $"pair {i + 1,2} ({(i % 2 == 0 ? "with" : "without")} first): with {r[0]:F4} s + {r[2] * 1000:F2} ms writer CPU during the other's turns, without {r[1]:F4} s: {(ratios[^1] - 1) * 100:+0.00;-0.00} %"));
+        $"pair {i + 1,2} ({(i % 2 == 0 ? "with" : "without")} first): with {r[0]:F4} s + {r[2] * 1000:F2} ms writer CPU during the other's turns, without {r[1]:F4} s: {(ratios[^1] - 1) * 100:+0.00;-0.00} % (allocated {r[3] / 1e6:F1} / {r[4] / 1e6:F1} MB, collections {r[5] * 1000:F1} ms)"));
 }
 
 static double Median(IEnumerable<double> values)
@@ -99,53 +104,87 @@ static double Median(IEnumerable<double> values)
     return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
 }
 
-double mean = ratios.Average() - 1;
-double standardError = ratios.Count > 1 ? Math.Sqrt(ratios.Sum(x => (x - 1 - mean) * (x - 1 - mean)) / (ratios.Count - 1) / ratios.Count) : double.NaN;
+// The run that starts a pair tends to come out slower (by a few percent in the control): the overhead is the
+// mean of the two orders' mean ratios, which cancels that, and its standard error comes from the spread
+// within each order.
+(double Mean, double Variance, int Count) Order(int parity)
+{
+    var xs = ratios.Where((_, i) => i % 2 == parity).Select(x => x - 1).ToList();
+    double m = xs.Average();
+    return (m, xs.Count > 1 ? xs.Sum(x => (x - m) * (x - m)) / (xs.Count - 1) : double.NaN, xs.Count);
+}
+var withFirst = Order(0);
+var withoutFirst = Order(1);
+double mean = (withFirst.Mean + withoutFirst.Mean) / 2;
+double standardError = Math.Sqrt(withFirst.Variance / withFirst.Count + withoutFirst.Variance / withoutFirst.Count) / 2;
 long bytes = control ? 0 : Directory.EnumerateDirectories(logRoot, "pair0").SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories)).Sum(f => new FileInfo(f).Length);
 Console.WriteLine($"{dataset} MLP, {epochs} epochs, log every {logEvery} steps, {pairCount} pairs interleaved step by step, {mode}{(control ? ", CONTROL (neither side logs)" : "")}, {Environment.ProcessorCount} cores, {bytes / 1024} KiB of events per run");
 Console.WriteLine(FormattableString.Invariant(
-    $"training time: without logger median {Median(without):F4} s, with logger median {Median(with):F4} s; overhead {mean * 100:+0.00;-0.00} % ± {standardError * 100:F2} % (mean ± standard error over pairs; median {(Median(ratios) - 1) * 100:+0.00;-0.00} %; total over all pairs {(with.Sum() / without.Sum() - 1) * 100:+0.00;-0.00} %)"));
+    $"training time: without logger median {Median(without):F4} s, with logger median {Median(with):F4} s; overhead {mean * 100:+0.00;-0.00} % ± {standardError * 100:F2} % (mean of the two orders ± standard error; with first {withFirst.Mean * 100:+0.00;-0.00} %, without first {withoutFirst.Mean * 100:+0.00;-0.00} %; median of all pairs {(Median(ratios) - 1) * 100:+0.00;-0.00} %)"));
 if (Directory.Exists(logRoot)) Directory.Delete(logRoot, recursive: true);
 return 0;
 
 // Trains both runs of a pair on two threads that take turns; returns the with-logger run's seconds, the
 // without run's seconds and the writer thread's CPU seconds during the without run's turns.
+// Garbage collections are shared out by allocation: both runs allocate alike, so a collection comes every so
+// many steps of the pair and, the turns being regular, tends to fall in the same run's turns every time
+// (about 1.5 ms each, 5 % of a digits run). Each run is charged the collection pauses in proportion to the
+// bytes it allocated (the logger's writer thread's allocations count for the run with the logger) instead
+// of the pauses that fell in its turns.
 static double[] Pair(PreparedData data, string dataset, int epochs, int logEvery, string? logDir, int first)
 {
     var baton = new Baton(first);
     var seconds = new double[2];
+    var paused = new TimeSpan[2];
+    var allocated = new long[2];
     double writerDuringWithout = 0;
     string? writerStat = null;
+    var pausedBefore = GC.GetTotalPauseDuration();
     void Side(int side)
     {
         baton.Wait(side);
-        long turnStart = Stopwatch.GetTimestamp(), total = 0;
+        long turnStart = 0, total = 0, allocatedAtTurnStart = 0;
+        var pausedAtTurnStart = TimeSpan.Zero;
         double writerAtTurnStart = 0;
         int stepsThisTurn = side == first ? 1 : 0;
+        // Only one side runs at a time, so what the process allocates during a side's turn is that side's.
+        void EndTurn()
+        {
+            total += Stopwatch.GetTimestamp() - turnStart;
+            paused[side] += GC.GetTotalPauseDuration() - pausedAtTurnStart;
+            allocated[side] += GC.GetTotalAllocatedBytes(precise: true) - allocatedAtTurnStart;
+            if (side == 1) writerDuringWithout += WriterCpuSince(ref writerStat, writerAtTurnStart);
+        }
+        void StartTurn()
+        {
+            if (side == 1) writerAtTurnStart = WriterCpuSeconds(ref writerStat);
+            allocatedAtTurnStart = GC.GetTotalAllocatedBytes(precise: true);
+            pausedAtTurnStart = GC.GetTotalPauseDuration();
+            turnStart = Stopwatch.GetTimestamp();
+        }
         var extra = new TurnTaking(() =>
         {
             // Two steps per turn; the starting side's first turn is one step.
             if (++stepsThisTurn < 2) return;
             stepsThisTurn = 0;
-            total += Stopwatch.GetTimestamp() - turnStart;
-            if (side == 1) writerDuringWithout += WriterCpuSince(ref writerStat, writerAtTurnStart);
+            EndTurn();
             baton.Pass(side);
             baton.Wait(side);
-            if (side == 1) writerAtTurnStart = WriterCpuSeconds(ref writerStat);
-            turnStart = Stopwatch.GetTimestamp();
+            StartTurn();
         });
-        if (side == 1) writerAtTurnStart = WriterCpuSeconds(ref writerStat);
-        turnStart = Stopwatch.GetTimestamp();
+        StartTurn();
         Train(data, dataset, epochs, logEvery, side == 0 ? logDir : null, extra);
-        total += Stopwatch.GetTimestamp() - turnStart;
-        if (side == 1) writerDuringWithout += WriterCpuSince(ref writerStat, writerAtTurnStart);
+        EndTurn();
         seconds[side] = (double)total / Stopwatch.Frequency;
         baton.Finish(side);
     }
     var threads = new[] { new Thread(() => Side(0)), new Thread(() => Side(1)) };
     foreach (var t in threads) t.Start();
     foreach (var t in threads) t.Join();
-    return [seconds[0], seconds[1], writerDuringWithout];
+    double totalPaused = (GC.GetTotalPauseDuration() - pausedBefore).TotalSeconds;
+    for (int side = 0; side < 2; side++)
+        seconds[side] += totalPaused * allocated[side] / Math.Max(1, allocated[0] + allocated[1]) - paused[side].TotalSeconds;
+    return [seconds[0], seconds[1], writerDuringWithout, allocated[0], allocated[1], totalPaused];
 }
 
 static void Train(PreparedData data, string dataset, int epochs, int logEvery, string? logDir, ITrainerCallback? turnTaking)

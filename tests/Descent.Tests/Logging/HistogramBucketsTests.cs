@@ -73,7 +73,14 @@ public class HistogramBucketsTests
         var values = new List<float>();
         for (int i = 0; i < 20000; i++) values.Add((float)((rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-14, 22))));
         // Floats nearest to edges fall just below or above them; both sides must agree with numpy.
-        foreach (double e in edges) values.AddRange([(float)e, BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits((float)e) + 1)]);
+        foreach (double e in edges)
+        {
+            int nearest = BitConverter.SingleToInt32Bits((float)e);
+            values.AddRange([(float)e, BitConverter.Int32BitsToSingle(nearest + 1), BitConverter.Int32BitsToSingle(nearest - 1)]);
+        }
+        // Every slice of the lookup (top 16 bits of a float), at its first, second and last bit pattern.
+        for (int slice = 0; slice < 1 << 16; slice++)
+            values.AddRange([BitConverter.Int32BitsToSingle(slice << 16), BitConverter.Int32BitsToSingle(slice << 16 | 1), BitConverter.Int32BitsToSingle(slice << 16 | 0xFFFF)]);
         values.AddRange([0f, -0f, float.Epsilon, -float.Epsilon, 1e30f, -1e30f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, float.MaxValue]);
         var counts = new long[HistogramBuckets.DefaultBucketCount];
         HistogramBuckets.Count(values.ToArray(), counts);

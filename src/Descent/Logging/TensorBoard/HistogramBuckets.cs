@@ -49,97 +49,90 @@ public static class HistogramBuckets
     }
 
     /// <summary>
-    /// An edge is at or below a positive float exactly when the edge's <see cref="EdgeBits"/> are at or below the
-    /// float's bits, so the table is a merge of two ascending integer sequences (no float arithmetic: this runs
-    /// once per process, before the first histogram, on a clock that counts).
-    /// </summary>
-    private static ushort[] BuildSliceTable()
-    {
-        var table = new ushort[1 << 15];
-        var edgeBits = EdgeBits;
-        int count = 0, positives = edgeBits.Length - 1;
-        for (int slice = 0; slice < table.Length; slice++)
-        {
-            uint low = (uint)slice << 16;
-            while (count < positives && edgeBits[count] <= low) count++;
-            table[slice] = (ushort)count;
-        }
-        return table;
-    }
-
-    /// <summary>
     /// For each positive edge, the smallest float bit pattern whose value is at or above it, and a final
     /// sentinel; positive floats order like their bits, so comparing with an edge is an integer compare.
     /// </summary>
-    private static readonly uint[] EdgeBits = BuildEdgeBits();
+    private static readonly uint[] EdgeBits = BuildEdgeBits(strictly: false);
 
-    /// <summary>At index k + 1: the bits of positive edge k when a float equals it exactly, else a sentinel.</summary>
-    private static readonly uint[] ExactEdgeBitsShifted = BuildExactEdgeBits();
+    /// <summary>For each positive edge, the smallest float bit pattern whose value is above it, and a final sentinel.</summary>
+    private static readonly uint[] EdgeBitsStrict = BuildEdgeBits(strictly: true);
 
     /// <summary>
-    /// For the top 15 bits of a positive float (exponent and 7 mantissa bits): how many positive edges are
-    /// at or below the smallest float with those bits. A 7-bit mantissa slice spans a ratio under 1.008 and
-    /// neighbouring edges differ by 1.1, so at most one more edge can lie inside the slice.
-    /// Initialized after <see cref="EdgeBits"/>, from which it is built.
+    /// One entry per top 16 bits of a float (sign, exponent, 7 mantissa bits), a slice of values spanning a
+    /// ratio under 1.008 (<see cref="BuildSliceTable"/>). Neighbouring edges differ by a factor of 1.1, so at
+    /// most one edge lies inside a slice, and one compare with it places every value of the slice.
+    /// Initialized after the edge bits, from which it is built.
     /// </summary>
-    private static readonly ushort[] EdgesAtOrBelowSlice = BuildSliceTable();
+    private static readonly ulong[] SliceTable = BuildSliceTable();
 
-    private static uint[] BuildEdgeBits()
+    private static uint[] BuildEdgeBits(bool strictly)
     {
         var bits = new uint[PositiveEdges.Length + 1];
         for (int k = 0; k < PositiveEdges.Length; k++)
         {
             float nearest = (float)PositiveEdges[k];
-            if (nearest < PositiveEdges[k]) nearest = MathF.BitIncrement(nearest);
+            if (nearest < PositiveEdges[k] || (strictly && nearest == PositiveEdges[k])) nearest = MathF.BitIncrement(nearest);
             bits[k] = BitConverter.SingleToUInt32Bits(nearest);
         }
         bits[^1] = uint.MaxValue;
         return bits;
     }
 
-    private static uint[] BuildExactEdgeBits()
+    /// <summary>
+    /// Entry of a slice: in the low 32 bits, the magnitude bits from which on the slice's inner edge (if it
+    /// has one) is crossed; in the high 32 bits, the counting slot of the slice's smallest magnitude.
+    /// Crossing the edge moves one slot up for positive values and one slot down for negative ones. Slots are
+    /// buckets shifted by one, slot 0 and the last slot catching values beyond the outer edges, infinities and
+    /// NaN. Built by merging ascending integer sequences, with no float arithmetic: this runs once per
+    /// process, before the first histogram.
+    /// </summary>
+    private static ulong[] BuildSliceTable()
     {
-        var bits = new uint[PositiveEdges.Length + 1];
-        bits[0] = uint.MaxValue;
-        for (int k = 0; k < PositiveEdges.Length; k++)
-            bits[k + 1] = (float)PositiveEdges[k] == PositiveEdges[k] ? BitConverter.SingleToUInt32Bits((float)PositiveEdges[k]) : uint.MaxValue;
-        return bits;
+        const int slices = 1 << 15;
+        int positives = PositiveEdges.Length;
+        var table = new ulong[2 * slices];
+        int atOrBelow = 0, strictlyBelow = 0;
+        for (int slice = 0; slice < slices; slice++)
+        {
+            uint low = (uint)slice << 16;
+            // Edges at or below (strictly below) the slice's smallest magnitude.
+            while (atOrBelow < positives && EdgeBits[atOrBelow] <= low) atOrBelow++;
+            while (strictlyBelow < positives && EdgeBitsStrict[strictlyBelow] <= low) strictlyBelow++;
+            // A non-negative v lies in [pos[k-1], pos[k]) with k edges at or below it: bucket positives + k.
+            // A negative v lies in [-pos[k], -pos[k-1]) with k edges strictly below |v|: bucket positives - 1 - k.
+            (uint threshold, int slot) positive = (EdgeBits[atOrBelow], positives + 1 + atOrBelow);
+            (uint threshold, int slot) negative = (EdgeBitsStrict[strictlyBelow], positives - strictlyBelow);
+            if (low >= 0x7F800000) positive = negative = (uint.MaxValue, 0);
+            // -0 compares equal to 0 and counts as non-negative, as in numpy; the other magnitudes of this
+            // slice are tiny negative values, one slot down.
+            if (slice == 0) negative = (1, positives + 1);
+            table[slice] = positive.threshold | (ulong)(uint)positive.slot << 32;
+            table[slices + slice] = negative.threshold | (ulong)(uint)negative.slot << 32;
+        }
+        return table;
     }
 
     /// <summary>Counts <paramref name="values"/> into the default buckets; values outside every bucket are left out.</summary>
     public static void Count(ReadOnlySpan<float> values, Span<long> counts)
     {
         if (counts.Length != DefaultBucketCount) throw new ArgumentException($"expected {DefaultBucketCount} buckets, got {counts.Length}", nameof(counts));
-        int positives = PositiveEdges.Length;
-        // Bucket b is counted at slot b + 1; slot 0 and the last slot catch values beyond the outer edges,
-        // so that the loop needs no range branch.
         Span<int> slots = stackalloc int[DefaultBucketCountConst + 2];
-        var sliceTable = EdgesAtOrBelowSlice;
-        var edgeBits = EdgeBits;
-        var exact = ExactEdgeBitsShifted;
+        var table = SliceTable;
         foreach (float v in values)
         {
             uint bits = BitConverter.SingleToUInt32Bits(v);
-            uint magnitude = bits & 0x7FFFFFFF;
-            if (magnitude >= 0x7F800000) continue;
-            // Edges at or below |v|: the slice table gives all but at most one.
-            int atOrBelow = sliceTable[magnitude >> 16];
-            atOrBelow += magnitude >= edgeBits[atOrBelow] ? 1 : 0;
-            // A non-negative v lies in [pos[k-1], pos[k]) with k = atOrBelow: bucket positives + k. A negative
-            // v lies in [-pos[k], -pos[k-1]) with k = edges strictly below |v|: bucket positives - 1 - k.
-            int strictlyBelow = atOrBelow - (exact[atOrBelow] == magnitude ? 1 : 0);
-            // -0 compares equal to 0, so it counts as non-negative, as in numpy.
-            // Branch-free: weights are positive or negative at random, and a branch on the sign would be
-            // mispredicted half the time.
-            int nonNegative = (int)(~bits >> 31) | (magnitude == 0 ? 1 : 0);
-            slots[positives + nonNegative * (atOrBelow + 1) - (1 - nonNegative) * strictlyBelow]++;
+            ulong entry = table[bits >> 16];
+            // One step up on the positive side, one step down on the negative side, once past the inner edge.
+            int step = 1 - (int)(bits >> 30 & 2);
+            int cross = (bits & 0x7FFFFFFF) >= (uint)entry ? step : 0;
+            slots[(int)(entry >> 32) + cross]++;
         }
         for (int b = 0; b < DefaultBucketCount; b++) counts[b] += slots[b + 1];
         // The last bucket is closed: a value exactly on the outermost positive edge belongs to it.
-        uint lastEdge = ExactEdgeBitsShifted[positives];
-        if (lastEdge != uint.MaxValue)
+        double lastEdge = PositiveEdges[^1];
+        if ((float)lastEdge == lastEdge)
             foreach (float v in values)
-                if (BitConverter.SingleToUInt32Bits(v) == lastEdge) counts[^1]++;
+                if (v == lastEdge) counts[^1]++;
     }
 
     /// <summary>
