@@ -1,6 +1,8 @@
 #:project ../../src/Descent/Descent.csproj
 #:property PublishAot=false
 #:property Nullable=enable
+// As descent itself runs (src/Descent.Cli/Descent.Cli.csproj).
+#:property TieredPGO=false
 
 // What TensorBoardLogger costs a training run: the `descent train` setup (MLP 256,128, ReLU, SGD at its
 // conventional lr, batch 32, seed 0, the dataset's default validation split) trained with and without
@@ -14,8 +16,9 @@
 // (with, without, without, with, with, ...): only one trains at a time, both see the same machine speed
 // within milliseconds, and each run's time is the sum of its turns. Each side keeps the baton for two
 // steps so that neither always runs a batch second, with the batch's rows already in the cache from the
-// other. Every pair runs in a fresh process; the side that starts alternates between pairs. The writer
-// thread's CPU time during the run without the logger is added to the run with it.
+// other. Every pair runs in a fresh process; pairs cycle through which run starts and which of the two
+// threads has the logger (both favour one run a little: see the summary below). The writer thread's CPU
+// time during the turns of the run without the logger is added to the run with it.
 //
 //   cold: the logger has not run in the process before (the training code has: about 2000 steps without
 //         logging come first), as in `descent train --logdir`, which starts TensorBoardLogger.WarmUp()
@@ -37,12 +40,13 @@ using Descent.Training;
 var inv = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "--child")
 {
-    // --child DATASET EPOCHS MODE CONTROL LOG-EVERY FIRST LOGDIR: prints "with without writer-during-without" in seconds.
-    string childDataset = args[1], childMode = args[3], childLogDir = args[7];
+    // --child DATASET EPOCHS MODE CONTROL LOG-EVERY LOGGER-THREAD WITH-FIRST LOGDIR: prints the figures Pair returns.
+    string childDataset = args[1], childMode = args[3], childLogDir = args[8];
     bool childControl = args[4] == "1";
-    int childEpochs = int.Parse(args[2], inv), childLogEvery = int.Parse(args[5], inv), first = int.Parse(args[6], inv);
+    int childEpochs = int.Parse(args[2], inv), childLogEvery = int.Parse(args[5], inv), loggerThread = int.Parse(args[6], inv);
+    bool withFirst = args[7] == "1";
     // As `descent train --logdir` does before it loads the data.
-    if (!childControl) TensorBoardLogger.WarmUp();
+    if (!childControl) _ = TensorBoardLogger.WarmUp();
     var data = DataPreparation.Load(childDataset, null, asImages: false, DataPreparation.DefaultValFraction(childDataset), seed: 0);
     // About 2000 steps, then a pause: long enough for the runtime to recompile the hot training code with
     // full optimization (it does so on a background thread a while after a method's 30th call), which would
@@ -51,7 +55,7 @@ if (args.Length > 0 && args[0] == "--child")
     Train(data, childDataset, warmUpEpochs, childLogEvery, null, null);
     if (childMode == "warm") Train(data, childDataset, warmUpEpochs, childLogEvery, childControl ? null : childLogDir + "-warmup", null);
     Thread.Sleep(500);
-    var result = Pair(data, childDataset, childEpochs, childLogEvery, childControl ? null : childLogDir, first);
+    var result = Pair(data, childDataset, childEpochs, childLogEvery, childControl ? null : childLogDir, loggerThread, withFirst);
     Console.WriteLine(string.Join(" ", result.Select(v => v.ToString("R", inv))));
     return 0;
 }
@@ -70,7 +74,7 @@ double[] Child(int index)
 {
     string logDir = Path.Combine(logRoot, $"pair{index}");
     var start = new ProcessStartInfo(Environment.ProcessPath!, ["--child", dataset, epochs.ToString(inv), mode, control ? "1" : "0",
-        logEvery.ToString(inv), (index % 2).ToString(inv), logDir])
+        logEvery.ToString(inv), (index / 2 % 2).ToString(inv), index % 2 == 0 ? "1" : "0", logDir])
     { RedirectStandardOutput = true };
     for (int attempt = 1; ; attempt++)
     {
@@ -95,7 +99,7 @@ for (int i = 0; i < pairCount; i++)
     without.Add(r[1]);
     ratios.Add(withTotal / r[1]);
     Console.WriteLine(FormattableString.Invariant(
-        $"pair {i + 1,2} ({(i % 2 == 0 ? "with" : "without")} first): with {r[0]:F4} s + {r[2] * 1000:F2} ms writer CPU during the other's turns, without {r[1]:F4} s: {(ratios[^1] - 1) * 100:+0.00;-0.00} % (allocated {r[3] / 1e6:F1} / {r[4] / 1e6:F1} MB, collections {r[5] * 1000:F1} ms)"));
+        $"pair {i + 1,2} (logger on thread {i / 2 % 2}, {(i % 2 == 0 ? "with" : "without")} first): with {r[0]:F4} s + {r[2] * 1000:F2} ms writer CPU during the other's turns, without {r[1]:F4} s: {(ratios[^1] - 1) * 100:+0.00;-0.00} % (allocated {r[3] / 1e6:F1} / {r[4] / 1e6:F1} MB, collections {r[5] * 1000:F1} ms)"));
 }
 
 static double Median(IEnumerable<double> values)
@@ -104,60 +108,62 @@ static double Median(IEnumerable<double> values)
     return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
 }
 
-// The run that starts a pair tends to come out slower (by a few percent in the control): the overhead is the
-// mean of the two orders' mean ratios, which cancels that, and its standard error comes from the spread
-// within each order.
-(double Mean, double Variance, int Count) Order(int parity)
+// Two things favour one run of a pair in the control, where neither logs: starting the pair (a few percent
+// slower) and which of the two threads it runs on (about 2 % on digits). Pairs cycle through the four
+// combinations (logger on thread 0 or 1, with or without logger first); the overhead is the mean of the four
+// combinations' mean ratios, which cancels both, and its standard error comes from the spread within each.
+var cells = Enumerable.Range(0, 4).Select(c =>
 {
-    var xs = ratios.Where((_, i) => i % 2 == parity).Select(x => x - 1).ToList();
+    var xs = ratios.Where((_, i) => i % 4 == c).Select(x => x - 1).ToList();
     double m = xs.Average();
-    return (m, xs.Count > 1 ? xs.Sum(x => (x - m) * (x - m)) / (xs.Count - 1) : double.NaN, xs.Count);
-}
-var withFirst = Order(0);
-var withoutFirst = Order(1);
-double mean = (withFirst.Mean + withoutFirst.Mean) / 2;
-double standardError = Math.Sqrt(withFirst.Variance / withFirst.Count + withoutFirst.Variance / withoutFirst.Count) / 2;
+    return (Mean: m, Variance: xs.Count > 1 ? xs.Sum(x => (x - m) * (x - m)) / (xs.Count - 1) : double.NaN, xs.Count);
+}).ToList();
+double mean = cells.Average(c => c.Mean);
+double standardError = Math.Sqrt(cells.Sum(c => c.Variance / c.Count)) / cells.Count;
 long bytes = control ? 0 : Directory.EnumerateDirectories(logRoot, "pair0").SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories)).Sum(f => new FileInfo(f).Length);
 Console.WriteLine($"{dataset} MLP, {epochs} epochs, log every {logEvery} steps, {pairCount} pairs interleaved step by step, {mode}{(control ? ", CONTROL (neither side logs)" : "")}, {Environment.ProcessorCount} cores, {bytes / 1024} KiB of events per run");
 Console.WriteLine(FormattableString.Invariant(
-    $"training time: without logger median {Median(without):F4} s, with logger median {Median(with):F4} s; overhead {mean * 100:+0.00;-0.00} % ± {standardError * 100:F2} % (mean of the two orders ± standard error; with first {withFirst.Mean * 100:+0.00;-0.00} %, without first {withoutFirst.Mean * 100:+0.00;-0.00} %; median of all pairs {(Median(ratios) - 1) * 100:+0.00;-0.00} %)"));
+    $"training time: without logger median {Median(without):F4} s, with logger median {Median(with):F4} s; overhead {mean * 100:+0.00;-0.00} % ± {standardError * 100:F2} % (mean of the four combinations ± standard error; {string.Join(", ", cells.Select((c, k) => FormattableString.Invariant($"thread {k / 2} {(k % 2 == 0 ? "with" : "without")} first {c.Mean * 100:+0.00;-0.00} %")))}; median of all pairs {(Median(ratios) - 1) * 100:+0.00;-0.00} %)"));
 if (Directory.Exists(logRoot)) Directory.Delete(logRoot, recursive: true);
 return 0;
 
-// Trains both runs of a pair on two threads that take turns; returns the with-logger run's seconds, the
-// without run's seconds and the writer thread's CPU seconds during the without run's turns.
+// Trains both runs of a pair on two threads that take turns; returns the seconds of the run with the logger
+// and of the run without, the writer thread's CPU seconds during the turns of the run without, the bytes
+// allocated by each run, and the seconds of all collection pauses.
 // Garbage collections are shared out by allocation: both runs allocate alike, so a collection comes every so
 // many steps of the pair and, the turns being regular, tends to fall in the same run's turns every time
 // (about 1.5 ms each, 5 % of a digits run). Each run is charged the collection pauses in proportion to the
-// bytes it allocated (the logger's writer thread's allocations count for the run with the logger) instead
-// of the pauses that fell in its turns.
-static double[] Pair(PreparedData data, string dataset, int epochs, int logEvery, string? logDir, int first)
+// bytes allocated during its turns instead of the pauses that fell in its turns.
+static double[] Pair(PreparedData data, string dataset, int epochs, int logEvery, string? logDir, int loggerThread, bool withFirst)
 {
+    int first = withFirst ? loggerThread : 1 - loggerThread;
     var baton = new Baton(first);
     var seconds = new double[2];
     var paused = new TimeSpan[2];
     var allocated = new long[2];
-    double writerDuringWithout = 0;
+    var writerCpu = new double[2];
     string? writerStat = null;
     var pausedBefore = GC.GetTotalPauseDuration();
-    void Side(int side)
+    void Side(int thread)
     {
-        baton.Wait(side);
+        baton.Wait(thread);
         long turnStart = 0, total = 0, allocatedAtTurnStart = 0;
         var pausedAtTurnStart = TimeSpan.Zero;
         double writerAtTurnStart = 0;
-        int stepsThisTurn = side == first ? 1 : 0;
+        int stepsThisTurn = thread == first ? 1 : 0;
         // Only one side runs at a time, so what the process allocates during a side's turn is that side's.
+        // Both sides read the writer thread's CPU time, outside their timed turns, so that both pay alike for
+        // reading it.
         void EndTurn()
         {
             total += Stopwatch.GetTimestamp() - turnStart;
-            paused[side] += GC.GetTotalPauseDuration() - pausedAtTurnStart;
-            allocated[side] += GC.GetTotalAllocatedBytes(precise: true) - allocatedAtTurnStart;
-            if (side == 1) writerDuringWithout += WriterCpuSince(ref writerStat, writerAtTurnStart);
+            paused[thread] += GC.GetTotalPauseDuration() - pausedAtTurnStart;
+            allocated[thread] += GC.GetTotalAllocatedBytes(precise: true) - allocatedAtTurnStart;
+            writerCpu[thread] += WriterCpuSince(ref writerStat, writerAtTurnStart);
         }
         void StartTurn()
         {
-            if (side == 1) writerAtTurnStart = WriterCpuSeconds(ref writerStat);
+            writerAtTurnStart = WriterCpuSeconds(ref writerStat);
             allocatedAtTurnStart = GC.GetTotalAllocatedBytes(precise: true);
             pausedAtTurnStart = GC.GetTotalPauseDuration();
             turnStart = Stopwatch.GetTimestamp();
@@ -168,23 +174,24 @@ static double[] Pair(PreparedData data, string dataset, int epochs, int logEvery
             if (++stepsThisTurn < 2) return;
             stepsThisTurn = 0;
             EndTurn();
-            baton.Pass(side);
-            baton.Wait(side);
+            baton.Pass(thread);
+            baton.Wait(thread);
             StartTurn();
         });
         StartTurn();
-        Train(data, dataset, epochs, logEvery, side == 0 ? logDir : null, extra);
+        Train(data, dataset, epochs, logEvery, thread == loggerThread ? logDir : null, extra);
         EndTurn();
-        seconds[side] = (double)total / Stopwatch.Frequency;
-        baton.Finish(side);
+        seconds[thread] = (double)total / Stopwatch.Frequency;
+        baton.Finish(thread);
     }
     var threads = new[] { new Thread(() => Side(0)), new Thread(() => Side(1)) };
     foreach (var t in threads) t.Start();
     foreach (var t in threads) t.Join();
     double totalPaused = (GC.GetTotalPauseDuration() - pausedBefore).TotalSeconds;
-    for (int side = 0; side < 2; side++)
-        seconds[side] += totalPaused * allocated[side] / Math.Max(1, allocated[0] + allocated[1]) - paused[side].TotalSeconds;
-    return [seconds[0], seconds[1], writerDuringWithout, allocated[0], allocated[1], totalPaused];
+    for (int thread = 0; thread < 2; thread++)
+        seconds[thread] += totalPaused * allocated[thread] / Math.Max(1, allocated[0] + allocated[1]) - paused[thread].TotalSeconds;
+    int other = 1 - loggerThread;
+    return [seconds[loggerThread], seconds[other], writerCpu[other], allocated[loggerThread], allocated[other], totalPaused];
 }
 
 static void Train(PreparedData data, string dataset, int epochs, int logEvery, string? logDir, ITrainerCallback? turnTaking)
