@@ -118,7 +118,8 @@ var cells = Enumerable.Range(0, 4).Select(c =>
     double m = xs.Average();
     return (Mean: m, Variance: xs.Count > 1 ? xs.Sum(x => (x - m) * (x - m)) / (xs.Count - 1) : double.NaN, xs.Count);
 }).ToList();
-double mean = cells.Average(c => c.Mean);
+// Adding 0.0 turns a negative zero into a positive one, which formats without a sign.
+double mean = Math.Round(cells.Average(c => c.Mean), 4) + 0.0;
 double standardError = Math.Sqrt(cells.Sum(c => c.Variance / c.Count)) / cells.Count;
 long bytes = control ? 0 : Directory.EnumerateDirectories(logRoot, "pair0").SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories)).Sum(f => new FileInfo(f).Length);
 Console.WriteLine($"{dataset} MLP, {epochs} epochs, log every {logEvery} steps, {pairCount} pairs interleaved step by step, {mode}{(control ? ", CONTROL (neither side logs)" : "")}, {Environment.ProcessorCount} cores, {bytes / 1024} KiB of events per run");

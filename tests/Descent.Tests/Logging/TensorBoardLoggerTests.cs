@@ -44,7 +44,7 @@ public class TensorBoardLoggerTests
     }
 
     [Fact]
-    public void Records_reach_the_file_during_training_every_256_steps()
+    public void Records_reach_the_file_during_training_every_2048_steps()
     {
         using var dir = new TempDirectory();
         var (trainer, model, optimizer) = Setup();
@@ -52,11 +52,12 @@ public class TensorBoardLoggerTests
         using var writer = new SummaryWriter(dir.Path, flushSecs: 3600);
         using var logger = new TensorBoardLogger(writer, model, optimizer, logEvery: 100_000);
         trainer.Callbacks.Add(logger);
-        trainer.Fit(new DataLoader(Blobs(1), 8, shuffle: true, seed: 0), null, epochs: 33);
-        Assert.Equal(264, trainer.GlobalStep);
+        trainer.Fit(new DataLoader(Blobs(1), 8, shuffle: true, seed: 0), null, epochs: 257);
+        Assert.Equal(2056, trainer.GlobalStep);
         var losses = EventFileReader.ReadRun(dir.Path).Scalars["train/loss"];
-        // At step 256 the steps before it are on disk; the step's own loss comes after its optimizer step.
-        Assert.Equal(Enumerable.Range(1, 255).Select(i => (long)i), losses.Select(s => s.Step).Take(255));
+        // At step 2048 the steps before it are on disk; the step's own loss comes after its optimizer step.
+        Assert.Equal(Enumerable.Range(1, 2047).Select(i => (long)i), losses.Select(s => s.Step).Take(2047));
+        Assert.Equal(2047, losses.Count);
     }
 
     [Fact]

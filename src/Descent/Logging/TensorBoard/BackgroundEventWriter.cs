@@ -128,6 +128,10 @@ internal sealed class BackgroundEventWriter : IDisposable
 
     /// <summary>Stages several scalars of one step as a row of <see cref="ScalarRows"/>, which go to the queue as one item.</summary>
     /// <remarks><paramref name="tags"/> is kept, not copied: the caller passes the same array, unchanged, for every row of a series.</remarks>
+    // Per-step logging code is compiled optimized at its first call (by TensorBoardLogger.WarmUp's rehearsal)
+    // instead of being recompiled once a run has called it 30 times, on a background thread that competes
+    // with training.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void EnqueueScalars(EventFileSink sink, string[] tags, ReadOnlySpan<double> values, long step, double wallTime, bool newStyle)
     {
         lock (_stagingGate)
@@ -170,16 +174,18 @@ internal sealed class BackgroundEventWriter : IDisposable
     private sealed class ScalarRows(int columns)
     {
         /// <summary>
-        /// Rows staged at most (more than the logger's hand-over interval of 256 steps, so that its flush, not a
+        /// Rows staged at most (more than the logger's hand-over interval of 2048 steps, so that its flush, not a
         /// full block, queues them), and the longest a staged row waits to be queued (in seconds of wall time).
         /// </summary>
-        private const int MaxRows = 512;
+        private const int MaxRows = 4096;
         private const double MaxAgeSeconds = 1;
 
+        // Room for a few dozen rows at first, doubled as needed: a block is queued whenever other records are
+        // (every epoch, for the logger), and the writer hands it back for reuse only once it has written it.
         private string[] _tags = [];
-        private readonly long[] _steps = new long[MaxRows];
-        private readonly double[] _wallTimes = new double[MaxRows];
-        private readonly double[] _values = new double[MaxRows * columns];
+        private long[] _steps = new long[64];
+        private double[] _wallTimes = new double[64];
+        private double[] _values = new double[64 * columns];
         private EventFileSink? _sink;
         private bool _newStyle;
         private double _firstWallTime;
@@ -206,6 +212,13 @@ internal sealed class BackgroundEventWriter : IDisposable
 
         public void Add(ReadOnlySpan<double> values, long step, double wallTime)
         {
+            if (_count == _steps.Length)
+            {
+                int rows = Math.Min(MaxRows, 2 * _steps.Length);
+                Array.Resize(ref _steps, rows);
+                Array.Resize(ref _wallTimes, rows);
+                Array.Resize(ref _values, rows * columns);
+            }
             values.CopyTo(_values.AsSpan(_count * columns, columns));
             _steps[_count] = step;
             _wallTimes[_count] = wallTime;
@@ -213,6 +226,7 @@ internal sealed class BackgroundEventWriter : IDisposable
         }
 
         /// <summary>Writes every row, scalar by scalar in the order they were logged.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void AppendTo(BackgroundEventWriter writer)
         {
             for (int r = 0; r < _count; r++)
@@ -298,6 +312,7 @@ internal sealed class BackgroundEventWriter : IDisposable
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Process(in Work work)
     {
         if (work.FlushDone is { } done)
@@ -369,6 +384,7 @@ internal sealed class BackgroundEventWriter : IDisposable
         Appended(sink);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void AppendScalar(EventFileSink sink, in ScalarRecord scalar)
     {
         sink.Append(scalar);

@@ -24,6 +24,10 @@ internal static class DirectRecords
     private static ReadOnlySpan<byte> ScalarsMetadata => [0x4A, 0x0B, 0x0A, 0x09, 0x0A, 0x07, (byte)'s', (byte)'c', (byte)'a', (byte)'l', (byte)'a', (byte)'r', (byte)'s'];
 
     /// <summary>Appends the record of a scalar: <c>simple_value</c>, or PyTorch's <c>new_style</c> rank-0 float tensor with scalars metadata.</summary>
+    // Per-step logging code is compiled optimized at its first call (by TensorBoardLogger.WarmUp's rehearsal)
+    // instead of being recompiled once a run has called it 30 times, on a background thread that competes
+    // with training.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void WriteScalar(IBufferWriter<byte> output, in ScalarRecord scalar)
     {
         int valueBody = scalar.NewStyle ? 2 + 8 + ScalarsMetadata.Length : 5;
@@ -73,6 +77,7 @@ internal static class DirectRecords
     /// <paramref name="valueBody"/> bytes after its tag, writes the header and everything up to that point,
     /// and returns the payload with <paramref name="at"/> where the value's body goes.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static Span<byte> Begin(IBufferWriter<byte> output, string tag, long step, double wallTime, int valueBody, out int at, out Span<byte> record)
     {
         int tagBytes = Encoding.UTF8.GetByteCount(tag);

@@ -117,6 +117,10 @@ public sealed class SummaryWriter : IDisposable
     /// one hand-over to the writer thread: for loops that log several series every step.
     /// </summary>
     /// <exception cref="ArgumentException">The spans differ in length, or a tag is invalid (nothing is written then).</exception>
+    // Per-step logging code is compiled optimized at its first call (by TensorBoardLogger.WarmUp's rehearsal)
+    // instead of being recompiled once a run has called it 30 times, on a background thread that competes
+    // with training.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal void AddScalarsAtStep(ReadOnlySpan<string> tags, ReadOnlySpan<double> values, long step)
     {
         if (tags.Length != values.Length) throw new ArgumentException($"{tags.Length} tags for {values.Length} values", nameof(values));
