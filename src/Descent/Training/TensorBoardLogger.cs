@@ -200,6 +200,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     private static void Rehearse()
     {
         string dir = Path.Combine(Path.GetTempPath(), $"descent-warm-up-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        EventFileSink.UncountedFiles = true;
         try
         {
             // Random initialization draws from this thread's own generator (Rng is per thread), not the caller's.
@@ -220,6 +221,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         }
         finally
         {
+            EventFileSink.UncountedFiles = false;
             try
             {
                 Directory.Delete(dir, recursive: true);

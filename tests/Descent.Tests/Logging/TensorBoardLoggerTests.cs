@@ -44,6 +44,25 @@ public class TensorBoardLoggerTests
     }
 
     [Fact]
+    public void Files_of_the_warm_up_rehearsal_leave_the_file_counter_alone()
+    {
+        using var dir = new TempDirectory();
+        static int Counter(SummaryWriter w) => int.Parse(w.FilePath[(w.FilePath.LastIndexOf('.') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        // A counted file made first: any counted file after it ends in 1 or more.
+        using (var first = new SummaryWriter(Path.Combine(dir.Path, "a"))) Assert.True(Counter(first) >= 0);
+        int rehearsalCounter = -1;
+        var uncounted = new Thread(() =>
+        {
+            EventFileSink.UncountedFiles = true;
+            using var rehearsal = new SummaryWriter(Path.Combine(dir.Path, "b"));
+            rehearsalCounter = Counter(rehearsal);
+        });
+        uncounted.Start();
+        uncounted.Join();
+        Assert.Equal(0, rehearsalCounter);
+    }
+
+    [Fact]
     public void Records_reach_the_file_during_training_every_2048_steps()
     {
         using var dir = new TempDirectory();

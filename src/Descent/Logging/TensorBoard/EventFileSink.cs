@@ -19,6 +19,12 @@ internal sealed class EventFileSink
     public const string FileVersion = "brain.Event:2";
 
     private static int _fileCounter = -1;
+
+    /// <summary>
+    /// When set, files this thread creates take counter 0 and leave the process's counter alone: the warm-up
+    /// rehearsal's file, in a directory it deletes, must not make a user's first event file end in 1.
+    /// </summary>
+    [ThreadStatic] internal static bool UncountedFiles;
     private ArrayBufferWriter<byte> _pending = new(4096);
     private FileStream? _stream;
 
@@ -42,7 +48,7 @@ internal sealed class EventFileSink
     /// </summary>
     public static EventFileSink Create(string directory, string filenameSuffix, double wallTime)
     {
-        int counter = Interlocked.Increment(ref _fileCounter);
+        int counter = UncountedFiles ? 0 : Interlocked.Increment(ref _fileCounter);
         long seconds = (long)Math.Floor(wallTime);
         string name = $"events.out.tfevents.{seconds:D10}.{HostName}.{Environment.ProcessId}.{counter}{filenameSuffix}";
         string path = Path.Combine(directory, name);
