@@ -143,7 +143,7 @@ static double[] Pair(PreparedData data, string dataset, int epochs, int logEvery
     var paused = new TimeSpan[2];
     var allocated = new long[2];
     var writerCpu = new double[2];
-    string? writerStat = null;
+    var writerClock = new WriterThreadClock();
     var pausedBefore = GC.GetTotalPauseDuration();
     void Side(int thread)
     {
@@ -160,11 +160,11 @@ static double[] Pair(PreparedData data, string dataset, int epochs, int logEvery
             total += Stopwatch.GetTimestamp() - turnStart;
             paused[thread] += GC.GetTotalPauseDuration() - pausedAtTurnStart;
             allocated[thread] += GC.GetTotalAllocatedBytes(precise: true) - allocatedAtTurnStart;
-            writerCpu[thread] += WriterCpuSince(ref writerStat, writerAtTurnStart);
+            writerCpu[thread] += writerClock.Since(writerAtTurnStart);
         }
         void StartTurn()
         {
-            writerAtTurnStart = WriterCpuSeconds(ref writerStat);
+            writerAtTurnStart = writerClock.Seconds();
             allocatedAtTurnStart = GC.GetTotalAllocatedBytes(precise: true);
             pausedAtTurnStart = GC.GetTotalPauseDuration();
             turnStart = Stopwatch.GetTimestamp();
@@ -220,25 +220,45 @@ static void Train(PreparedData data, string dataset, int epochs, int logEvery, s
     logger?.Dispose();
 }
 
-static double WriterCpuSince(ref string? statPath, double start) => Math.Max(0, WriterCpuSeconds(ref statPath) - start);
-
-// CPU time so far of the logger's background thread, from Linux's per-thread scheduler statistics
-// (nanoseconds on the CPU); 0 elsewhere or before the thread exists.
-static double WriterCpuSeconds(ref string? statPath)
+/// <summary>
+/// CPU time so far of the logger's writer thread, from Linux's per-thread scheduler statistics (nanoseconds
+/// on the CPU); 0 elsewhere, before the thread exists and after it has ended. Read at every turn, so it
+/// keeps the file open and parses the number itself: reading with File.ReadAllText allocated and, called
+/// thousands of times, had the runtime recompile the file-reading code in the middle of the pair.
+/// </summary>
+sealed class WriterThreadClock
 {
-    if (!OperatingSystem.IsLinux()) return 0;
-    try
+    private readonly byte[] _buffer = new byte[256];
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _stat;
+    private int _searches;
+
+    public double Seconds()
     {
-        statPath ??= Directory.EnumerateDirectories("/proc/self/task")
-            .FirstOrDefault(task => File.ReadAllText(Path.Combine(task, "comm")).StartsWith("TensorBoard", StringComparison.Ordinal)) is { } found
-            ? Path.Combine(found, "schedstat") : null;
-        return statPath is null ? 0 : long.Parse(File.ReadAllText(statPath).Split(' ')[0], CultureInfo.InvariantCulture) / 1e9;
+        if (!OperatingSystem.IsLinux()) return 0;
+        try
+        {
+            // Looked for on every 16th call until found: the thread starts with the logger.
+            if (_stat is null && _searches++ % 16 == 0)
+                foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+                    if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith("TensorBoard eve", StringComparison.Ordinal))
+                    {
+                        _stat = File.OpenHandle(Path.Combine(task, "schedstat"));
+                        break;
+                    }
+            if (_stat is null) return 0;
+            int length = RandomAccess.Read(_stat, _buffer, 0);
+            long nanoseconds = 0;
+            for (int i = 0; i < length && _buffer[i] is >= (byte)'0' and <= (byte)'9'; i++) nanoseconds = nanoseconds * 10 + (_buffer[i] - '0');
+            return nanoseconds / 1e9;
+        }
+        catch (IOException)
+        {
+            // The thread ended (the logger was disposed): its time was counted up to the last turn.
+            return 0;
+        }
     }
-    catch (IOException)
-    {
-        // The thread ended (the logger was disposed): its time was counted up to the last turn.
-        return 0;
-    }
+
+    public double Since(double start) => Math.Max(0, Seconds() - start);
 }
 
 /// <summary>Lets one of two threads run at a time; each waits for its turn.</summary>
