@@ -81,8 +81,8 @@ public sealed class MisclassifiedImages
 /// the session counts as failed when training did not finish.</para>
 /// <para>The training thread only copies: parameter and gradient values are copied every
 /// <see cref="LogEvery"/> steps and bucketed on the writer's thread. Every 2048 steps, and after each round
-/// of histograms, the logger flushes the writer and waits (between those, the writer's own timer,
-/// <c>flushSecs</c>, writes what has waited longer than a second): the writer's work then runs while training is
+/// of histograms, the logger flushes the writer and waits (between those, records reach the file on the
+/// writer's own <c>flushSecs</c> timer, at most a second later): the writer's work then runs while training is
 /// paused rather than competing with the trainer's worker threads, which costs training less than half as
 /// much on a machine whose cores the trainer keeps busy. Bucketing costs about
 /// 1.4 ns per value, so one round of histograms costs about as much as three or four training steps of an
