@@ -200,7 +200,6 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     private static void Rehearse()
     {
         string dir = Path.Combine(Path.GetTempPath(), $"descent-warm-up-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        EventFileSink.UncountedFiles = true;
         try
         {
             // Random initialization draws from this thread's own generator (Rng is per thread), not the caller's.
@@ -210,7 +209,8 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
             var model = new Sequential(new Flatten(), new Linear(4, 2));
             var optimizer = new SGD(model.Parameters(), lr: 0.1);
             var trainer = new Trainer(model, optimizer);
-            using (var logger = new TensorBoardLogger(dir, model, optimizer, logEvery: 1) { Misclassified = new MisclassifiedImages(data) })
+            using var writer = new SummaryWriter(dir, "", flushSecs: 5, maxQueue: 10_000, filenameSuffix: "", normalizeTags: false, countedFile: false);
+            using (var logger = new TensorBoardLogger(writer, model, optimizer, logEvery: 1) { Misclassified = new MisclassifiedImages(data) })
             {
                 trainer.Callbacks.Add(logger);
                 trainer.Fit(new DataLoader(data, 2), data, epochs: 1);
@@ -221,7 +221,6 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         }
         finally
         {
-            EventFileSink.UncountedFiles = false;
             try
             {
                 Directory.Delete(dir, recursive: true);

@@ -225,13 +225,14 @@ internal sealed class BackgroundEventWriter : IDisposable
             _count++;
         }
 
-        /// <summary>Writes every row, scalar by scalar in the order they were logged.</summary>
+        /// <summary>Frames every row, scalar by scalar in the order they were logged, into the file's pending records.</summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void AppendTo(BackgroundEventWriter writer)
         {
             for (int r = 0; r < _count; r++)
                 for (int c = 0; c < columns; c++)
-                    writer.AppendScalar(_sink!, new ScalarRecord(_tags[c], _values[r * columns + c], _steps[r], _wallTimes[r], _newStyle));
+                    _sink!.Append(new ScalarRecord(_tags[c], _values[r * columns + c], _steps[r], _wallTimes[r], _newStyle));
+            writer.Appended(_sink!);
         }
     }
 

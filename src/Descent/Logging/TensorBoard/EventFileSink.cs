@@ -20,11 +20,6 @@ internal sealed class EventFileSink
 
     private static int _fileCounter = -1;
 
-    /// <summary>
-    /// When set, files this thread creates take counter 0 and leave the process's counter alone: the warm-up
-    /// rehearsal's file, in a directory it deletes, must not make a user's first event file end in 1.
-    /// </summary>
-    [ThreadStatic] internal static bool UncountedFiles;
     private ArrayBufferWriter<byte> _pending = new(4096);
     private FileStream? _stream;
 
@@ -46,9 +41,13 @@ internal sealed class EventFileSink
     /// Creates <c>events.out.tfevents.&lt;unix seconds, 10 digits&gt;.&lt;host&gt;.&lt;pid&gt;.&lt;counter&gt;&lt;suffix&gt;</c>
     /// in <paramref name="directory"/> (created as needed) and writes the first record to it.
     /// </summary>
-    public static EventFileSink Create(string directory, string filenameSuffix, double wallTime)
+    /// <remarks>
+    /// <paramref name="counted"/> false gives counter 0 and leaves the process's counter alone: the warm-up
+    /// rehearsal's file, in a directory it deletes, must not make a user's first event file end in 1.
+    /// </remarks>
+    public static EventFileSink Create(string directory, string filenameSuffix, double wallTime, bool counted = true)
     {
-        int counter = UncountedFiles ? 0 : Interlocked.Increment(ref _fileCounter);
+        int counter = counted ? Interlocked.Increment(ref _fileCounter) : 0;
         long seconds = (long)Math.Floor(wallTime);
         string name = $"events.out.tfevents.{seconds:D10}.{HostName}.{Environment.ProcessId}.{counter}{filenameSuffix}";
         string path = Path.Combine(directory, name);

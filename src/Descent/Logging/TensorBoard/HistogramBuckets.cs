@@ -49,22 +49,17 @@ public static class HistogramBuckets
     }
 
     /// <summary>
-    /// For each positive edge, the smallest float bit pattern whose value is at or above it, and a final
-    /// sentinel; positive floats order like their bits, so comparing with an edge is an integer compare.
-    /// </summary>
-    private static readonly uint[] EdgeBits = BuildEdgeBits(strictly: false);
-
-    /// <summary>For each positive edge, the smallest float bit pattern whose value is above it, and a final sentinel.</summary>
-    private static readonly uint[] EdgeBitsStrict = BuildEdgeBits(strictly: true);
-
-    /// <summary>
     /// One entry per top 16 bits of a float (sign, exponent, 7 mantissa bits), a slice of values spanning a
     /// ratio under 1.008 (<see cref="BuildSliceTable"/>). Neighbouring edges differ by a factor of 1.1, so at
     /// most one edge lies inside a slice, and one compare with it places every value of the slice.
-    /// Initialized after the edge bits, from which it is built.
     /// </summary>
     private static readonly ulong[] SliceTable = BuildSliceTable();
 
+    /// <summary>
+    /// For each positive edge, the smallest float bit pattern whose value is at or above it (with
+    /// <paramref name="strictly"/>, above it), and a final sentinel; positive floats order like their bits,
+    /// so comparing with an edge is an integer compare.
+    /// </summary>
     private static uint[] BuildEdgeBits(bool strictly)
     {
         var bits = new uint[PositiveEdges.Length + 1];
@@ -91,17 +86,18 @@ public static class HistogramBuckets
         const int slices = 1 << 15;
         int positives = PositiveEdges.Length;
         var table = new ulong[2 * slices];
+        uint[] edgeBits = BuildEdgeBits(strictly: false), edgeBitsStrict = BuildEdgeBits(strictly: true);
         int atOrBelow = 0, strictlyBelow = 0;
         for (int slice = 0; slice < slices; slice++)
         {
             uint low = (uint)slice << 16;
             // Edges at or below (strictly below) the slice's smallest magnitude.
-            while (atOrBelow < positives && EdgeBits[atOrBelow] <= low) atOrBelow++;
-            while (strictlyBelow < positives && EdgeBitsStrict[strictlyBelow] <= low) strictlyBelow++;
+            while (atOrBelow < positives && edgeBits[atOrBelow] <= low) atOrBelow++;
+            while (strictlyBelow < positives && edgeBitsStrict[strictlyBelow] <= low) strictlyBelow++;
             // A non-negative v lies in [pos[k-1], pos[k]) with k edges at or below it: bucket positives + k.
             // A negative v lies in [-pos[k], -pos[k-1]) with k edges strictly below |v|: bucket positives - 1 - k.
-            (uint threshold, int slot) positive = (EdgeBits[atOrBelow], positives + 1 + atOrBelow);
-            (uint threshold, int slot) negative = (EdgeBitsStrict[strictlyBelow], positives - strictlyBelow);
+            (uint threshold, int slot) positive = (edgeBits[atOrBelow], positives + 1 + atOrBelow);
+            (uint threshold, int slot) negative = (edgeBitsStrict[strictlyBelow], positives - strictlyBelow);
             if (low >= 0x7F800000) positive = negative = (uint.MaxValue, 0);
             // -0 compares equal to 0 and counts as non-negative, as in numpy; the other magnitudes of this
             // slice are tiny negative values, one slot down.

@@ -57,6 +57,12 @@ public sealed class SummaryWriter : IDisposable
     /// <param name="normalizeTags">Rewrite tags with TensorFlow's <c>clean_tag</c> rule (<see cref="TensorBoardTags.Normalize"/>) instead of keeping them as given.</param>
     /// <exception cref="ArgumentException">The directory cannot be created or written, or another writer in this process is writing to it.</exception>
     public SummaryWriter(string? logDir = null, string comment = "", double flushSecs = 5, int maxQueue = 10_000, string filenameSuffix = "", bool normalizeTags = false)
+        : this(logDir, comment, flushSecs, maxQueue, filenameSuffix, normalizeTags, countedFile: true)
+    {
+    }
+
+    /// <summary>The public constructor; <paramref name="countedFile"/> false for a file that must not advance the process's file counter (see <see cref="EventFileSink.Create"/>).</summary>
+    internal SummaryWriter(string? logDir, string comment, double flushSecs, int maxQueue, string filenameSuffix, bool normalizeTags, bool countedFile)
     {
         if (!(flushSecs > 0) || double.IsInfinity(flushSecs)) throw new ArgumentOutOfRangeException(nameof(flushSecs), $"flush_secs must be a positive number of seconds, got {flushSecs}");
         if (maxQueue < 1) throw new ArgumentOutOfRangeException(nameof(maxQueue), $"max_queue must be a positive integer, got {maxQueue}");
@@ -71,7 +77,7 @@ public sealed class SummaryWriter : IDisposable
         Claim(LogDir);
         try
         {
-            _sink = EventFileSink.Create(LogDir, filenameSuffix, UnixNow());
+            _sink = EventFileSink.Create(LogDir, filenameSuffix, UnixNow(), countedFile);
         }
         catch
         {
