@@ -159,10 +159,12 @@ public class SummaryWriterBadInputTests
     {
         using var dir = new TempDirectory();
         var writer = new SummaryWriter(dir.Sub("run"), flushSecs: 3600);
-        writer.AddScalar("x", 1);
-        // Replacing the run directory by a file makes the next append fail.
-        Directory.Delete(dir.Sub("run"), recursive: true);
-        File.WriteAllText(dir.Sub("run"), "in the way");
+        // AddScalars writes to a file of its own in run/loss_train, created at once and opened again for
+        // the first append: replacing its directory by a file makes that append fail.
+        writer.AddScalars("loss", new Dictionary<string, double> { ["train"] = 1 });
+        string series = Path.Combine(dir.Sub("run"), "loss_train");
+        Directory.Delete(series, recursive: true);
+        File.WriteAllText(series, "in the way");
         var e = Assert.Throws<IOException>(writer.Flush);
         Assert.Contains("writing TensorBoard events failed", e.Message);
         Assert.Throws<IOException>(() => writer.AddScalar("y", 2));

@@ -23,7 +23,11 @@ internal sealed class EventFileSink
     private ArrayBufferWriter<byte> _pending = new(4096);
     private FileStream? _stream;
 
-    private EventFileSink(string path) => FilePath = path;
+    private EventFileSink(string path, FileStream? stream)
+    {
+        FilePath = path;
+        _stream = stream;
+    }
 
     /// <summary>Where the records go.</summary>
     public string FilePath { get; }
@@ -44,24 +48,33 @@ internal sealed class EventFileSink
     /// <remarks>
     /// <paramref name="counted"/> false gives counter 0 and leaves the process's counter alone: the warm-up
     /// rehearsal's file, in a directory it deletes, must not make a user's first event file end in 1.
+    /// <paramref name="keepOpen"/> keeps the file open for the writer's first write (opening it again costs
+    /// a few system calls); whoever asks for it must see that the writer will close it.
     /// </remarks>
-    public static EventFileSink Create(string directory, string filenameSuffix, double wallTime, bool counted = true)
+    public static EventFileSink Create(string directory, string filenameSuffix, double wallTime, bool counted = true, bool keepOpen = false)
     {
         int counter = counted ? Interlocked.Increment(ref _fileCounter) : 0;
         long seconds = (long)Math.Floor(wallTime);
         string name = $"events.out.tfevents.{seconds:D10}.{HostName}.{Environment.ProcessId}.{counter}{filenameSuffix}";
         string path = Path.Combine(directory, name);
+        FileStream? stream = null;
         try
         {
             Directory.CreateDirectory(directory);
-            using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 0);
+            stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 0);
             stream.Write(FirstRecord(wallTime));
+            if (!keepOpen)
+            {
+                stream.Dispose();
+                stream = null;
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
+            stream?.Dispose();
             throw new ArgumentException($"cannot write TensorBoard events to '{directory}': {e.Message}", nameof(directory), e);
         }
-        return new EventFileSink(path);
+        return new EventFileSink(path, stream);
     }
 
     /// <summary>

@@ -77,14 +77,14 @@ public sealed class SummaryWriter : IDisposable
         Claim(LogDir);
         try
         {
-            _sink = EventFileSink.Create(LogDir, filenameSuffix, UnixNow(), countedFile);
+            _sink = EventFileSink.Create(LogDir, filenameSuffix, UnixNow(), countedFile, keepOpen: true);
         }
         catch
         {
             ReleaseClaims();
             throw;
         }
-        _writer = new BackgroundEventWriter(flushSecs, maxQueue);
+        _writer = new BackgroundEventWriter(flushSecs, maxQueue, _sink);
         AppDomain.CurrentDomain.ProcessExit += FlushAtExit;
     }
 
