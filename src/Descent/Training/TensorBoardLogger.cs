@@ -553,13 +553,21 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     }
 
     /// <summary>
-    /// The first misclassified validation samples, predicted a chunk at a time in evaluation mode: a few
-    /// hundred samples usually hold enough mistakes, so most of the validation set is never run again.
+    /// The first misclassified validation samples: from the trainer's latest validation of the same set,
+    /// or else predicted a chunk at a time in evaluation mode (a few hundred samples usually hold enough
+    /// mistakes, so most of the validation set is never run again).
     /// </summary>
     private List<MisclassifiedSample> FindMisclassified(MisclassifiedImages config)
     {
         const int chunk = 256;
         var data = config.Validation;
+        if (_trainer?.LastValidation is ({ } validated, { } predictions) && ReferenceEquals(validated, data))
+        {
+            var mistakes = new List<MisclassifiedSample>();
+            for (int i = 0; i < predictions.Length && mistakes.Count < config.MaxImages; i++)
+                if (data.GetLabel(i) is var label && predictions[i] != label) mistakes.Add(new MisclassifiedSample(i, label, predictions[i]));
+            return mistakes;
+        }
         _chunkFeatures ??= new float[chunk * data.SampleSize];
         _chunkIndices ??= new int[chunk];
         _chunkLabels ??= new int[chunk];
@@ -582,9 +590,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
                 var scores = logits.Data;
                 for (int i = 0; i < n && picked.Count < config.MaxImages; i++)
                 {
-                    var row = scores.Slice(i * classes, classes);
-                    int predicted = 0;
-                    for (int j = 1; j < classes; j++) if (row[j] > row[predicted]) predicted = j;
+                    int predicted = Trainer.ArgMax(scores.Slice(i * classes, classes));
                     if (predicted != _chunkLabels[i]) picked.Add(new MisclassifiedSample(start + i, _chunkLabels[i], predicted));
                 }
             }

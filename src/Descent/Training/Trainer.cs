@@ -85,6 +85,12 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     }
     private int _accumulationSteps = 1;
 
+    /// <summary>
+    /// The arg-max class of every sample of the validation set at <see cref="Fit"/>'s latest validation
+    /// (null before one): a callback that shows misclassified samples needs no pass of its own over the set.
+    /// </summary>
+    internal (Dataset Data, int[] Predicted)? LastValidation { get; private set; }
+
     /// <summary>Trains for <paramref name="epochs"/> epochs; validates on <paramref name="validation"/> after each one when given.</summary>
     public IReadOnlyList<EpochResult> Fit(DataLoader train, Dataset? validation = null, int epochs = 1)
     {
@@ -92,6 +98,8 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         if (Optimizer.RequiresClosure && _accumulationSteps > 1)
             throw new ArgumentException($"{Optimizer.GetType().Name} re-evaluates the loss inside its step and cannot accumulate gradients over batches (accumulation steps {_accumulationSteps})");
         var history = new List<EpochResult>();
+        LastValidation = null;
+        var predicted = validation is null ? null : new int[validation.Count];
         foreach (var c in Callbacks) c.OnTrainBegin(this, epochs, train.Count);
         StopRequested = false;
         for (int epoch = 1; epoch <= epochs && !StopRequested; epoch++)
@@ -116,7 +124,12 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
                 foreach (var c in Callbacks) c.OnBatchEnd(epoch, batchIndex, GlobalStep, batchLoss, batchAccuracy);
                 batchIndex++;
             }
-            Metrics? val = validation is null ? null : Evaluate(validation);
+            Metrics? val = null;
+            if (validation is not null)
+            {
+                val = EvaluateInto(validation, 500, predicted);
+                LastValidation = (validation, predicted!);
+            }
             var result = new EpochResult(epoch, lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1),
                 val?.Loss, val?.Accuracy, sw.Elapsed.TotalSeconds, Optimizer.GroupOptions[0].Lr);
             history.Add(result);
@@ -189,7 +202,10 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     }
 
     /// <summary>Mean loss and accuracy over <paramref name="data"/> in evaluation mode, without recording a graph.</summary>
-    public Metrics Evaluate(Dataset data, int batchSize = 500)
+    public Metrics Evaluate(Dataset data, int batchSize = 500) => EvaluateInto(data, batchSize, null);
+
+    /// <summary><see cref="Evaluate(Dataset, int)"/> that also stores each sample's arg-max class in <paramref name="predicted"/> when given.</summary>
+    private Metrics EvaluateInto(Dataset data, int batchSize, int[]? predicted)
     {
         bool wasTraining = Model.Training;
         Model.Eval();
@@ -197,11 +213,13 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         long correct = 0;
         using (Tape.NoGrad())
         {
+            int at = 0;
             foreach (var batch in new DataLoader(data, batchSize).Epoch(0))
             {
                 var output = Model.Forward(batch.X);
                 lossSum += (double)Loss(output, batch.Y).Item() * batch.Size;
-                correct += CountCorrect(output, batch.Y);
+                correct += CountCorrect(output, batch.Y, predicted.AsSpan(at, predicted is null ? 0 : batch.Size));
+                at += batch.Size;
             }
         }
         Model.Train(wasTraining);
@@ -228,7 +246,8 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         return predictions;
     }
 
-    private static int CountCorrect(Tensor logits, int[] targets)
+    /// <summary>Samples whose arg-max class is their target; each sample's class goes to <paramref name="predicted"/> when it is not empty.</summary>
+    private static int CountCorrect(Tensor logits, int[] targets, Span<int> predicted = default)
     {
         if (logits.Rank != 2) return 0;
         int n = logits.Shape[0], c = logits.Shape[1];
@@ -236,11 +255,18 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         int correct = 0;
         for (int i = 0; i < n; i++)
         {
-            var row = d.Slice(i * c, c);
-            int best = 0;
-            for (int j = 1; j < c; j++) if (row[j] > row[best]) best = j;
+            int best = ArgMax(d.Slice(i * c, c));
+            if (!predicted.IsEmpty) predicted[i] = best;
             if (best == targets[i]) correct++;
         }
         return correct;
+    }
+
+    /// <summary>The index of the largest score (the first on ties, as <c>torch.argmax</c>).</summary>
+    internal static int ArgMax(ReadOnlySpan<float> scores)
+    {
+        int best = 0;
+        for (int j = 1; j < scores.Length; j++) if (scores[j] > scores[best]) best = j;
+        return best;
     }
 }

@@ -149,6 +149,33 @@ public class TensorBoardLoggerTests
         Assert.Equal(12, (run.Images.GetValueOrDefault("val/misclassified")?.Single().Step ?? run.Texts["val/misclassified/text_summary"].Single().Step));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_misclassified_table_lists_the_first_samples_the_trained_model_gets_wrong(bool fitValidatesTheSameSet)
+    {
+        using var dir = new TempDirectory();
+        var (trainer, model, optimizer) = Setup();
+        var shown = Blobs(2, 40);
+        // Either the grid's set is the one Fit validates on (its predictions are reused), or Fit validates on
+        // another set and the logger predicts the grid's set itself.
+        var validated = fitValidatesTheSameSet ? shown : Blobs(3, 24);
+        using (var logger = new TensorBoardLogger(dir.Path, model, optimizer) { Misclassified = new MisclassifiedImages(shown, [1, 4, 4], maxImages: 5) })
+        {
+            trainer.Callbacks.Add(logger);
+            trainer.Fit(new DataLoader(Blobs(1), 16), validated, epochs: 1);
+        }
+        // Independently: Trainer.Predict's arg-max over the trained model.
+        var predicted = trainer.Predict(shown);
+        var expected = Enumerable.Range(0, shown.Count).Where(i => predicted[i] != shown.GetLabel(i)).Take(5)
+            .Select(i => $"{i} | {shown.GetLabel(i)} | {predicted[i]}").ToList();
+        Assert.NotEmpty(expected);
+        var table = EventFileReader.ReadRun(dir.Path).Texts["val/misclassified/text_summary"].Single().Text;
+        var rows = table.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(2)
+            .Select(row => string.Join(" | ", row.Trim('|', ' ').Split('|').Skip(1).Select(cell => cell.Trim()))).ToList();
+        Assert.Equal(expected, rows);
+    }
+
     [Fact]
     public void The_update_ratio_is_the_step_size_relative_to_the_weights()
     {
