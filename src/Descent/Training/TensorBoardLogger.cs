@@ -79,12 +79,13 @@ public sealed class MisclassifiedImages
 /// <para>On <see cref="Dispose"/>: the hyperparameters with the final metrics (<c>hparam/train_loss</c>,
 /// <c>hparam/val_accuracy</c>, … and any <see cref="AddFinalMetric"/>) for the HParams tab, in the same run;
 /// the session counts as failed when training did not finish.</para>
-/// <para>The training thread only copies: parameter and gradient values are copied every
-/// <see cref="LogEvery"/> steps and bucketed on the writer's thread. Every 2048 steps, and after each round
-/// of histograms, the logger flushes the writer and waits (between those, records reach the file on the
-/// writer's own <c>flushSecs</c> timer, at most a second later): the writer's work then runs while training is
-/// paused rather than competing with the trainer's worker threads, which costs training less than half as
-/// much on a machine whose cores the trainer keeps busy. Bucketing costs about
+/// <para>The per-step scalars are kept in a block of plain numbers and handed to the writer every epoch
+/// (and at least every second); parameter and gradient values are copied every <see cref="LogEvery"/> steps.
+/// Every 2048 steps, and after each round of histograms, the logger flushes the writer, which encodes,
+/// buckets and writes on the training thread (between those, records reach the file on the writer's own
+/// <c>flushSecs</c> timer): done while training is paused rather than on the writer's thread alongside
+/// the trainer's worker threads, the work costs training less than half as much on a machine whose cores
+/// the trainer keeps busy. Bucketing costs about
 /// 1.4 ns per value, so one round of histograms costs about as much as three or four training steps of an
 /// MLP at batch size 32; hence the default of 1000 steps, the <c>log_freq</c> default of Weights &amp;
 /// Biases' <c>wandb.watch</c>, which logs the same histograms.</para>
@@ -92,11 +93,10 @@ public sealed class MisclassifiedImages
 public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
 {
     /// <summary>
-    /// Steps between hand-overs of the queued records to the writer (see <see cref="OnOptimizerStep"/>): each
-    /// hand-over costs a wake-up of the writer thread and a wait, so they are few (a 0.1-second digits run
-    /// had three at every 256 steps, about 1 % of its training time); a fast MLP takes about 0.3 s for 2048 steps.
+    /// Steps between flushes of the writer (see <see cref="OnOptimizerStep"/>), which write the records
+    /// queued so far: a fast MLP takes about 0.3 s for 2048 steps.
     /// </summary>
-    private const int HandOverSteps = 2048;
+    private const int FlushSteps = 2048;
 
     private readonly bool _ownsWriter;
     private readonly IReadOnlyDictionary<string, object?>? _extraHParams;
@@ -111,13 +111,17 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     private bool _disposed;
     private double _lossSum, _accuracySum;
     private static readonly string[] BatchTags = ["train/loss", "train/accuracy"];
-    private readonly double[] _batchValues = new double[2];
     private int _lossCount;
+    // This run's per-step scalars, one row a step, handed to the writer every epoch (see ScalarRows).
+    private ScalarRows? _rows;
+    private static readonly string[] EpochTags = ["epoch/train_loss", "epoch/train_accuracy", "epoch/seconds", "epoch/val_loss", "epoch/val_accuracy"];
+    private static readonly string[] EpochTagsWithoutValidation = EpochTags[..3];
+    private readonly double[] _epochValues = new double[EpochTags.Length];
+    private ScalarRows? _epochRow;
     private long _lastLossStep = long.MinValue;
     private long _lastGridStep = -1;
     private string[]? _stepTags;
     private double[]? _stepValues;
-    private int _stepCount;
     private long _pendingStep = -1;
 
     /// <summary>
@@ -317,17 +321,18 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         double meanLoss = _lossSum / _lossCount, meanAccuracy = _accuracySum / _lossCount;
         if (_pendingStep == globalStep)
         {
-            // The step's gradient norm and learning rates wait in the same buffer: one hand-over for all.
+            // The step's gradient norm and learning rates wait in the same row.
             _stepValues![0] = meanLoss;
             _stepValues[1] = meanAccuracy;
-            Writer.AddScalarsAtStep(_stepTags.AsSpan(0, _stepCount), _stepValues.AsSpan(0, _stepCount), globalStep);
+            AddRow(_stepTags!, _stepValues, globalStep);
             _pendingStep = -1;
         }
         else
         {
-            _batchValues[0] = meanLoss;
-            _batchValues[1] = meanAccuracy;
-            Writer.AddScalarsAtStep(BatchTags, _batchValues, globalStep);
+            // A batch end without an optimizer step of its own (a loop that calls callbacks itself).
+            HandOverRows();
+            Writer.AddScalar(BatchTags[0], meanLoss, globalStep);
+            Writer.AddScalar(BatchTags[1], meanAccuracy, globalStep);
         }
         _lastLossStep = globalStep;
         _lossSum = 0;
@@ -356,33 +361,62 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         int n = 2;
         if (withNorm) _stepValues![n++] = gradNorm;
         for (int g = 0; g < groups.Count; g++) _stepValues![n++] = groups[g].Lr;
-        _stepCount = n;
         _pendingStep = globalStep;
         if (globalStep % LogEvery == 0) LogParameters(globalStep);
         if ((globalStep + 1) % LogEvery == 0) SnapshotWeights(globalStep);
         // The writer's work is done while training waits, in batches: run concurrently, it preempts a worker
         // thread in the middle of a parallel loop (Descent's pool keeps every core busy), and that cost
         // training about 2.5 times the writer's own time (4 % instead of 2 % of a Fashion-MNIST MLP run).
-        if (globalStep % LogEvery == 0 || globalStep % HandOverSteps == 0) Writer.Flush();
+        if (globalStep % LogEvery == 0 || globalStep % FlushSteps == 0)
+        {
+            HandOverRows();
+            Writer.Flush();
+        }
     }
 
     /// <summary>Writes a step's gradient norm and learning rates whose loss never came (a step without a batch end).</summary>
     private void WritePendingStepScalars()
     {
         if (_pendingStep < 0) return;
-        Writer.AddScalarsAtStep(_stepTags.AsSpan(2, _stepCount - 2), _stepValues.AsSpan(2, _stepCount - 2), _pendingStep);
+        HandOverRows();
+        for (int i = 2; i < _stepTags!.Length; i++) Writer.AddScalar(_stepTags[i], _stepValues![i], _pendingStep);
         _pendingStep = -1;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private void AddRow(string[] tags, double[] values, long step)
+    {
+        double wallTime = SummaryWriter.UnixNow();
+        var rows = _rows ??= new ScalarRows(tags);
+        if (!ReferenceEquals(rows.Tags, tags) || rows.IsDue(wallTime)) rows = _rows = Writer.AddScalarRows(rows, tags);
+        rows.Add(values, step, wallTime);
+    }
+
+    /// <summary>Hands the rows staged so far to the writer, before the logger writes anything else: the file keeps the order of the steps.</summary>
+    private void HandOverRows()
+    {
+        if (_rows is { Count: > 0 } rows) _rows = Writer.AddScalarRows(rows);
     }
 
     /// <inheritdoc />
     public void OnEpochEnd(EpochResult result)
     {
         long step = _trainer?.GlobalStep ?? 0;
-        Writer.AddScalar("epoch/train_loss", result.TrainLoss, step);
-        Writer.AddScalar("epoch/train_accuracy", result.TrainAccuracy, step);
-        if (result.ValLoss is { } valLoss) Writer.AddScalar("epoch/val_loss", valLoss, step);
-        if (result.ValAccuracy is { } valAccuracy) Writer.AddScalar("epoch/val_accuracy", valAccuracy, step);
-        Writer.AddScalar("epoch/seconds", result.Seconds, step);
+        HandOverRows();
+        // One row, handed over as one item.
+        bool validated = result.ValLoss is not null && result.ValAccuracy is not null;
+        var tags = validated ? EpochTags : EpochTagsWithoutValidation;
+        _epochValues[0] = result.TrainLoss;
+        _epochValues[1] = result.TrainAccuracy;
+        _epochValues[2] = result.Seconds;
+        if (validated)
+        {
+            _epochValues[3] = result.ValLoss!.Value;
+            _epochValues[4] = result.ValAccuracy!.Value;
+        }
+        var row = _epochRow is { } kept && ReferenceEquals(kept.Tags, tags) ? kept : new ScalarRows(tags);
+        row.Add(_epochValues.AsSpan(0, tags.Length), step, SummaryWriter.UnixNow());
+        _epochRow = Writer.AddScalarRows(row);
         _lastEpoch = result;
         if (Misclassified is { EveryEpochs: > 0 } grid && result.Epoch % grid.EveryEpochs == 0) LogMisclassified(grid, step);
     }
@@ -391,6 +425,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     public void OnTrainEnd(IReadOnlyList<EpochResult> history)
     {
         WritePendingStepScalars();
+        HandOverRows();
         _finished = true;
         if (history.Count > 0) _lastEpoch = history[^1];
         if (Misclassified is not null && _trainer is { } trainer && trainer.GlobalStep != _lastGridStep) LogMisclassified(Misclassified, trainer.GlobalStep);
@@ -404,6 +439,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         try
         {
             WritePendingStepScalars();
+            HandOverRows();
             if (_trainer is not null) WriteHParams();
             if (!_ownsWriter) Writer.Flush();
         }
@@ -457,6 +493,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
 
     private void LogParameters(long step)
     {
+        HandOverRows();
         var subject = Bound;
         int total = subject.ParameterCount;
         bool haveBefore = _before is not null && _beforeStep == step - 1;

@@ -218,7 +218,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
             {
                 var output = Model.Forward(batch.X);
                 lossSum += (double)Loss(output, batch.Y).Item() * batch.Size;
-                correct += CountCorrect(output, batch.Y, predicted.AsSpan(at, predicted is null ? 0 : batch.Size));
+                correct += CountCorrect(output, batch.Y, predicted is null ? default : predicted.AsSpan(at, batch.Size));
                 at += batch.Size;
             }
         }

@@ -7,8 +7,8 @@ namespace Descent.Logging.TensorBoard;
 /// Encodes events and writes event files off the caller's thread, so that logging costs the training loop
 /// little more than putting an item in a queue. The queue is bounded: a producer that gets ahead by
 /// <c>capacity</c> items waits, as with PyTorch's <c>max_queue</c>. Pending records reach the files every
-/// <c>flushSecs</c>, on <see cref="Flush"/> and on <see cref="Dispose"/>, and sooner when a file has a
-/// megabyte waiting.
+/// <c>flushSecs</c>, on <see cref="Flush"/> and on <see cref="Dispose"/>, and sooner when a file has
+/// 48 KiB waiting.
 /// </summary>
 /// <remarks>
 /// <para>The writer thread is woken only when 512 items (or half the queue) wait, when queued work holds
@@ -22,7 +22,10 @@ namespace Descent.Logging.TensorBoard;
 internal sealed class BackgroundEventWriter : IDisposable
 {
     private const int MaxOpenFiles = 32;
-    private const int WriteThroughBytes = 1 << 20;
+    // Pending records of a file are written once this many bytes wait: the buffer that holds them then stays
+    // small (a digits run's 170 KB of records, held until the end, made the buffer grow by doubling through
+    // half a megabyte of garbage).
+    private const int WriteThroughBytes = 48 << 10;
     private const long WakeHeldBytes = 16L << 20, MaxHeldBytes = 256L << 20;
 
     /// <summary>
@@ -34,11 +37,8 @@ internal sealed class BackgroundEventWriter : IDisposable
     private readonly object _gate = new();
     // Held while queued work is processed and files are written, by whichever thread does it.
     private readonly object _workGate = new();
-    // Producers' side of per-step scalars (see ScalarRows); taken before _gate, never by the writer thread.
-    private readonly object _stagingGate = new();
-    private ScalarRows? _staged;
-    // Rows the writer thread has written, kept for the next staging so that logging every step allocates nothing.
-    private ScalarRows? _spareRows;
+    // Blocks of rows already written, kept for the next callers so that logging every step allocates nothing.
+    private readonly System.Collections.Concurrent.ConcurrentStack<ScalarRows> _spareRows = new();
     private readonly int _capacity;
     private readonly int _wakeAt;
     private readonly long _flushTicks;
@@ -56,9 +56,9 @@ internal sealed class BackgroundEventWriter : IDisposable
 
     /// <summary>
     /// One queued item: an event, a scalar (kept as plain values so that logging one allocates nothing on
-    /// the caller's thread; its record is encoded here), deferred work, or staged rows of scalars.
+    /// the caller's thread; its record is encoded here), deferred work, or a block of scalar rows with the tags they are written under.
     /// </summary>
-    private readonly record struct Work(EventFileSink? Sink, Event? Event, Action? Deferred, ScalarRecord Scalar, ScalarRows? Rows = null);
+    private readonly record struct Work(EventFileSink? Sink, Event? Event, Action? Deferred, ScalarRecord Scalar, ScalarRows? Rows = null, string[]? RowTags = null);
 
     /// <summary>Starts a writer whose first file, <paramref name="mainSink"/>, may be open already: the writer closes it.</summary>
     public BackgroundEventWriter(double flushSecs, int capacity, EventFileSink mainSink)
@@ -97,11 +97,7 @@ internal sealed class BackgroundEventWriter : IDisposable
     /// <summary>Writes everything queued so far to the files, on the calling thread, and returns once it is there.</summary>
     public void Flush()
     {
-        lock (_stagingGate)
-        {
-            MoveStagedLocked();
-            lock (_gate) ThrowIfStoppedLocked();
-        }
+        lock (_gate) ThrowIfStoppedLocked();
         lock (_workGate)
         {
             if (!_closed)
@@ -116,26 +112,12 @@ internal sealed class BackgroundEventWriter : IDisposable
     /// <summary>Writes everything queued, closes every file and lets the thread go; rethrows a write failure.</summary>
     public void Dispose()
     {
-        lock (_stagingGate)
+        lock (_gate)
         {
-            try
-            {
-                MoveStagedLocked();
-            }
-            catch (IOException)
-            {
-                // A write failure is rethrown below, once the files are closed.
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-            lock (_gate)
-            {
-                if (_stopped) return;
-                _stopped = true;
-                // The writer thread, if it is waiting, ends; if it is at work, it ends when that is done.
-                Monitor.PulseAll(_gate);
-            }
+            if (_stopped) return;
+            _stopped = true;
+            // The writer thread, if it is waiting, ends; if it is at work, it ends when that is done.
+            Monitor.PulseAll(_gate);
         }
         lock (_workGate)
         {
@@ -147,114 +129,24 @@ internal sealed class BackgroundEventWriter : IDisposable
         ThrowIfFailed();
     }
 
-    /// <summary>Stages several scalars of one step as a row of <see cref="ScalarRows"/>, which go to the queue as one item.</summary>
-    /// <remarks><paramref name="tags"/> is kept, not copied: the caller passes the same array, unchanged, for every row of a series.</remarks>
-    // Per-step logging code is compiled optimized at its first call (by TensorBoardLogger.WarmUp's rehearsal)
-    // instead of being recompiled once a run has called it 30 times, on a background thread that competes
-    // with training.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public void EnqueueScalars(EventFileSink sink, string[] tags, ReadOnlySpan<double> values, long step, double wallTime, bool newStyle)
+    /// <summary>
+    /// Queues a block of rows for <paramref name="sink"/>, written under <paramref name="writtenTags"/>; the
+    /// block is the writer's from now on. Returns an empty block for the caller's next rows of <paramref name="nextTags"/>.
+    /// </summary>
+    public ScalarRows Enqueue(EventFileSink sink, ScalarRows rows, string[] writtenTags, string[] nextTags)
     {
-        lock (_stagingGate)
-        {
-            if (_staged is { } rows && !rows.Accepts(sink, tags, wallTime)) MoveStagedLocked();
-            if (_staged is null)
-            {
-                var spare = Interlocked.Exchange(ref _spareRows, null);
-                _staged = spare is not null && spare.Columns == tags.Length ? spare : new ScalarRows(tags.Length);
-                _staged.Start(sink, tags, newStyle, wallTime);
-            }
-            _staged.Add(values, step, wallTime);
-            if (_staged.IsFull) MoveStagedLocked();
-        }
+        // A block counts as one item: it is produced at most every epoch or second, holds plain numbers, and
+        // its records are encoded at the next flush. Counted by its scalars, it woke the writer thread every
+        // few epochs of a short run, and the wake-ups cost the training loop more than the encoding.
+        if (rows.Count > 0) lock (_gate) AddLocked(new Work(sink, null, null, default, rows, writtenTags), heldBytes: 0, events: 1);
+        var next = rows.Count == 0 ? rows : _spareRows.TryPop(out var spare) ? spare : new ScalarRows(nextTags);
+        next.Reset(nextTags);
+        return next;
     }
 
     private void Add(Work work, long heldBytes = 0)
     {
-        lock (_stagingGate)
-        {
-            MoveStagedLocked();
-            lock (_gate) AddLocked(work, heldBytes);
-        }
-    }
-
-    /// <summary>Queues the staged rows, ahead of whatever is queued next.</summary>
-    private void MoveStagedLocked()
-    {
-        if (_staged is not { } rows) return;
-        _staged = null;
-        lock (_gate) AddLocked(new Work(null, null, null, default, rows), heldBytes: 0, rows.Events);
-    }
-
-    /// <summary>
-    /// Scalars of the same tags at successive steps, stored as plain numbers: what a training loop logs every
-    /// step, staged on the producer's side and queued as one item. The queue's lock and arrays are shared
-    /// with the writer thread, and taking them every step cost the training loop about 2 µs a step in
-    /// cache misses (a Fashion-MNIST MLP step is about 300 µs).
-    /// </summary>
-    private sealed class ScalarRows(int columns)
-    {
-        /// <summary>
-        /// Rows staged at most (more than the logger's hand-over interval of 2048 steps, so that its flush, not a
-        /// full block, queues them), and the longest a staged row waits to be queued (in seconds of wall time).
-        /// </summary>
-        private const int MaxRows = 4096;
-        private const double MaxAgeSeconds = 1;
-
-        // Room for a few dozen rows at first, doubled as needed: a block is queued whenever other records are
-        // (every epoch, for the logger), and the writer hands it back for reuse only once it has written it.
-        private string[] _tags = [];
-        private long[] _steps = new long[64];
-        private double[] _wallTimes = new double[64];
-        private double[] _values = new double[64 * columns];
-        private EventFileSink? _sink;
-        private bool _newStyle;
-        private double _firstWallTime;
-        private int _count;
-
-        public int Columns => columns;
-
-        public bool IsFull => _count == MaxRows;
-
-        public int Events => _count * columns;
-
-        public void Start(EventFileSink sink, string[] tags, bool newStyle, double wallTime)
-        {
-            _sink = sink;
-            _tags = tags;
-            _newStyle = newStyle;
-            _firstWallTime = wallTime;
-            _count = 0;
-        }
-
-        /// <summary>True when a row of <paramref name="tags"/> for <paramref name="sink"/> may join these rows (the same tag array, and the first row still young).</summary>
-        public bool Accepts(EventFileSink sink, string[] tags, double wallTime) =>
-            ReferenceEquals(sink, _sink) && ReferenceEquals(tags, _tags) && wallTime - _firstWallTime < MaxAgeSeconds;
-
-        public void Add(ReadOnlySpan<double> values, long step, double wallTime)
-        {
-            if (_count == _steps.Length)
-            {
-                int rows = Math.Min(MaxRows, 2 * _steps.Length);
-                Array.Resize(ref _steps, rows);
-                Array.Resize(ref _wallTimes, rows);
-                Array.Resize(ref _values, rows * columns);
-            }
-            values.CopyTo(_values.AsSpan(_count * columns, columns));
-            _steps[_count] = step;
-            _wallTimes[_count] = wallTime;
-            _count++;
-        }
-
-        /// <summary>Frames every row, scalar by scalar in the order they were logged, into the file's pending records.</summary>
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public void AppendTo(BackgroundEventWriter writer)
-        {
-            for (int r = 0; r < _count; r++)
-                for (int c = 0; c < columns; c++)
-                    _sink!.Append(new ScalarRecord(_tags[c], _values[r * columns + c], _steps[r], _wallTimes[r], _newStyle));
-            writer.Appended(_sink!);
-        }
+        lock (_gate) AddLocked(work, heldBytes);
     }
 
     /// <summary>Queues <paramref name="work"/>, which holds <paramref name="events"/> events (a staged block of scalars holds many).</summary>
@@ -352,8 +244,10 @@ internal sealed class BackgroundEventWriter : IDisposable
         {
             if (work.Rows is { } rows)
             {
-                rows.AppendTo(this);
-                _spareRows = rows;
+                rows.AppendTo(work.Sink!, work.RowTags!);
+                Appended(work.Sink!);
+                // A logger keeps two blocks in use (steps, epochs); a few more cover what is queued.
+                if (_spareRows.Count < 4) _spareRows.Push(rows);
             }
             else if (work.Event is { } evt) Append(work.Sink!, evt);
             else if (work.Deferred is { } deferred) deferred();

@@ -119,30 +119,33 @@ public sealed class SummaryWriter : IDisposable
     }
 
     /// <summary>
-    /// Adds scalars of different series at the same step, as <see cref="AddScalar"/> does one by one, with
-    /// one hand-over to the writer thread: for loops that log several series every step.
+    /// Adds the rows of <paramref name="rows"/> (scalars of several series at successive steps, filled by the
+    /// caller), as <see cref="AddScalar"/> would one by one, and returns an empty block for the caller's
+    /// next rows of <paramref name="nextTags"/> (by default the same tags): <paramref name="rows"/> is the
+    /// writer's from now on. For loops that log several series every step.
     /// </summary>
-    /// <exception cref="ArgumentException">The spans differ in length, or a tag is invalid (nothing is written then).</exception>
-    // Per-step logging code is compiled optimized at its first call (by TensorBoardLogger.WarmUp's rehearsal)
-    // instead of being recompiled once a run has called it 30 times, on a background thread that competes
-    // with training.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    internal void AddScalarsAtStep(ReadOnlySpan<string> tags, ReadOnlySpan<double> values, long step)
+    /// <exception cref="ArgumentException">A tag is invalid (nothing is written then).</exception>
+    internal ScalarRows AddScalarRows(ScalarRows rows, string[]? nextTags = null)
     {
-        if (tags.Length != values.Length) throw new ArgumentException($"{tags.Length} tags for {values.Length} values", nameof(values));
+        ArgumentNullException.ThrowIfNull(rows);
         ThrowIfDisposed();
-        // A loop passes the same tag strings every step: they are checked (and normalized) once.
-        var stepTags = _stepTags;
-        if (stepTags is null || !stepTags.IsFor(tags))
+        // A loop passes the same few tag arrays every time: each is checked (and normalized) once.
+        var tags = rows.Tags;
+        var known = _rowTags;
+        CheckedTags? checkedTags = null;
+        foreach (var k in known)
+            if (k.IsFor(tags)) checkedTags = k;
+        if (checkedTags is null)
         {
             var written = new string[tags.Length];
             for (int i = 0; i < tags.Length; i++) written[i] = Tag(tags[i]);
-            _stepTags = stepTags = new CheckedTags(tags.ToArray(), written);
+            checkedTags = new CheckedTags(tags.ToArray(), written);
+            _rowTags = [checkedTags, .. known.Take(7)];
         }
-        _writer.EnqueueScalars(_sink, stepTags.Written, values, step, UnixNow(), newStyle: false);
+        return _writer.Enqueue(_sink, rows, checkedTags.Written, nextTags ?? tags);
     }
 
-    private CheckedTags? _stepTags;
+    private CheckedTags[] _rowTags = [];
 
     /// <summary>Tags as given and as written (normalized when asked), checked once.</summary>
     private sealed record CheckedTags(string[] Given, string[] Written)
