@@ -79,6 +79,25 @@ public class RecordFramingTests
         Assert.Equal(expected.WrittenSpan.ToArray(), actual.WrittenSpan.ToArray());
     }
 
+    [Fact]
+    public void Rows_of_scalars_are_the_records_of_their_scalars_one_by_one()
+    {
+        string[] tags = ["loss", "x", "损失/λ 😀", "a-tag-long-enough-to-need-a-two-byte-length-varint-" + new string('a', 90)];
+        long[] steps = [0, 5, -1, long.MaxValue, 300, long.MinValue];
+        double[] wallTimes = [0, 1700000000.0, -0.0, 1.5, 1e10, 1795239862.25];
+        double[] values = [.. Enumerable.Range(0, steps.Length * tags.Length).Select(i => i % 5 switch
+        {
+            0 => 0.5, 1 => double.NaN, 2 => -3.25e38, 3 => double.NegativeInfinity, _ => 1e-45 * i,
+        })];
+        var expected = new System.Buffers.ArrayBufferWriter<byte>();
+        for (int r = 0; r < steps.Length; r++)
+            for (int c = 0; c < tags.Length; c++)
+                TfRecord.Write(expected, new ScalarRecord(tags[c], values[r * tags.Length + c], steps[r], wallTimes[r], NewStyle: false).ToEvent());
+        var actual = new System.Buffers.ArrayBufferWriter<byte>();
+        DirectRecords.WriteSimpleScalarRows(actual, tags, steps, wallTimes, values, steps.Length);
+        Assert.Equal(expected.WrittenSpan.ToArray(), actual.WrittenSpan.ToArray());
+    }
+
     public static TheoryData<string, long, double, float[]> Histograms() => new()
     {
         { "weights/0.weight", 100, 1700000000.5, [0.5f, -0.25f, 0.125f, 3f] },

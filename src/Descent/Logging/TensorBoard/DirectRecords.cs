@@ -52,6 +52,62 @@ internal static class DirectRecords
         Finish(output, record, payload);
     }
 
+    /// <summary>
+    /// Appends the records of <paramref name="rows"/> rows of <c>simple_value</c> scalars, row by row and column by
+    /// column: the same bytes as <see cref="WriteScalar"/> for each, with everything after a record's step
+    /// (the summary and value headers and the tag) prepared once per column instead of once per scalar.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void WriteSimpleScalarRows(IBufferWriter<byte> output, string[] tags, ReadOnlySpan<long> steps, ReadOnlySpan<double> wallTimes, ReadOnlySpan<double> values, int rows)
+    {
+        int columns = tags.Length;
+        // Per column: summary key and length, value key and length, tag key, length and bytes, simple_value key.
+        var summaries = new byte[columns][];
+        for (int c = 0; c < columns; c++)
+        {
+            int tagBytes = Encoding.UTF8.GetByteCount(tags[c]);
+            int valueLength = 1 + VarintLength((ulong)tagBytes) + tagBytes + 5;
+            int summaryLength = 1 + VarintLength((ulong)valueLength) + valueLength;
+            var summary = summaries[c] = new byte[1 + VarintLength((ulong)summaryLength) + summaryLength - 4];
+            int at = 0;
+            summary[at++] = EventSummary;
+            at += WriteVarint(summary.AsSpan(at), (ulong)summaryLength);
+            summary[at++] = SummaryValue;
+            at += WriteVarint(summary.AsSpan(at), (ulong)valueLength);
+            summary[at++] = ValueTag;
+            at += WriteVarint(summary.AsSpan(at), (ulong)tagBytes);
+            at += Encoding.UTF8.GetBytes(tags[c], summary.AsSpan(at));
+            summary[at] = ValueSimpleValue;
+        }
+        for (int r = 0; r < rows; r++)
+        {
+            long step = steps[r];
+            double wallTime = wallTimes[r];
+            int stepLength = step != 0 ? 1 + VarintLength((ulong)step) : 0;
+            int prefixLength = (wallTime != 0 ? 9 : 0) + stepLength;
+            for (int c = 0; c < columns; c++)
+            {
+                var summary = summaries[c];
+                int payloadLength = prefixLength + summary.Length + 4;
+                int recordLength = TfRecord.HeaderLength + payloadLength + TfRecord.FooterLength;
+                var record = output.GetSpan(recordLength)[..recordLength];
+                BinaryPrimitives.WriteUInt64LittleEndian(record, (ulong)payloadLength);
+                BinaryPrimitives.WriteUInt32LittleEndian(record[8..], TfRecord.MaskedCrc32C(record[..8]));
+                var payload = record.Slice(TfRecord.HeaderLength, payloadLength);
+                int at = WriteDoubleField(payload, EventWallTime, wallTime);
+                if (step != 0)
+                {
+                    payload[at++] = EventStep;
+                    at += WriteVarint(payload[at..], (ulong)step);
+                }
+                summary.CopyTo(payload[at..]);
+                at += summary.Length;
+                BinaryPrimitives.WriteSingleLittleEndian(payload[at..], (float)values[r * columns + c]);
+                Finish(output, record, payload);
+            }
+        }
+    }
+
     /// <summary>Appends the record of a legacy histogram value (<c>histo</c>, no metadata), as PyTorch writes it.</summary>
     public static void WriteHistogram(IBufferWriter<byte> output, string tag, long step, double wallTime, HistogramData histogram)
     {

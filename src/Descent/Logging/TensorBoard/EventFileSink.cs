@@ -120,6 +120,10 @@ internal sealed class EventFileSink
     /// <summary>Frames a scalar's record into the pending buffer.</summary>
     public void Append(in ScalarRecord scalar) => scalar.WriteRecord(_pending);
 
+    /// <summary>Frames rows of <c>simple_value</c> scalars (see <see cref="DirectRecords.WriteSimpleScalarRows"/>) into the pending buffer.</summary>
+    public void AppendSimpleScalarRows(string[] tags, ReadOnlySpan<long> steps, ReadOnlySpan<double> wallTimes, ReadOnlySpan<double> values, int rows) =>
+        DirectRecords.WriteSimpleScalarRows(_pending, tags, steps, wallTimes, values, rows);
+
     /// <summary>Frames a histogram's record into the pending buffer.</summary>
     public void AppendHistogram(string tag, long step, double wallTime, HistogramData histogram) =>
         DirectRecords.WriteHistogram(_pending, tag, step, wallTime, histogram);

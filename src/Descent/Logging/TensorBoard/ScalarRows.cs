@@ -77,12 +77,6 @@ internal sealed class ScalarRows
     }
 
     /// <summary>Frames every row, scalar by scalar in the order they were added, into <paramref name="sink"/>'s pending records under <paramref name="writtenTags"/>.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public void AppendTo(EventFileSink sink, string[] writtenTags)
-    {
-        int columns = writtenTags.Length;
-        for (int r = 0; r < Count; r++)
-            for (int c = 0; c < columns; c++)
-                sink.Append(new ScalarRecord(writtenTags[c], _values[r * columns + c], _steps[r], _wallTimes[r], NewStyle: false));
-    }
+    public void AppendTo(EventFileSink sink, string[] writtenTags) =>
+        sink.AppendSimpleScalarRows(writtenTags, _steps, _wallTimes, _values, Count);
 }
