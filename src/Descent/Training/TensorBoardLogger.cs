@@ -79,8 +79,9 @@ public sealed class MisclassifiedImages
 /// <para>On <see cref="Dispose"/>: the hyperparameters with the final metrics (<c>hparam/train_loss</c>,
 /// <c>hparam/val_accuracy</c>, … and any <see cref="AddFinalMetric"/>) for the HParams tab, in the same run;
 /// the session counts as failed when training did not finish.</para>
-/// <para>The per-step scalars are kept in a block of plain numbers and handed to the writer every epoch
-/// (and at least every second); parameter and gradient values are copied every <see cref="LogEvery"/> steps.
+/// <para>The per-step and per-epoch scalars are kept in blocks of plain numbers and handed to the writer at
+/// each flush, when training ends and at least every second; parameter and gradient values are copied every
+/// <see cref="LogEvery"/> steps.
 /// Every 2048 steps, and after each round of histograms, the logger flushes the writer, which encodes,
 /// buckets and writes on the training thread (between those, records reach the file on the writer's own
 /// <c>flushSecs</c> timer): done while training is paused rather than on the writer's thread alongside
@@ -112,12 +113,12 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     private double _lossSum, _accuracySum;
     private static readonly string[] BatchTags = ["train/loss", "train/accuracy"];
     private int _lossCount;
-    // This run's per-step scalars, one row a step, handed to the writer every epoch (see ScalarRows).
+    // This run's per-step and per-epoch scalars, a row a step or epoch, handed to the writer together (see HandOverRows).
     private ScalarRows? _rows;
     private static readonly string[] EpochTags = ["epoch/train_loss", "epoch/train_accuracy", "epoch/seconds", "epoch/val_loss", "epoch/val_accuracy"];
     private static readonly string[] EpochTagsWithoutValidation = EpochTags[..3];
     private readonly double[] _epochValues = new double[EpochTags.Length];
-    private ScalarRows? _epochRow;
+    private ScalarRows? _epochRows;
     private long _lastLossStep = long.MinValue;
     private long _lastGridStep = -1;
     private string[]? _stepTags;
@@ -324,7 +325,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
             // The step's gradient norm and learning rates wait in the same row.
             _stepValues![0] = meanLoss;
             _stepValues[1] = meanAccuracy;
-            AddRow(_stepTags!, _stepValues, globalStep);
+            AddRow(ref _rows, _stepTags!, _stepValues, globalStep);
             _pendingStep = -1;
         }
         else
@@ -383,27 +384,33 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         _pendingStep = -1;
     }
 
+    /// <summary>Adds a row to <paramref name="block"/>, first handing the block to the writer when the tags change or it is due.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private void AddRow(string[] tags, double[] values, long step)
+    private void AddRow(ref ScalarRows? block, string[] tags, ReadOnlySpan<double> values, long step)
     {
         double wallTime = SummaryWriter.UnixNow();
-        var rows = _rows ??= new ScalarRows(tags);
-        if (!ReferenceEquals(rows.Tags, tags) || rows.IsDue(wallTime)) rows = _rows = Writer.AddScalarRows(rows, tags);
+        var rows = block ??= new ScalarRows(tags);
+        if (!ReferenceEquals(rows.Tags, tags) || rows.IsDue(wallTime)) rows = block = Writer.AddScalarRows(rows, tags);
         rows.Add(values, step, wallTime);
     }
 
-    /// <summary>Hands the rows staged so far to the writer, before the logger writes anything else: the file keeps the order of the steps.</summary>
+    /// <summary>
+    /// Hands the rows kept so far to the writer: before a flush, and before the logger writes a record of the
+    /// same tags another way, so that each series reaches the file in step order.
+    /// </summary>
     private void HandOverRows()
     {
         if (_rows is { Count: > 0 } rows) _rows = Writer.AddScalarRows(rows);
+        if (_epochRows is { Count: > 0 } epochRows) _epochRows = Writer.AddScalarRows(epochRows);
     }
 
     /// <inheritdoc />
     public void OnEpochEnd(EpochResult result)
     {
         long step = _trainer?.GlobalStep ?? 0;
-        HandOverRows();
-        // One row, handed over as one item.
+        // The steps' block goes every epoch: growing one block through a whole short run cost more. The epoch's
+        // row goes to a block of its own, handed over with the steps' block at flushes and when training ends.
+        if (_rows is { Count: > 0 } stepRows) _rows = Writer.AddScalarRows(stepRows);
         bool validated = result.ValLoss is not null && result.ValAccuracy is not null;
         var tags = validated ? EpochTags : EpochTagsWithoutValidation;
         _epochValues[0] = result.TrainLoss;
@@ -414,9 +421,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
             _epochValues[3] = result.ValLoss!.Value;
             _epochValues[4] = result.ValAccuracy!.Value;
         }
-        var row = _epochRow is { } kept && ReferenceEquals(kept.Tags, tags) ? kept : new ScalarRows(tags);
-        row.Add(_epochValues.AsSpan(0, tags.Length), step, SummaryWriter.UnixNow());
-        _epochRow = Writer.AddScalarRows(row);
+        AddRow(ref _epochRows, tags, _epochValues.AsSpan(0, tags.Length), step);
         _lastEpoch = result;
         if (Misclassified is { EveryEpochs: > 0 } grid && result.Epoch % grid.EveryEpochs == 0) LogMisclassified(grid, step);
     }

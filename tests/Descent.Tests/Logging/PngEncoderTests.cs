@@ -18,6 +18,7 @@ public class PngEncoderTests
     [InlineData(17, 4, 3)]
     [InlineData(5, 6, 4)]
     [InlineData(64, 48, 3)]
+    [InlineData(128, 64, 3)]
     public void Encoded_pixels_decode_back_exactly(int width, int height, int channels)
     {
         var rng = new Random(width * 100 + height * 10 + channels);
@@ -31,6 +32,30 @@ public class PngEncoderTests
         Assert.Equal(channels, decoded.Channels);
         Assert.Equal(pixels, decoded.Pixels);
         Assert.Equal(["IHDR", "IDAT", "IEND"], decoded.Chunks);
+    }
+
+    [Fact]
+    public void Small_images_are_stored_and_larger_ones_compressed()
+    {
+        // The zlib header's second byte gives the level: 0x01 for stored blocks, 0xDA for the best compression.
+        static byte ZlibFlags(byte[] png) => png[8 + 8 + 13 + 4 + 8 + 1];
+        Assert.Equal(0x01, ZlibFlags(PngEncoder.Encode(new byte[32 * 64], 64, 32, 1)));
+        Assert.NotEqual(0x01, ZlibFlags(PngEncoder.Encode(new byte[224 * 112], 224, 112, 1)));
+    }
+
+    [Fact]
+    public void Stored_zlib_streams_inflate_with_zlib_across_block_boundaries()
+    {
+        Assert.Equal(0x11E60398u, PngEncoder.Adler32("Wikipedia"u8));
+        var data = new byte[70_000 + 65_535];
+        new Random(4).NextBytes(data);
+        foreach (int length in new[] { 0, 1, 65_535, 65_536, data.Length })
+        {
+            using var inflated = new MemoryStream();
+            using (var zlib = new System.IO.Compression.ZLibStream(new MemoryStream(PngEncoder.Stored(data.AsSpan(0, length))), System.IO.Compression.CompressionMode.Decompress))
+                zlib.CopyTo(inflated);
+            Assert.Equal(data.AsSpan(0, length).ToArray(), inflated.ToArray());
+        }
     }
 
     [Fact]
