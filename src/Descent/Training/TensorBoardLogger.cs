@@ -502,8 +502,8 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         var subject = Bound;
         int total = subject.ParameterCount;
         bool haveBefore = _before is not null && _beforeStep == step - 1;
-        // One copy of every weight and gradient per round, handed to the writer thread, which buckets the
-        // slices and gives the buffer back for the next round.
+        // One copy of every weight and gradient per round, handed to the writer, which buckets the slices
+        // (at the flush that follows) and gives the buffer back for the next round.
         if (!_freeBuffers.TryDequeue(out var buffer)) buffer = new float[2 * total];
         var slices = new List<(string Tag, int Offset, int Count)>(2 * subject.Parameters.Length);
         int at = 0;

@@ -73,11 +73,12 @@ internal sealed class BackgroundEventWriter : IDisposable
     /// <summary>Queues <paramref name="evt"/> for <paramref name="sink"/>.</summary>
     public void Enqueue(EventFileSink sink, Event evt) => Add(new Work(sink, evt, null, default));
 
-    /// <summary>Queues a scalar for <paramref name="sink"/>; its record is encoded on the writer thread.</summary>
+    /// <summary>Queues a scalar for <paramref name="sink"/>; its record is encoded when the queue is processed.</summary>
     public void Enqueue(EventFileSink sink, in ScalarRecord scalar) => Add(new Work(sink, null, null, scalar));
 
     /// <summary>
-    /// Queues work that runs where queued work is processed (it may call <see cref="AppendOnWriterThread"/>); for
+    /// Queues work that runs when the queue is processed, on the writer thread or in <see cref="Flush"/> and
+    /// <see cref="Dispose"/> (it may call <see cref="AppendFromDeferred"/>); for
     /// events that are costly to build, such as histograms of copied buffers. <paramref name="heldBytes"/>
     /// is the memory the work holds until it runs: the writer is woken once 16 MiB are held, and
     /// producers wait while 256 MiB are.
@@ -85,10 +86,10 @@ internal sealed class BackgroundEventWriter : IDisposable
     public void EnqueueDeferred(Action work, long heldBytes = 0) => Add(new Work(null, null, work, default), heldBytes);
 
     /// <summary>Only from work passed to <see cref="EnqueueDeferred"/>: appends an event to a file.</summary>
-    public void AppendOnWriterThread(EventFileSink sink, Event evt) => Append(sink, evt);
+    public void AppendFromDeferred(EventFileSink sink, Event evt) => Append(sink, evt);
 
     /// <summary>Only from work passed to <see cref="EnqueueDeferred"/>: appends a histogram's record to a file.</summary>
-    public void AppendHistogramOnWriterThread(EventFileSink sink, string tag, long step, double wallTime, HistogramData histogram)
+    public void AppendHistogramFromDeferred(EventFileSink sink, string tag, long step, double wallTime, HistogramData histogram)
     {
         sink.AppendHistogram(tag, step, wallTime, histogram);
         Appended(sink);

@@ -11,7 +11,8 @@ namespace Descent.Logging.TensorBoard;
 /// </summary>
 /// <remarks>
 /// The file is created (with its <c>brain.Event:2</c> first record) on the thread that asks for it, so a
-/// directory that cannot be written fails at once; afterwards only the background writer touches it.
+/// directory that cannot be written fails at once; afterwards it is touched only where the writer's queue is
+/// processed, one thread at a time.
 /// </remarks>
 internal sealed class EventFileSink
 {

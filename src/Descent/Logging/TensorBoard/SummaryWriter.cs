@@ -52,7 +52,7 @@ public sealed class SummaryWriter : IDisposable
     /// <param name="logDir">The run directory; null gives PyTorch's <c>runs/&lt;Mon&gt;&lt;DD&gt;_&lt;HH&gt;-&lt;MM&gt;-&lt;SS&gt;_&lt;host&gt;&lt;comment&gt;</c>.</param>
     /// <param name="comment">Appended to the default directory name (ignored when <paramref name="logDir"/> is given), as in PyTorch.</param>
     /// <param name="flushSecs">Seconds between writes of pending events to the file (PyTorch: <c>flush_secs</c>).</param>
-    /// <param name="maxQueue">Events that may wait for the background writer before an <c>Add*</c> call blocks (PyTorch: <c>max_queue</c>, 10 there). A queued scalar takes under 100 bytes; a large queue lets a training loop run on while the writer thread waits for a processor.</param>
+    /// <param name="maxQueue">Events that may wait in the writer's queue before an <c>Add*</c> call blocks (PyTorch: <c>max_queue</c>, 10 there). A queued scalar takes under 100 bytes; a large queue lets a training loop run on while the writer thread waits for a processor.</param>
     /// <param name="filenameSuffix">Appended to the event file's name (PyTorch: <c>filename_suffix</c>).</param>
     /// <param name="normalizeTags">Rewrite tags with TensorFlow's <c>clean_tag</c> rule (<see cref="TensorBoardTags.Normalize"/>) instead of keeping them as given.</param>
     /// <exception cref="ArgumentException">The directory cannot be created or written, or another writer in this process is writing to it.</exception>
@@ -180,8 +180,8 @@ public sealed class SummaryWriter : IDisposable
     /// <summary>
     /// Adds a histogram of <paramref name="values"/>, like <c>add_histogram</c> with PyTorch's default
     /// ("tensorflow") buckets: min, max, count, sum and sum of squares over all values, empty buckets at
-    /// both ends trimmed (<see cref="HistogramBuckets"/>). The values are copied; bucketing happens on the
-    /// background writer.
+    /// both ends trimmed (<see cref="HistogramBuckets"/>). The values are copied; bucketing happens off the
+    /// caller's thread, or at the next flush.
     /// </summary>
     /// <param name="tag">Series name.</param>
     /// <param name="values">The values, e.g. a weight tensor's <c>Data</c>.</param>
@@ -203,7 +203,7 @@ public sealed class SummaryWriter : IDisposable
         {
             try
             {
-                _writer.AppendHistogramOnWriterThread(_sink, checkedTag, step, time, HistogramBuckets.Compute(copy.AsSpan(0, count), maxBins));
+                _writer.AppendHistogramFromDeferred(_sink, checkedTag, step, time, HistogramBuckets.Compute(copy.AsSpan(0, count), maxBins));
             }
             finally
             {
@@ -213,8 +213,8 @@ public sealed class SummaryWriter : IDisposable
     }
 
     /// <summary>
-    /// Histograms of slices of <paramref name="buffer"/>, which the caller hands over: the writer thread
-    /// buckets them, then passes the buffer to <paramref name="release"/>. For logging many tensors at once
+    /// Histograms of slices of <paramref name="buffer"/>, which the caller hands over: they are
+    /// bucketed when the queue is processed, then passes the buffer to <paramref name="release"/>. For logging many tensors at once
     /// with one copy and no pooled buffers.
     /// </summary>
     internal void AddHistograms(float[] buffer, IReadOnlyList<(string Tag, int Offset, int Count)> slices, long step, Action<float[]> release)
@@ -229,7 +229,7 @@ public sealed class SummaryWriter : IDisposable
             try
             {
                 foreach (var (tag, offset, count) in checkedSlices)
-                    _writer.AppendHistogramOnWriterThread(_sink, tag, step, time, HistogramBuckets.Compute(buffer.AsSpan(offset, count)));
+                    _writer.AppendHistogramFromDeferred(_sink, tag, step, time, HistogramBuckets.Compute(buffer.AsSpan(offset, count)));
             }
             finally
             {
@@ -332,7 +332,7 @@ public sealed class SummaryWriter : IDisposable
         // Tag, metadata and framing add well under a kilobyte to the text itself.
         long size = Encoding.UTF8.GetByteCount(text) + 1024L + Encoding.UTF8.GetByteCount(checkedTag);
         if (size > MaxEventBytes) throw TooLarge(checkedTag, size);
-        _writer.EnqueueDeferred(() => _writer.AppendOnWriterThread(_sink, SummaryEvent(TextValue(checkedTag, text), step, time)), 2L * text.Length);
+        _writer.EnqueueDeferred(() => _writer.AppendFromDeferred(_sink, SummaryEvent(TextValue(checkedTag, text), step, time)), 2L * text.Length);
     }
 
     private static Summary.Types.Value TextValue(string tag, string text)
@@ -379,8 +379,8 @@ public sealed class SummaryWriter : IDisposable
         ArgumentNullException.ThrowIfNull(hparams);
         ArgumentNullException.ThrowIfNull(metrics);
         ThrowIfDisposed();
-        // Checked and converted here, so that bad input fails in the caller; the messages are built on the
-        // writer thread like every other event.
+        // Checked and converted here, so that bad input fails in the caller; the messages are built when the
+        // queue is processed, like every other event.
         var checkedHParams = new List<CheckedHParam>();
         foreach (var (name, value) in hparams)
         {
@@ -422,10 +422,10 @@ public sealed class SummaryWriter : IDisposable
                 experiment.HparamInfos.Add(info);
             }
             foreach (var (tag, _) in metricTags) experiment.MetricInfos.Add(new MetricInfo { Name = new MetricName { Tag = tag } });
-            _writer.AppendOnWriterThread(sink, SummaryEvent(HParamsValue("_hparams_/experiment", new HParamsPluginData { Experiment = experiment }), eventStep, time));
-            _writer.AppendOnWriterThread(sink, SummaryEvent(HParamsValue("_hparams_/session_start_info", new HParamsPluginData { SessionStartInfo = start }), eventStep, time));
-            _writer.AppendOnWriterThread(sink, SummaryEvent(HParamsValue("_hparams_/session_end_info", new HParamsPluginData { SessionEndInfo = new SessionEndInfo { Status = status } }), eventStep, time));
-            foreach (var (tag, value) in metricTags) _writer.AppendOnWriterThread(sink, SummaryEvent(ScalarValue(tag, value, newStyle: false), eventStep, time));
+            _writer.AppendFromDeferred(sink, SummaryEvent(HParamsValue("_hparams_/experiment", new HParamsPluginData { Experiment = experiment }), eventStep, time));
+            _writer.AppendFromDeferred(sink, SummaryEvent(HParamsValue("_hparams_/session_start_info", new HParamsPluginData { SessionStartInfo = start }), eventStep, time));
+            _writer.AppendFromDeferred(sink, SummaryEvent(HParamsValue("_hparams_/session_end_info", new HParamsPluginData { SessionEndInfo = new SessionEndInfo { Status = status } }), eventStep, time));
+            foreach (var (tag, value) in metricTags) _writer.AppendFromDeferred(sink, SummaryEvent(ScalarValue(tag, value, newStyle: false), eventStep, time));
         });
     }
 
@@ -509,7 +509,7 @@ public sealed class SummaryWriter : IDisposable
     }
 
     /// <summary>
-    /// Images up to this many raw bytes are PNG-encoded on the background writer: their PNG cannot come
+    /// Images up to this many raw bytes are PNG-encoded when the queue is processed: their PNG cannot come
     /// near <see cref="MaxEventBytes"/>. Larger ones are encoded at once so that an oversized one is refused
     /// to the caller.
     /// </summary>
@@ -527,7 +527,7 @@ public sealed class SummaryWriter : IDisposable
         }
         // The caller may reuse its pixel buffer once this returns.
         if (!imageIsOurs && ReferenceEquals(color, image)) color = new RasterImage(image.Width, image.Height, image.Channels, (byte[])image.Pixels.Clone());
-        _writer.EnqueueDeferred(() => _writer.AppendOnWriterThread(_sink, SummaryEvent(ImageValue(tag, color), step, time)), color.Pixels.Length);
+        _writer.EnqueueDeferred(() => _writer.AppendFromDeferred(_sink, SummaryEvent(ImageValue(tag, color), step, time)), color.Pixels.Length);
     }
 
     private static Summary.Types.Value ImageValue(string tag, RasterImage color) => new()
