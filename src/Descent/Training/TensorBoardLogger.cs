@@ -79,10 +79,9 @@ public sealed class MisclassifiedImages
 /// <para>On <see cref="Dispose"/>: the hyperparameters with the final metrics (<c>hparam/train_loss</c>,
 /// <c>hparam/val_accuracy</c>, … and any <see cref="AddFinalMetric"/>) for the HParams tab, in the same run;
 /// the session counts as failed when training did not finish.</para>
-/// <para>The per-step and per-epoch scalars are kept in blocks of plain numbers and handed to the writer at
-/// each flush, when training ends and at least every second; parameter and gradient values are copied every
-/// <see cref="LogEvery"/> steps.
-/// Every 2048 steps, and after each round of histograms, the logger flushes the writer, which encodes,
+/// <para>The per-step and per-epoch scalars are kept in blocks of plain numbers and handed to the writer (the
+/// steps' block every epoch, the epochs' block at flushes and when training ends, each at least every
+/// second); parameter and gradient values are copied every <see cref="LogEvery"/> steps. Every 2048 steps, and after each round of histograms, the logger flushes the writer, which encodes,
 /// buckets and writes on the training thread (between those, records reach the file on the writer's own
 /// <c>flushSecs</c> timer): done while training is paused rather than on the writer's thread alongside
 /// the trainer's worker threads, the work costs training less than half as much on a machine whose cores
@@ -113,7 +112,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     private double _lossSum, _accuracySum;
     private static readonly string[] BatchTags = ["train/loss", "train/accuracy"];
     private int _lossCount;
-    // This run's per-step and per-epoch scalars, a row a step or epoch, handed to the writer together (see HandOverRows).
+    // This run's per-step and per-epoch scalars, a row a step or epoch (see AddRow and HandOverRows).
     private ScalarRows? _rows;
     private static readonly string[] EpochTags = ["epoch/train_loss", "epoch/train_accuracy", "epoch/seconds", "epoch/val_loss", "epoch/val_accuracy"];
     private static readonly string[] EpochTagsWithoutValidation = EpochTags[..3];

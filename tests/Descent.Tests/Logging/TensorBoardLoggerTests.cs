@@ -259,6 +259,30 @@ public class TensorBoardLoggerTests
     }
 
     [Fact]
+    public void Steps_without_a_batch_end_and_batch_ends_without_a_step_are_logged_in_step_order()
+    {
+        using var dir = new TempDirectory();
+        var (trainer, model, optimizer) = Setup();
+        using (var logger = new TensorBoardLogger(dir.Path, model, optimizer))
+        {
+            logger.OnTrainBegin(trainer, 1, 4);
+            logger.OnOptimizerStep(1, 0.5);
+            logger.OnBatchEnd(1, 0, 1, 2.0f, 0.25f);
+            // Step 2 has no batch end: its norm and learning rate are written without a loss.
+            logger.OnOptimizerStep(2, 0.7);
+            logger.OnOptimizerStep(3, 0.9);
+            logger.OnBatchEnd(1, 1, 3, 1.5f, 0.5f);
+            // A batch end that no optimizer step announced (a loop calling the callbacks itself).
+            logger.OnBatchEnd(1, 2, 4, 1.0f, 0.75f);
+        }
+        var scalars = EventFileReader.ReadRun(dir.Path).Scalars;
+        Assert.Equal([(1L, 2.0f), (3L, 1.5f), (4L, 1.0f)], scalars["train/loss"].Select(s => (s.Step, s.Value)));
+        Assert.Equal([(1L, 0.5f), (2L, 0.7f), (3L, 0.9f)], scalars["train/grad_norm"].Select(s => (s.Step, s.Value)));
+        Assert.Equal([1L, 2L, 3L], scalars["train/lr"].Select(s => s.Step));
+        Assert.Equal([1L, 3L, 4L], scalars["train/accuracy"].Select(s => s.Step));
+    }
+
+    [Fact]
     public void A_shared_writer_stays_open_and_bad_settings_are_refused()
     {
         using var dir = new TempDirectory();
