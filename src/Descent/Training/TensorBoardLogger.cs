@@ -79,9 +79,9 @@ public sealed class MisclassifiedImages
 /// <para>On <see cref="Dispose"/>: the hyperparameters with the final metrics (<c>hparam/train_loss</c>,
 /// <c>hparam/val_accuracy</c>, … and any <see cref="AddFinalMetric"/>) for the HParams tab, in the same run;
 /// the session counts as failed when training did not finish.</para>
-/// <para>The per-step and per-epoch scalars are kept in blocks of plain numbers and handed to the writer (the
-/// steps' block every epoch, the epochs' block at flushes and when training ends, each at least every
-/// second); parameter and gradient values are copied every <see cref="LogEvery"/> steps. Every 2048 steps, and after each round of histograms, the logger flushes the writer, which encodes,
+/// <para>The per-step and per-epoch scalars are kept in blocks of plain numbers, sized when training begins,
+/// and handed to the writer at flushes, when training ends and at least every second; parameter and
+/// gradient values are copied every <see cref="LogEvery"/> steps. Every 2048 steps, and after each round of histograms, the logger flushes the writer, which encodes,
 /// buckets and writes on the training thread (between those, records reach the file on the writer's own
 /// <c>flushSecs</c> timer): done while training is paused rather than on the writer's thread alongside
 /// the trainer's worker threads, the work costs training less than half as much on a machine whose cores
@@ -118,6 +118,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     private static readonly string[] EpochTagsWithoutValidation = EpochTags[..3];
     private readonly double[] _epochValues = new double[EpochTags.Length];
     private ScalarRows? _epochRows;
+    private int _stepRowCapacity = 64;
     private long _lastLossStep = long.MinValue;
     private long _lastGridStep = -1;
     private string[]? _stepTags;
@@ -303,6 +304,9 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         _finished = false;
         _lastLossStep = trainer.GlobalStep;
         _lastGridStep = trainer.GlobalStep;
+        // Room for every step of the run up to the next flush: the block never grows and is handed over only
+        // at flushes (every 2048 steps), after a second, and when training ends.
+        _stepRowCapacity = (int)Math.Min(FlushSteps + 1L, Math.Max(64L, (long)epochs * batchesPerEpoch));
         if ((trainer.GlobalStep + 1) % LogEvery == 0) SnapshotWeights(trainer.GlobalStep);
     }
 
@@ -324,7 +328,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
             // The step's gradient norm and learning rates wait in the same row.
             _stepValues![0] = meanLoss;
             _stepValues[1] = meanAccuracy;
-            AddRow(ref _rows, _stepTags!, _stepValues, globalStep);
+            AddRow(ref _rows, _stepTags!, _stepValues, globalStep, _stepRowCapacity);
             _pendingStep = -1;
         }
         else
@@ -383,12 +387,12 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         _pendingStep = -1;
     }
 
-    /// <summary>Adds a row to <paramref name="block"/>, first handing the block to the writer when the tags change or it is due.</summary>
+    /// <summary>Adds a row to <paramref name="block"/> (made with room for <paramref name="capacity"/> rows when there is none), first handing the block to the writer when the tags change or it is due.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private void AddRow(ref ScalarRows? block, string[] tags, ReadOnlySpan<double> values, long step)
+    private void AddRow(ref ScalarRows? block, string[] tags, ReadOnlySpan<double> values, long step, int capacity)
     {
         double wallTime = SummaryWriter.UnixNow();
-        var rows = block ??= new ScalarRows(tags);
+        var rows = block ??= new ScalarRows(tags, capacity);
         if (!ReferenceEquals(rows.Tags, tags) || rows.IsDue(wallTime)) rows = block = Writer.AddScalarRows(rows, tags);
         rows.Add(values, step, wallTime);
     }
@@ -407,9 +411,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     public void OnEpochEnd(EpochResult result)
     {
         long step = _trainer?.GlobalStep ?? 0;
-        // The steps' block goes every epoch: growing one block through a whole short run cost more. The epoch's
-        // row goes to a block of its own, handed over with the steps' block at flushes and when training ends.
-        if (_rows is { Count: > 0 } stepRows) _rows = Writer.AddScalarRows(stepRows);
+        // A row of a block of its own, handed over with the steps' block.
         bool validated = result.ValLoss is not null && result.ValAccuracy is not null;
         var tags = validated ? EpochTags : EpochTagsWithoutValidation;
         _epochValues[0] = result.TrainLoss;
@@ -420,7 +422,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
             _epochValues[3] = result.ValLoss!.Value;
             _epochValues[4] = result.ValAccuracy!.Value;
         }
-        AddRow(ref _epochRows, tags, _epochValues.AsSpan(0, tags.Length), step);
+        AddRow(ref _epochRows, tags, _epochValues.AsSpan(0, tags.Length), step, capacity: 64);
         _lastEpoch = result;
         if (Misclassified is { EveryEpochs: > 0 } grid && result.Epoch % grid.EveryEpochs == 0) LogMisclassified(grid, step);
     }

@@ -140,7 +140,7 @@ internal sealed class BackgroundEventWriter : IDisposable
         // its records are encoded at the next flush. Counted by its scalars, it woke the writer thread every
         // few epochs of a short run, and the wake-ups cost the training loop more than the encoding.
         if (rows.Count > 0) lock (_gate) AddLocked(new Work(sink, null, null, default, rows, writtenTags), heldBytes: 0, events: 1);
-        var next = rows.Count == 0 ? rows : _spareRows.TryPop(out var spare) ? spare : new ScalarRows(nextTags);
+        var next = rows.Count == 0 ? rows : _spareRows.TryPop(out var spare) ? spare : new ScalarRows(nextTags, rows.Capacity);
         next.Reset(nextTags);
         return next;
     }
@@ -245,8 +245,13 @@ internal sealed class BackgroundEventWriter : IDisposable
         {
             if (work.Rows is { } rows)
             {
-                rows.AppendTo(work.Sink!, work.RowTags!);
-                Appended(work.Sink!);
+                // A few hundred rows at a time, so that the file's pending records are written every 48 KiB
+                // rather than piling up into one large buffer.
+                for (int first = 0; first < rows.Count; first += 256)
+                {
+                    rows.AppendTo(work.Sink!, work.RowTags!, first, Math.Min(256, rows.Count - first));
+                    Appended(work.Sink!);
+                }
                 // A logger keeps two blocks in use (steps, epochs); a few more cover what is queued.
                 if (_spareRows.Count < 4) _spareRows.Push(rows);
             }

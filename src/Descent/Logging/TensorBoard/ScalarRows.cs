@@ -17,22 +17,27 @@ internal sealed class ScalarRows
     public const int MaxRows = 4096;
     private const double MaxAgeSeconds = 1;
 
-    // Room for a few dozen rows at first, doubled as needed: a loop hands its block over at least every epoch.
-    private long[] _steps = new long[64];
-    private double[] _wallTimes = new double[64];
+    private long[] _steps;
+    private double[] _wallTimes;
     private double[] _values;
     private double _firstWallTime;
 
-    /// <summary>An empty block for rows of <paramref name="tags"/>.</summary>
-    public ScalarRows(string[] tags)
+    /// <summary>An empty block for rows of <paramref name="tags"/>, with room for <paramref name="capacity"/> rows before it grows (by doubling).</summary>
+    public ScalarRows(string[] tags, int capacity = 64)
     {
         ArgumentNullException.ThrowIfNull(tags);
+        capacity = Math.Clamp(capacity, 1, MaxRows);
         Tags = tags;
-        _values = new double[64 * tags.Length];
+        _steps = new long[capacity];
+        _wallTimes = new double[capacity];
+        _values = new double[capacity * tags.Length];
     }
 
     /// <summary>The tags of the columns, as the caller gave them; the caller keeps the array unchanged.</summary>
     public string[] Tags { get; private set; }
+
+    /// <summary>Rows the block holds before it grows.</summary>
+    public int Capacity => _steps.Length;
 
     /// <summary>Rows held.</summary>
     public int Count { get; private set; }
@@ -76,7 +81,13 @@ internal sealed class ScalarRows
         Count = 0;
     }
 
-    /// <summary>Frames every row, scalar by scalar in the order they were added, into <paramref name="sink"/>'s pending records under <paramref name="writtenTags"/>.</summary>
-    public void AppendTo(EventFileSink sink, string[] writtenTags) =>
-        sink.AppendSimpleScalarRows(writtenTags, _steps, _wallTimes, _values, Count);
+    /// <summary>
+    /// Frames <paramref name="count"/> rows from row <paramref name="first"/>, scalar by scalar in the order they
+    /// were added, into <paramref name="sink"/>'s pending records under <paramref name="writtenTags"/>.
+    /// </summary>
+    public void AppendTo(EventFileSink sink, string[] writtenTags, int first, int count)
+    {
+        int columns = Tags.Length;
+        sink.AppendSimpleScalarRows(writtenTags, _steps.AsSpan(first, count), _wallTimes.AsSpan(first, count), _values.AsSpan(first * columns, count * columns), count);
+    }
 }
