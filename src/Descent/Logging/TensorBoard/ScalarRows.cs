@@ -10,7 +10,7 @@ namespace Descent.Logging.TensorBoard;
 internal sealed class ScalarRows
 {
     /// <summary>
-    /// Rows a block holds at most (more than the logger's hand-over interval of 2048 steps), and the longest a
+    /// Rows a block holds at most (more than the 2048 steps between the logger's flushes), and the longest a
     /// row should wait before the block is handed over (in seconds of wall time), so that a slow loop's
     /// scalars still reach the file within about a second plus the writer's flush interval.
     /// </summary>
@@ -42,9 +42,6 @@ internal sealed class ScalarRows
     /// <summary>Rows held.</summary>
     public int Count { get; private set; }
 
-    /// <summary>Scalars held.</summary>
-    public int Events => Count * Tags.Length;
-
     /// <summary>True when the block should be handed over before a row at <paramref name="wallTime"/> is added: it is full, or its first row is a second old.</summary>
     public bool IsDue(double wallTime) => Count == MaxRows || (Count > 0 && wallTime - _firstWallTime >= MaxAgeSeconds);
 
@@ -73,7 +70,7 @@ internal sealed class ScalarRows
         Count++;
     }
 
-    /// <summary>Empties the block for rows of <paramref name="tags"/> (the same number of columns keeps the storage).</summary>
+    /// <summary>Empties the block for rows of <paramref name="tags"/>, keeping its storage when it is large enough.</summary>
     public void Reset(string[] tags)
     {
         if (_values.Length < _steps.Length * tags.Length) _values = new double[_steps.Length * tags.Length];
