@@ -364,7 +364,7 @@ public sealed class TransformTests
                 Assert.Equal(source[y * 8 + 7 - x], image.Data[y * 8 + x]);
     }
 
-    private static InMemoryDataset Images(int count, int height, int width)
+    internal static InMemoryDataset Images(int count, int height, int width)
     {
         var features = TestData.Random(21, count * height * width).Data.ToArray();
         var labels = Enumerable.Range(0, count).Select(i => i % 4).ToArray();
@@ -422,21 +422,6 @@ public sealed class TransformTests
     }
 
     [Fact]
-    public void Loader_WithTransform_SteadyStateEpoch_AllocatesNoLargeArrays()
-    {
-        var loader = new DataLoader(Images(2000, 8, 8), batchSize: 100, shuffle: true, transform: Augmentation.Parse("flip,translate:1,rotate:5,noise:0.1"));
-        foreach (var _ in loader) { }
-
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        int batches = 0;
-        foreach (var _ in loader) batches++;
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        Assert.Equal(20, batches);
-        Assert.True(allocated < 300 * batches, $"{allocated} bytes allocated over {batches} batches");
-    }
-
-    [Fact]
     public void Loader_BreakingOffAnAugmentedEpoch_LeavesTheNextOneIntact()
     {
         var data = Images(64, 5, 5);
@@ -447,5 +432,29 @@ public sealed class TransformTests
         foreach (var batch in loader.Epoch(1))
             for (int r = 0; r < batch.Size; r++)
                 Assert.Equal(augmentation.Apply(data, batch.Indices[r], 1).Data.ToArray(), batch.X.Data.Slice(r * 25, 25).ToArray());
+    }
+}
+
+/// <summary>
+/// Runs alone, with the other allocation tests: beside tests that keep the worker pool busy, the augmented
+/// loader's batches run on the calling thread instead, and this per-thread count failed now and then in the
+/// full suite (never alone).
+/// </summary>
+[Collection(nameof(Training.AllocationTests))]
+public class TransformAllocationTests
+{
+    [Fact]
+    public void Loader_WithTransform_SteadyStateEpoch_AllocatesNoLargeArrays()
+    {
+        var loader = new DataLoader(TransformTests.Images(2000, 8, 8), batchSize: 100, shuffle: true, transform: Augmentation.Parse("flip,translate:1,rotate:5,noise:0.1"));
+        foreach (var _ in loader) { }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int batches = 0;
+        foreach (var _ in loader) batches++;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(20, batches);
+        Assert.True(allocated < 300 * batches, $"{allocated} bytes allocated over {batches} batches");
     }
 }
