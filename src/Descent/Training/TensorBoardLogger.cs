@@ -24,9 +24,11 @@ public sealed class MisclassifiedImages
     /// images, e.g. [1, 8, 8] for the 64 digit pixels; by default the dataset's sample shape is used.
     /// </summary>
     /// <remarks>
-    /// Each grid runs the model over validation samples until it has found <paramref name="maxImages"/>
-    /// mistakes (usually a few hundred samples). On a small dataset, where an epoch is a few dozen steps,
-    /// a grid every epoch would cost more than the rest of the logging together, hence the default.
+    /// When <see cref="Trainer.Fit"/> validates on this same dataset, a grid uses the predictions of that
+    /// validation (the model as it was validated, with no optimizer step since); otherwise it runs the model
+    /// over validation samples until it has found <paramref name="maxImages"/> mistakes (usually a few
+    /// hundred samples). On a small dataset, where an epoch is a few dozen steps, a grid every epoch of the
+    /// second kind would cost more than the rest of the logging together, hence the default.
     /// </remarks>
     public MisclassifiedImages(Dataset validation, int[]? imageShape = null, int maxImages = 32, int everyEpochs = 0)
     {
@@ -80,8 +82,9 @@ public sealed class MisclassifiedImages
 /// <c>hparam/val_accuracy</c>, … and any <see cref="AddFinalMetric"/>) for the HParams tab, in the same run;
 /// the session counts as failed when training did not finish.</para>
 /// <para>The per-step and per-epoch scalars are kept in blocks of plain numbers, sized when training begins,
-/// and handed to the writer at flushes, when training ends and at least every second; parameter and
-/// gradient values are copied every <see cref="LogEvery"/> steps. Every 2048 steps, and after each round of histograms, the logger flushes the writer, which encodes,
+/// and handed to the writer at flushes, when training ends, and at the first step or epoch end after their
+/// oldest row has waited a second; parameter and gradient values are copied every <see cref="LogEvery"/>
+/// steps. Every 2048 steps, and after each round of histograms, the logger flushes the writer, which encodes,
 /// buckets and writes on the training thread (between those, records reach the file on the writer's own
 /// <c>flushSecs</c> timer): done while training is paused rather than on the writer's thread alongside
 /// the trainer's worker threads, the work costs training less than half as much on a machine whose cores
@@ -400,7 +403,13 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     {
         double wallTime = SummaryWriter.UnixNow();
         var rows = block ??= new ScalarRows(tags, capacity);
-        if (!ReferenceEquals(rows.Tags, tags) || rows.IsDue(wallTime)) rows = block = Writer.AddScalarRows(rows, tags);
+        if (rows.IsDue(wallTime))
+        {
+            // Both blocks go: the other may hold rows as old.
+            HandOverRows();
+            rows = block!;
+        }
+        if (!ReferenceEquals(rows.Tags, tags)) rows = block = Writer.AddScalarRows(rows, tags);
         rows.Add(values, step, wallTime);
     }
 
@@ -430,6 +439,8 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
             _epochValues[4] = result.ValAccuracy!.Value;
         }
         AddRow(ref _epochRows, tags, _epochValues.AsSpan(0, tags.Length), step, capacity: 64);
+        // An epoch of more than a second (the steps' block is then due): its row goes now, not an epoch later.
+        if (_rows is { } stepRows && stepRows.IsDue(SummaryWriter.UnixNow())) HandOverRows();
         _lastEpoch = result;
         if (Misclassified is { EveryEpochs: > 0 } grid && result.Epoch % grid.EveryEpochs == 0) LogMisclassified(grid, step);
     }
@@ -611,7 +622,8 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     {
         const int chunk = 256;
         var data = config.Validation;
-        if (_trainer?.LastValidation is ({ } validated, { } predictions) && ReferenceEquals(validated, data))
+        // The predictions hold for the model as it was validated: no optimizer step since.
+        if (_trainer?.LastValidation is ({ } validated, { } predictions, long step) && ReferenceEquals(validated, data) && step == _trainer.GlobalStep)
         {
             var mistakes = new List<MisclassifiedSample>();
             for (int i = 0; i < predictions.Length && mistakes.Count < config.MaxImages; i++)

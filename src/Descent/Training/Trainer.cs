@@ -86,10 +86,11 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     private int _accumulationSteps = 1;
 
     /// <summary>
-    /// The arg-max class of every sample of the validation set at <see cref="Fit"/>'s latest validation
-    /// (null before one): a callback that shows misclassified samples needs no pass of its own over the set.
+    /// The arg-max class of every sample of the validation set at <see cref="Fit"/>'s latest validation, and
+    /// the step it was made at (null before one, or when the model's output is not [batch, classes]): a
+    /// callback that shows misclassified samples needs no pass of its own over the set.
     /// </summary>
-    internal (Dataset Data, int[] Predicted)? LastValidation { get; private set; }
+    internal (Dataset Data, int[] Predicted, long Step)? LastValidation { get; private set; }
 
     /// <summary>Trains for <paramref name="epochs"/> epochs; validates on <paramref name="validation"/> after each one when given.</summary>
     public IReadOnlyList<EpochResult> Fit(DataLoader train, Dataset? validation = null, int epochs = 1)
@@ -127,8 +128,8 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
             Metrics? val = null;
             if (validation is not null)
             {
-                val = EvaluateInto(validation, 500, predicted);
-                LastValidation = (validation, predicted!);
+                val = EvaluateInto(validation, 500, predicted, out bool predictedAll);
+                LastValidation = predictedAll ? (validation, predicted!, GlobalStep) : null;
             }
             var result = new EpochResult(epoch, lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1),
                 val?.Loss, val?.Accuracy, sw.Elapsed.TotalSeconds, Optimizer.GroupOptions[0].Lr);
@@ -202,11 +203,15 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     }
 
     /// <summary>Mean loss and accuracy over <paramref name="data"/> in evaluation mode, without recording a graph.</summary>
-    public Metrics Evaluate(Dataset data, int batchSize = 500) => EvaluateInto(data, batchSize, null);
+    public Metrics Evaluate(Dataset data, int batchSize = 500) => EvaluateInto(data, batchSize, null, out _);
 
-    /// <summary><see cref="Evaluate(Dataset, int)"/> that also stores each sample's arg-max class in <paramref name="predicted"/> when given.</summary>
-    private Metrics EvaluateInto(Dataset data, int batchSize, int[]? predicted)
+    /// <summary>
+    /// <see cref="Evaluate(Dataset, int)"/> that also stores each sample's arg-max class in <paramref name="predicted"/>
+    /// when given; <paramref name="predictedAll"/> tells whether every sample got one (the output was [batch, classes]).
+    /// </summary>
+    private Metrics EvaluateInto(Dataset data, int batchSize, int[]? predicted, out bool predictedAll)
     {
+        predictedAll = predicted is not null;
         bool wasTraining = Model.Training;
         Model.Eval();
         double lossSum = 0;
@@ -218,6 +223,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
             {
                 var output = Model.Forward(batch.X);
                 lossSum += (double)Loss(output, batch.Y).Item() * batch.Size;
+                if (output.Rank != 2) predictedAll = false;
                 correct += CountCorrect(output, batch.Y, predicted is null ? default : predicted.AsSpan(at, batch.Size));
                 at += batch.Size;
             }

@@ -283,6 +283,25 @@ public class TensorBoardLoggerTests
     }
 
     [Fact]
+    public void An_epoch_longer_than_a_second_hands_its_rows_over_when_it_ends()
+    {
+        using var dir = new TempDirectory();
+        var (trainer, model, optimizer) = Setup();
+        using var writer = new SummaryWriter(dir.Path, flushSecs: 3600);
+        using var logger = new TensorBoardLogger(writer, model, optimizer);
+        logger.OnTrainBegin(trainer, 3, 2);
+        logger.OnOptimizerStep(1, 0.5);
+        logger.OnBatchEnd(1, 0, 1, 2.0f, 0.25f);
+        Thread.Sleep(1100);
+        logger.OnEpochEnd(new EpochResult(1, 2.0, 0.25, null, null, 1.1, 0.1));
+        // No flush of the logger's own: what reaches the file here was handed over when the epoch ended.
+        writer.Flush();
+        var scalars = EventFileReader.ReadRun(dir.Path).Scalars;
+        Assert.Equal([1L], scalars["train/loss"].Select(s => s.Step));
+        Assert.Equal([2.0f], scalars["epoch/train_loss"].Select(s => s.Value));
+    }
+
+    [Fact]
     public void A_shared_writer_stays_open_and_bad_settings_are_refused()
     {
         using var dir = new TempDirectory();

@@ -98,6 +98,7 @@ internal sealed class BackgroundEventWriter : IDisposable
     /// <summary>Writes everything queued so far to the files, on the calling thread, and returns once it is there.</summary>
     public void Flush()
     {
+        if (Monitor.IsEntered(_workGate)) throw new InvalidOperationException("a SummaryWriter cannot be flushed from work it is processing");
         lock (_gate) ThrowIfStoppedLocked();
         lock (_workGate)
         {
@@ -139,8 +140,10 @@ internal sealed class BackgroundEventWriter : IDisposable
         // A block counts as one item: it is produced at most every epoch or second, holds plain numbers, and
         // its records are encoded at the next flush. Counted by its scalars, it woke the writer thread every
         // few epochs of a short run, and the wake-ups cost the training loop more than the encoding.
-        if (rows.Count > 0) lock (_gate) AddLocked(new Work(sink, null, null, default, rows, writtenTags), heldBytes: 0, events: 1);
-        var next = rows.Count == 0 ? rows : _spareRows.TryPop(out var spare) ? spare : new ScalarRows(nextTags, rows.Capacity);
+        if (rows.Count > 0) lock (_gate) AddLocked(new Work(sink, null, null, default, rows, writtenTags), heldBytes: 0);
+        // The next block holds as many rows as this one: a smaller spare would grow while the caller fills it.
+        var next = rows.Count == 0 ? rows
+            : _spareRows.TryPop(out var spare) && spare.Capacity >= rows.Capacity ? spare : new ScalarRows(nextTags, rows.Capacity);
         next.Reset(nextTags);
         return next;
     }
@@ -150,21 +153,24 @@ internal sealed class BackgroundEventWriter : IDisposable
         lock (_gate) AddLocked(work, heldBytes);
     }
 
-    /// <summary>Queues <paramref name="work"/>, which holds <paramref name="events"/> events (a staged block of scalars holds many).</summary>
-    private void AddLocked(in Work work, long heldBytes, int events = 1)
+    /// <summary>Queues <paramref name="work"/>, waiting while the queue is full.</summary>
+    private void AddLocked(in Work work, long heldBytes)
     {
         ThrowIfStoppedLocked();
         ThrowIfFailedLocked();
-        while (_queuedEvents >= _capacity || (_heldBytes >= MaxHeldBytes && heldBytes > 0))
+        // Work that runs while the queue is processed on this thread cannot wait for that processing.
+        while ((_queuedEvents >= _capacity || (_heldBytes >= MaxHeldBytes && heldBytes > 0)) && !Monitor.IsEntered(_workGate))
         {
             _wake = true;
             Monitor.PulseAll(_gate);
             Monitor.Wait(_gate);
+            // Disposed while this producer waited: Dispose has processed the queue for the last time.
+            ThrowIfStoppedLocked();
             ThrowIfFailedLocked();
         }
         if (_queued == _queue.Length) Array.Resize(ref _queue, Math.Min(_queue.Length * 2, Math.Max(_capacity, 256)));
         _queue[_queued++] = work;
-        _queuedEvents += events;
+        _queuedEvents++;
         _heldBytes += heldBytes;
         if (_queuedEvents >= _wakeAt || _heldBytes >= WakeHeldBytes)
         {

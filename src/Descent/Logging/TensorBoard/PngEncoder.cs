@@ -59,8 +59,13 @@ public static class PngEncoder
     private static byte[] Deflate(ReadOnlySpan<byte> pixels, int rowBytes, int height, int bytesPerPixel)
     {
         var filtered = new byte[(long)(rowBytes + 1) * height];
+        if (filtered.Length <= StoredBytes)
+        {
+            // Stored bytes are as long whatever the filter: each row goes as it is (filter type 0, "None").
+            for (int y = 0; y < height; y++) pixels.Slice(y * rowBytes, rowBytes).CopyTo(filtered.AsSpan(y * (rowBytes + 1) + 1));
+            return Stored(filtered);
+        }
         FilterRows(pixels, rowBytes, height, bytesPerPixel, filtered);
-        if (filtered.Length <= StoredBytes) return Stored(filtered);
         using var compressed = new MemoryStream();
         using (var zlib = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true)) zlib.Write(filtered);
         return compressed.ToArray();

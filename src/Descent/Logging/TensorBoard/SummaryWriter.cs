@@ -13,9 +13,9 @@ namespace Descent.Logging.TensorBoard;
 /// shows Descent's runs next to PyTorch's.
 /// </summary>
 /// <remarks>
-/// <para>Every <c>Add*</c> method returns at once: events are serialized and written by a background
-/// thread behind a bounded queue (<c>maxQueue</c>). They reach the file every <see cref="FlushSecs"/>
-/// seconds, on <see cref="Flush"/> and on <see cref="Dispose"/> — PyTorch's <c>flush_secs</c> defaults to
+/// <para>Every <c>Add*</c> method returns at once: events wait in a bounded queue (<c>maxQueue</c>) and are
+/// serialized and written by a background thread every <see cref="FlushSecs"/> seconds, and on the calling
+/// thread in <see cref="Flush"/> and <see cref="Dispose"/> — PyTorch's <c>flush_secs</c> defaults to
 /// 120 s; Descent's to 5 s so that a running TensorBoard shows progress. Records are appended whole, so a
 /// crash leaves every earlier record readable.</para>
 /// <para>One writer per run directory: TensorBoard follows one event file per run, so a second writer for
@@ -84,7 +84,16 @@ public sealed class SummaryWriter : IDisposable
             ReleaseClaims();
             throw;
         }
-        _writer = new BackgroundEventWriter(flushSecs, maxQueue, _sink);
+        try
+        {
+            _writer = new BackgroundEventWriter(flushSecs, maxQueue, _sink);
+        }
+        catch
+        {
+            _sink.Close();
+            ReleaseClaims();
+            throw;
+        }
         AppDomain.CurrentDomain.ProcessExit += FlushAtExit;
     }
 
