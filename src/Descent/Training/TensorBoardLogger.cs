@@ -333,7 +333,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
             // The step's gradient norm and learning rates wait in the same row.
             _stepValues![0] = meanLoss;
             _stepValues[1] = meanAccuracy;
-            AddRow(ref _rows, _stepTags!, _stepValues, globalStep, _stepRowCapacity);
+            AddRow(ref _rows, _stepTags!, _stepValues, globalStep, SummaryWriter.UnixNow(), _stepRowCapacity);
             _pendingStep = -1;
         }
         else
@@ -399,9 +399,8 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
 
     /// <summary>Adds a row to <paramref name="block"/> (made with room for <paramref name="capacity"/> rows when there is none), first handing the block to the writer when the tags change or it is due.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private void AddRow(ref ScalarRows? block, string[] tags, ReadOnlySpan<double> values, long step, int capacity)
+    private void AddRow(ref ScalarRows? block, string[] tags, ReadOnlySpan<double> values, long step, double wallTime, int capacity)
     {
-        double wallTime = SummaryWriter.UnixNow();
         var rows = block ??= new ScalarRows(tags, capacity);
         if (rows.IsDue(wallTime))
         {
@@ -438,9 +437,10 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
             _epochValues[3] = result.ValLoss!.Value;
             _epochValues[4] = result.ValAccuracy!.Value;
         }
-        AddRow(ref _epochRows, tags, _epochValues.AsSpan(0, tags.Length), step, capacity: 64);
+        double wallTime = SummaryWriter.UnixNow();
+        AddRow(ref _epochRows, tags, _epochValues.AsSpan(0, tags.Length), step, wallTime, capacity: 64);
         // An epoch of more than a second (the steps' block is then due): its row goes now, not an epoch later.
-        if (_rows is { } stepRows && stepRows.IsDue(SummaryWriter.UnixNow())) HandOverRows();
+        if (_rows is { } stepRows && stepRows.IsDue(wallTime)) HandOverRows();
         _lastEpoch = result;
         if (Misclassified is { EveryEpochs: > 0 } grid && result.Epoch % grid.EveryEpochs == 0) LogMisclassified(grid, step);
     }

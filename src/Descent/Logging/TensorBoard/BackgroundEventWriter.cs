@@ -47,7 +47,7 @@ internal sealed class BackgroundEventWriter : IDisposable
     // code that every process would compile before its first event.
     private Work[] _queue = new Work[256];
     private Work[] _draining = new Work[256];
-    private int _queued, _drainingCount, _queuedEvents;
+    private int _queued, _drainingCount;
     private long _heldBytes;
     private bool _wake;
     private bool _stopped;
@@ -159,7 +159,7 @@ internal sealed class BackgroundEventWriter : IDisposable
         ThrowIfStoppedLocked();
         ThrowIfFailedLocked();
         // Work that runs while the queue is processed on this thread cannot wait for that processing.
-        while ((_queuedEvents >= _capacity || (_heldBytes >= MaxHeldBytes && heldBytes > 0)) && !Monitor.IsEntered(_workGate))
+        while ((_queued >= _capacity || (_heldBytes >= MaxHeldBytes && heldBytes > 0)) && !Monitor.IsEntered(_workGate))
         {
             _wake = true;
             Monitor.PulseAll(_gate);
@@ -170,9 +170,8 @@ internal sealed class BackgroundEventWriter : IDisposable
         }
         if (_queued == _queue.Length) Array.Resize(ref _queue, Math.Min(_queue.Length * 2, Math.Max(_capacity, 256)));
         _queue[_queued++] = work;
-        _queuedEvents++;
         _heldBytes += heldBytes;
-        if (_queuedEvents >= _wakeAt || _heldBytes >= WakeHeldBytes)
+        if (_queued >= _wakeAt || _heldBytes >= WakeHeldBytes)
         {
             _wake = true;
             Monitor.PulseAll(_gate);
@@ -233,7 +232,6 @@ internal sealed class BackgroundEventWriter : IDisposable
         {
             (_queue, _draining) = (_draining, _queue);
             (_queued, _drainingCount) = (0, _queued);
-            _queuedEvents = 0;
             _heldBytes = 0;
             // Producers blocked on a full queue may go on.
             Monitor.PulseAll(_gate);

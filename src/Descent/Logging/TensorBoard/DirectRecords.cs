@@ -65,19 +65,10 @@ internal static class DirectRecords
         var summaries = new byte[columns][];
         for (int c = 0; c < columns; c++)
         {
-            int tagBytes = Encoding.UTF8.GetByteCount(tags[c]);
-            int valueLength = 1 + VarintLength((ulong)tagBytes) + tagBytes + 5;
-            int summaryLength = 1 + VarintLength((ulong)valueLength) + valueLength;
-            var summary = summaries[c] = new byte[1 + VarintLength((ulong)summaryLength) + summaryLength - 4];
-            int at = 0;
-            summary[at++] = EventSummary;
-            at += WriteVarint(summary.AsSpan(at), (ulong)summaryLength);
-            summary[at++] = SummaryValue;
-            at += WriteVarint(summary.AsSpan(at), (ulong)valueLength);
-            summary[at++] = ValueTag;
-            at += WriteVarint(summary.AsSpan(at), (ulong)tagBytes);
-            at += Encoding.UTF8.GetBytes(tags[c], summary.AsSpan(at));
-            summary[at] = ValueSimpleValue;
+            var head = new SummaryHead(tags[c], valueBody: 5);
+            var summary = summaries[c] = new byte[head.Length + 1];
+            head.Write(summary);
+            summary[^1] = ValueSimpleValue;
         }
         for (int r = 0; r < rows; r++)
         {
@@ -136,12 +127,9 @@ internal static class DirectRecords
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static Span<byte> Begin(IBufferWriter<byte> output, string tag, long step, double wallTime, int valueBody, out int at, out Span<byte> record)
     {
-        int tagBytes = Encoding.UTF8.GetByteCount(tag);
-        int valueLength = 1 + VarintLength((ulong)tagBytes) + tagBytes + valueBody;
-        int summaryLength = 1 + VarintLength((ulong)valueLength) + valueLength;
+        var head = new SummaryHead(tag, valueBody);
         // Proto3 leaves out fields equal to their default, as Google.Protobuf does (-0.0 == 0.0 included).
-        int payloadLength = (wallTime != 0 ? 9 : 0) + (step != 0 ? 1 + VarintLength((ulong)step) : 0)
-            + 1 + VarintLength((ulong)summaryLength) + summaryLength;
+        int payloadLength = (wallTime != 0 ? 9 : 0) + (step != 0 ? 1 + VarintLength((ulong)step) : 0) + head.Length + valueBody;
         int recordLength = TfRecord.HeaderLength + payloadLength + TfRecord.FooterLength;
         record = output.GetSpan(recordLength)[..recordLength];
         BinaryPrimitives.WriteUInt64LittleEndian(record, (ulong)payloadLength);
@@ -154,14 +142,44 @@ internal static class DirectRecords
             payload[at++] = EventStep;
             at += WriteVarint(payload[at..], (ulong)step);
         }
-        payload[at++] = EventSummary;
-        at += WriteVarint(payload[at..], (ulong)summaryLength);
-        payload[at++] = SummaryValue;
-        at += WriteVarint(payload[at..], (ulong)valueLength);
-        payload[at++] = ValueTag;
-        at += WriteVarint(payload[at..], (ulong)tagBytes);
-        at += Encoding.UTF8.GetBytes(tag, payload[at..]);
+        at += head.Write(payload[at..]);
         return payload;
+    }
+
+    /// <summary>
+    /// The event's <c>summary { value { tag: ...</c> up to the value's body of a given number of
+    /// bytes: summary key and length, value key and length, tag key, length and bytes.
+    /// </summary>
+    private readonly struct SummaryHead
+    {
+        private readonly string _tag;
+        private readonly int _tagBytes, _valueLength, _summaryLength;
+
+        public SummaryHead(string tag, int valueBody)
+        {
+            _tag = tag;
+            _tagBytes = Encoding.UTF8.GetByteCount(tag);
+            _valueLength = 1 + VarintLength((ulong)_tagBytes) + _tagBytes + valueBody;
+            _summaryLength = 1 + VarintLength((ulong)_valueLength) + _valueLength;
+            Length = 1 + VarintLength((ulong)_summaryLength) + _summaryLength - valueBody;
+        }
+
+        /// <summary>Bytes of the head (everything of the summary but the value's body).</summary>
+        public int Length { get; }
+
+        /// <summary>Writes the head at the start of <paramref name="destination"/>; returns its length.</summary>
+        public int Write(Span<byte> destination)
+        {
+            int at = 0;
+            destination[at++] = EventSummary;
+            at += WriteVarint(destination[at..], (ulong)_summaryLength);
+            destination[at++] = SummaryValue;
+            at += WriteVarint(destination[at..], (ulong)_valueLength);
+            destination[at++] = ValueTag;
+            at += WriteVarint(destination[at..], (ulong)_tagBytes);
+            at += Encoding.UTF8.GetBytes(_tag, destination[at..]);
+            return at;
+        }
     }
 
     private static void Finish(IBufferWriter<byte> output, Span<byte> record, Span<byte> payload)
