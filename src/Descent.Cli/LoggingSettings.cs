@@ -1,3 +1,5 @@
+using Descent.TensorBoard;
+using Descent.Lab;
 using Descent.Nn;
 using Descent.Optim;
 using Descent.Training;

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Descent.TensorBoard;
+using Descent.Lab;
 using Descent.Cli;
 using Descent.Training;
 

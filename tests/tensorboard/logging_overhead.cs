@@ -32,7 +32,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Descent;
 using Descent.Data;
-using Descent.Logging.TensorBoard;
+using Descent.TensorBoard;
 using Descent.Nn;
 using Descent.Optim;
 using Descent.Training;

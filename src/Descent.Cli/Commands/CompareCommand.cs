@@ -2,8 +2,10 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Descent.TensorBoard;
+using Descent.Lab;
 using Descent.Optim;
-using Descent.Plots;
+using Descent.Lab.Plots;
 using Descent.Training;
 
 namespace Descent.Cli.Commands;

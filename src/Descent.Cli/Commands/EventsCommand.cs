@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using Descent.Logging.TensorBoard;
-using Descent.Logging.TensorBoard.Proto;
+using Descent.TensorBoard;
+using Descent.TensorBoard.Proto;
 
 namespace Descent.Cli.Commands;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Descent.Experiments;
+using Descent.Lab.Experiments;
 
 namespace Descent.Cli.Commands;
 

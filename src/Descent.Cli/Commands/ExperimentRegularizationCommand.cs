@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Descent.Experiments;
+using Descent.Lab.Experiments;
 using Descent.Training;
 
 namespace Descent.Cli.Commands;

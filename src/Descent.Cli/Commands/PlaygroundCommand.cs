@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Descent.Optim;
-using Descent.Playground;
+using Descent.Lab.Playground;
 
 namespace Descent.Cli.Commands;
 

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Descent.TensorBoard;
+using Descent.Lab;
 using Descent.Optim;
 using Descent.Training;
 

@@ -1,7 +1,7 @@
 namespace Descent;
 
-/// <summary>Shape arithmetic shared by tensors, ops and layers.</summary>
-internal static class ShapeUtil
+/// <summary>Shape arithmetic shared by tensors, ops, layers and the assemblies above the core.</summary>
+public static class ShapeUtil
 {
     public static int Numel(ReadOnlySpan<int> shape)
     {

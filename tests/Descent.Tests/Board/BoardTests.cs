@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Descent.Board;
-using Descent.Logging.TensorBoard;
+using Descent.TensorBoard;
 using Descent.Tests.Logging;
 
 namespace Descent.Tests.Board;

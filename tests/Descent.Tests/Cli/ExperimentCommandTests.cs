@@ -26,7 +26,7 @@ public class ExperimentCommandTests
                 Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(dir, $"init-{activation}-std.svg")));
             }
             Assert.Contains($"pictures: {Path.Combine(dir, "init-tanh-histograms.svg")}", output);
-            var run = Descent.Logging.TensorBoard.EventFileReader.ReadRun(Path.Combine(logDir, "tanh-xavier"));
+            var run = Descent.TensorBoard.EventFileReader.ReadRun(Path.Combine(logDir, "tanh-xavier"));
             Assert.Equal(4, run.Histograms["activations/by_layer"].Count);
             Assert.Single(run.Histograms["activations/layer_4"]);
             Assert.Equal([1L, 2, 3, 4], run.Scalars["layer_stats/std"].Select(s => s.Step));

@@ -1,5 +1,5 @@
-using Descent.Experiments;
-using Descent.Logging.TensorBoard;
+using Descent.Lab.Experiments;
+using Descent.TensorBoard;
 
 namespace Descent.Tests.Experiments;
 

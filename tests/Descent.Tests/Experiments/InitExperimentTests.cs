@@ -1,5 +1,5 @@
-using Descent.Experiments;
-using Descent.Plots;
+using Descent.Lab.Experiments;
+using Descent.Lab.Plots;
 
 namespace Descent.Tests.Experiments;
 

@@ -1,4 +1,4 @@
-using Descent.Experiments;
+using Descent.Lab.Experiments;
 using Descent.Tests.Fixtures;
 
 namespace Descent.Tests.Experiments;

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using Descent.Logging.TensorBoard;
-using Descent.Logging.TensorBoard.Proto;
+using Descent.TensorBoard;
+using Descent.TensorBoard.Proto;
 using Google.Protobuf;
 
 namespace Descent.Tests.Logging;

@@ -1,5 +1,5 @@
-using Descent.Logging.TensorBoard;
-using Descent.Logging.TensorBoard.Proto;
+using Descent.TensorBoard;
+using Descent.TensorBoard.Proto;
 using Google.Protobuf;
 
 namespace Descent.Tests.Logging;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Descent.Cli.Commands;
-using Descent.Logging.TensorBoard;
+using Descent.TensorBoard;
 
 namespace Descent.Tests.Logging;
 

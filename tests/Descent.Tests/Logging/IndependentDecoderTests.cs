@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Descent.Logging.TensorBoard;
+using Descent.TensorBoard;
 
 namespace Descent.Tests.Logging;
 
@@ -57,7 +57,7 @@ public class IndependentDecoderTests
             writer.AddImage("image", Tensor.FromArray(Enumerable.Range(0, 3 * 5 * 7).Select(i => i / 105f).ToArray(), 3, 5, 7), 5);
             writer.AddImage("rgba", new RasterImage(3, 2, 4, new byte[24]), 5);
             writer.AddImages("grid", Tensor.Zeros(11, 1, 4, 4), 5);
-            writer.AddFigure("figure", new LineChartFigure("loss", [new Plots.Series("train", [(0, 1.0), (1, 0.5)])], width: 300, height: 150), 5);
+            writer.AddFigure("figure", new Descent.Lab.Plots.LineChartFigure("loss", [new Descent.Lab.Plots.Series("train", [(0, 1.0), (1, 0.5)])], width: 300, height: 150), 5);
             writer.AddText("notes", "**bold** λ 损失", 6);
             writer.AddHParams(new Dictionary<string, object?> { ["lr"] = 0.1, ["opt"] = "sgd", ["nesterov"] = false },
                 new Dictionary<string, double> { ["hparam/acc"] = 0.9 }, runName: SummaryWriter.SameRun, step: 7);

@@ -1,4 +1,4 @@
-using Descent.Logging.TensorBoard;
+using Descent.TensorBoard;
 
 namespace Descent.Tests.Logging;
 

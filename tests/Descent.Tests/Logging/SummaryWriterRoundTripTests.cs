@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using Descent.Logging.TensorBoard;
-using Descent.Logging.TensorBoard.Proto;
-using Descent.Plots;
+using Descent.TensorBoard;
+using Descent.TensorBoard.Proto;
+using Descent.Lab.Plots;
 
 namespace Descent.Tests.Logging;
 

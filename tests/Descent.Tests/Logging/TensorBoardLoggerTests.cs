@@ -1,6 +1,7 @@
 using Descent.Data;
-using Descent.Logging.TensorBoard;
-using Descent.Logging.TensorBoard.Proto;
+using Descent.Lab;
+using Descent.TensorBoard;
+using Descent.TensorBoard.Proto;
 using Descent.Nn;
 using Descent.Optim;
 using Descent.Training;

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using Descent.Plots;
+using Descent.Lab.Plots;
 
 namespace Descent.Tests.Playground;
 

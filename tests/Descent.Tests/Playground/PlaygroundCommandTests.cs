@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Xml.Linq;
 using Descent.Cli;
-using Descent.Playground;
+using Descent.Lab.Playground;
 
 namespace Descent.Tests.Playground;
 

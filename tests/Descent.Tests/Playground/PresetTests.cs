@@ -1,5 +1,5 @@
 using Descent.Optim;
-using Descent.Playground;
+using Descent.Lab.Playground;
 
 namespace Descent.Tests.Playground;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Descent.Optim;
-using Descent.Playground;
+using Descent.Lab.Playground;
 using Descent.Tests.Fixtures;
 
 namespace Descent.Tests.Playground;

@@ -1,4 +1,4 @@
-using Descent.Playground;
+using Descent.Lab.Playground;
 
 namespace Descent.Tests.Playground;
 

@@ -1,6 +1,6 @@
 using Descent.Optim;
 using Descent.Optim.Schedules;
-using Descent.Playground;
+using Descent.Lab.Playground;
 
 namespace Descent.Tests.Playground;
 
