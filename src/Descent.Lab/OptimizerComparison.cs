@@ -101,7 +101,7 @@ public sealed class OptimizerComparison
 
         public void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy) => Losses.Add((globalStep, loss));
 
-        public void OnOptimizerStep(long globalStep, double gradNorm)
+        public void OnOptimizerStep(long globalStep)
         {
             if (globalStep % _checkEvery != 0) return;
             double acc = trainer.Evaluate(validation).Accuracy;

@@ -349,13 +349,16 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         _lossCount = 0;
     }
 
-    /// <inheritdoc />
-    public bool WantsGradNorm => true;
+    private double _gradNorm = double.NaN;
 
     /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public void OnOptimizerStep(long globalStep, double gradNorm)
+    public void OnBeforeOptimizerStep(Trainer trainer) => _gradNorm = GradientClipping.GradNorm(trainer.Optimizer.Arena);
+
+    /// <inheritdoc />
+    public void OnOptimizerStep(long globalStep)
     {
+        double gradNorm = _gradNorm;
+        _gradNorm = double.NaN;
         if (_pendingStep >= 0) WritePendingStepScalars();
         var values = _stepValues ?? BuildStepLayout();
         // Slots 0 and 1 are the loss and accuracy, filled in when the step's last batch ends.

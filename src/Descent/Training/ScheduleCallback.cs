@@ -13,7 +13,7 @@ public sealed class ScheduleCallback(LRScheduler scheduler, bool perStep) : ITra
     public LRScheduler Scheduler { get; } = scheduler;
 
     /// <inheritdoc />
-    public void OnOptimizerStep(long globalStep, double gradNorm)
+    public void OnOptimizerStep(long globalStep)
     {
         if (perStep && !Scheduler.UsesMetric) Scheduler.Step();
     }

@@ -28,13 +28,15 @@ public interface ITrainerCallback
     /// <summary>After each batch (a micro-batch under gradient accumulation) with its mean loss and its accuracy (fraction of samples whose arg-max prediction is the label).</summary>
     void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy) { }
     /// <summary>
-    /// After each optimizer step (per-step schedules hook in here); <paramref name="gradNorm"/> is the global
-    /// gradient norm before clipping when clipping is on or a callback asks for it (<see cref="WantsGradNorm"/>),
-    /// NaN otherwise.
+    /// Before each optimizer step, once the step's gradients are complete (after backward, gradient
+    /// accumulation and the weight penalty; before clipping): the place to inspect or measure gradients,
+    /// e.g. <c>GradientClipping.GradNorm(trainer.Optimizer.Arena)</c> or each <c>Parameter.Grad</c>, like a
+    /// hook registered with PyTorch's <c>optimizer.register_step_pre_hook</c>. Not called for closure
+    /// optimizers (LBFGS), whose gradients change within the step.
     /// </summary>
-    void OnOptimizerStep(long globalStep, double gradNorm) { }
-    /// <summary>True when <see cref="OnOptimizerStep"/> uses its gradient norm: the trainer then steps with <see cref="Optimizer.StepWithGradNorm"/>, which measures it within the update pass.</summary>
-    bool WantsGradNorm => false;
+    void OnBeforeOptimizerStep(Trainer trainer) { }
+    /// <summary>After each optimizer step (per-step schedules hook in here); <paramref name="globalStep"/> counts steps from 1.</summary>
+    void OnOptimizerStep(long globalStep) { }
     /// <summary>After each epoch's validation.</summary>
     void OnEpochEnd(EpochResult result) { }
     /// <summary>After the last epoch.</summary>
@@ -85,13 +87,6 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     }
     private int _accumulationSteps = 1;
 
-    /// <summary>
-    /// The arg-max class of every sample of the validation set at <see cref="Fit"/>'s latest validation, and
-    /// the step it was made at (null before one, or when the model's output is not [batch, classes]): a
-    /// callback that shows misclassified samples needs no pass of its own over the set.
-    /// </summary>
-    internal (Dataset Data, int[] Predicted, long Step)? LastValidation { get; private set; }
-
     /// <summary>Trains for <paramref name="epochs"/> epochs; validates on <paramref name="validation"/> after each one when given.</summary>
     public IReadOnlyList<EpochResult> Fit(DataLoader train, Dataset? validation = null, int epochs = 1)
     {
@@ -99,8 +94,6 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         if (Optimizer.RequiresClosure && _accumulationSteps > 1)
             throw new ArgumentException($"{Optimizer.GetType().Name} re-evaluates the loss inside its step and cannot accumulate gradients over batches (accumulation steps {_accumulationSteps})");
         var history = new List<EpochResult>();
-        LastValidation = null;
-        var predicted = validation is null ? null : new int[validation.Count];
         foreach (var c in Callbacks) c.OnTrainBegin(this, epochs, train.Count);
         StopRequested = false;
         for (int epoch = 1; epoch <= epochs && !StopRequested; epoch++)
@@ -126,11 +119,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
                 batchIndex++;
             }
             Metrics? val = null;
-            if (validation is not null)
-            {
-                val = EvaluateInto(validation, 500, predicted, out bool predictedAll);
-                LastValidation = predictedAll ? (validation, predicted!, GlobalStep) : null;
-            }
+            if (validation is not null) val = Evaluate(validation);
             var result = new EpochResult(epoch, lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1),
                 val?.Loss, val?.Accuracy, sw.Elapsed.TotalSeconds, Optimizer.GroupOptions[0].Lr);
             history.Add(result);
@@ -182,7 +171,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         });
         correct = firstCorrect;
         GlobalStep++;
-        foreach (var c in Callbacks) c.OnOptimizerStep(GlobalStep, double.NaN);
+        foreach (var c in Callbacks) c.OnOptimizerStep(GlobalStep);
         return loss;
     }
 
@@ -190,42 +179,27 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     {
         if (Optimizer.RequiresClosure) return;
         Penalty?.AddGradient(Optimizer.Arena);
-        double norm = double.NaN;
-        if (ClipGradNorm is { } max)
-        {
-            norm = GradientClipping.ClipGradNorm(Optimizer.Arena, max);
-            Optimizer.Step();
-        }
-        else if (Callbacks.Exists(static c => c.WantsGradNorm)) norm = Optimizer.StepWithGradNorm();
-        else Optimizer.Step();
+        foreach (var c in Callbacks) c.OnBeforeOptimizerStep(this);
+        if (ClipGradNorm is { } max) GradientClipping.ClipGradNorm(Optimizer.Arena, max);
+        Optimizer.Step();
         GlobalStep++;
-        foreach (var c in Callbacks) c.OnOptimizerStep(GlobalStep, norm);
+        foreach (var c in Callbacks) c.OnOptimizerStep(GlobalStep);
     }
 
     /// <summary>Mean loss and accuracy over <paramref name="data"/> in evaluation mode, without recording a graph.</summary>
-    public Metrics Evaluate(Dataset data, int batchSize = 500) => EvaluateInto(data, batchSize, null, out _);
-
-    /// <summary>
-    /// <see cref="Evaluate(Dataset, int)"/> that also stores each sample's arg-max class in <paramref name="predicted"/>
-    /// when given; <paramref name="predictedAll"/> tells whether every sample got one (the output was [batch, classes]).
-    /// </summary>
-    private Metrics EvaluateInto(Dataset data, int batchSize, int[]? predicted, out bool predictedAll)
+    public Metrics Evaluate(Dataset data, int batchSize = 500)
     {
-        predictedAll = predicted is not null;
         bool wasTraining = Model.Training;
         Model.Eval();
         double lossSum = 0;
         long correct = 0;
         using (Tape.NoGrad())
         {
-            int at = 0;
             foreach (var batch in new DataLoader(data, batchSize).Epoch(0))
             {
                 var output = Model.Forward(batch.X);
                 lossSum += (double)Loss(output, batch.Y).Item() * batch.Size;
-                if (output.Rank != 2) predictedAll = false;
-                correct += CountCorrect(output, batch.Y, predicted is null ? default : predicted.AsSpan(at, batch.Size));
-                at += batch.Size;
+                correct += CountCorrect(output, batch.Y);
             }
         }
         Model.Train(wasTraining);
@@ -252,8 +226,8 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         return predictions;
     }
 
-    /// <summary>Samples whose arg-max class is their target; each sample's class goes to <paramref name="predicted"/> when it is not empty.</summary>
-    private static int CountCorrect(Tensor logits, int[] targets, Span<int> predicted = default)
+    /// <summary>Samples whose arg-max class (the first on ties, as <c>torch.argmax</c>) is their target.</summary>
+    private static int CountCorrect(Tensor logits, int[] targets)
     {
         if (logits.Rank != 2) return 0;
         int n = logits.Shape[0], c = logits.Shape[1];
@@ -261,18 +235,11 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         int correct = 0;
         for (int i = 0; i < n; i++)
         {
-            int best = ArgMax(d.Slice(i * c, c));
-            if (!predicted.IsEmpty) predicted[i] = best;
+            var scores = d.Slice(i * c, c);
+            int best = 0;
+            for (int j = 1; j < c; j++) if (scores[j] > scores[best]) best = j;
             if (best == targets[i]) correct++;
         }
         return correct;
-    }
-
-    /// <summary>The index of the largest score (the first on ties, as <c>torch.argmax</c>).</summary>
-    internal static int ArgMax(ReadOnlySpan<float> scores)
-    {
-        int best = 0;
-        for (int j = 1; j < scores.Length; j++) if (scores[j] > scores[best]) best = j;
-        return best;
     }
 }

@@ -201,7 +201,7 @@ public class TensorBoardLoggerTests
 
     private sealed class WeightRecorder(Module model, List<float[]> weights) : ITrainerCallback
     {
-        public void OnOptimizerStep(long globalStep, double gradNorm) => weights.Add(model.NamedParameters().First().Parameter.Data.ToArray());
+        public void OnOptimizerStep(long globalStep) => weights.Add(model.NamedParameters().First().Parameter.Data.ToArray());
     }
 
     [Fact]
@@ -241,7 +241,7 @@ public class TensorBoardLoggerTests
         Assert.Equal("Adam", runs["adam"].HParams!.HParams["optimizer"]);
         Assert.Equal([2L, 4L], runs["sgd"].Histograms["weights/0.weight"].Select(h => h.Step));
         using var unbound = new TensorBoardLogger(dir.Sub("unbound"));
-        Assert.Contains("add it to Trainer.Callbacks", Assert.Throws<InvalidOperationException>(() => unbound.OnOptimizerStep(1, 1.0)).Message);
+        Assert.Contains("add it to Trainer.Callbacks", Assert.Throws<InvalidOperationException>(() => unbound.OnOptimizerStep(1)).Message);
     }
 
     [Fact]
@@ -252,7 +252,7 @@ public class TensorBoardLoggerTests
         using (var logger = new TensorBoardLogger(dir.Path, model, optimizer))
         {
             logger.OnTrainBegin(trainer, 3, 8);
-            logger.OnOptimizerStep(1, 0.5);
+            logger.OnOptimizerStep(1);
         }
         var hp = EventFileReader.ReadRun(dir.Path).HParams!;
         Assert.Equal(SessionStatus.StatusFailure, hp.SessionEnd!.Status);
@@ -267,11 +267,11 @@ public class TensorBoardLoggerTests
         using (var logger = new TensorBoardLogger(dir.Path, model, optimizer))
         {
             logger.OnTrainBegin(trainer, 1, 4);
-            logger.OnOptimizerStep(1, 0.5);
+            logger.OnOptimizerStep(1);
             logger.OnBatchEnd(1, 0, 1, 2.0f, 0.25f);
             // Step 2 has no batch end: its norm and learning rate are written without a loss.
-            logger.OnOptimizerStep(2, 0.7);
-            logger.OnOptimizerStep(3, 0.9);
+            logger.OnOptimizerStep(2);
+            logger.OnOptimizerStep(3);
             logger.OnBatchEnd(1, 1, 3, 1.5f, 0.5f);
             // A batch end that no optimizer step announced (a loop calling the callbacks itself).
             logger.OnBatchEnd(1, 2, 4, 1.0f, 0.75f);
@@ -291,7 +291,7 @@ public class TensorBoardLoggerTests
         using var writer = new SummaryWriter(dir.Path, flushSecs: 3600);
         using var logger = new TensorBoardLogger(writer, model, optimizer);
         logger.OnTrainBegin(trainer, 3, 2);
-        logger.OnOptimizerStep(1, 0.5);
+        logger.OnOptimizerStep(1);
         logger.OnBatchEnd(1, 0, 1, 2.0f, 0.25f);
         Thread.Sleep(1100);
         logger.OnEpochEnd(new EpochResult(1, 2.0, 0.25, null, null, 1.1, 0.1));
