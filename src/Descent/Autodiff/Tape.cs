@@ -110,8 +110,8 @@ public static class Tape
             var o = node.Output;
             if (node.Indices is not null) TensorPool.ReturnIndices(node.Indices);
             node.Saved?.Release();
+            o.GradFn = null;
             if (!ReferenceEquals(o, root)) o.Release();
-            else o.GradFn = null;
         }
         nodes.Clear();
     }

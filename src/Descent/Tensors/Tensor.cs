@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Descent.Autodiff;
 
 namespace Descent;
 
@@ -9,10 +8,9 @@ namespace Descent;
 /// parameter living in a flat arena is a view that shares memory.
 /// </summary>
 /// <remarks>
-/// Autodiff is define-by-run: an op whose inputs require gradients records a node on the current
-/// thread's tape, and <see cref="Backward"/> walks that tape in reverse. After <see cref="Backward"/>
-/// the intermediate tensors of the graph give their buffers back to a pool (as PyTorch frees the graph
-/// when <c>retain_graph=False</c>); read any values you need before calling it.
+/// This file is the storage half of a tensor and knows nothing of autodiff. The graph half
+/// (<c>grad_fn</c>, <c>is_leaf</c>, <c>Backward</c>) lives with the tape in <c>Autodiff/Tensor.Autograd.cs</c>,
+/// so the dependency runs one way: autodiff builds on tensors.
 /// </remarks>
 public partial class Tensor
 {
@@ -21,7 +19,6 @@ public partial class Tensor
     private readonly int[] _shape;
     private readonly int _numel;
 
-    internal Node? GradFn;
     internal bool Pooled;
 
     /// <summary>Creates a tensor over an existing buffer (no copy).</summary>
@@ -85,9 +82,6 @@ public partial class Tensor
     /// <summary>The accumulated gradient, like <c>tensor.grad</c>; null until a backward pass reaches it.</summary>
     public Tensor? Grad { get; set; }
 
-    /// <summary>True when the tensor was created by the user rather than by a recorded op (<c>is_leaf</c>).</summary>
-    public bool IsLeaf => GradFn is null;
-
     /// <summary>The single value of a one-element tensor, like <c>tensor.item()</c>.</summary>
     public float Item()
     {
@@ -107,9 +101,6 @@ public partial class Tensor
     /// <summary>A deep copy outside the graph, like <c>tensor.detach().clone()</c>.</summary>
     public Tensor Clone() => new(Data.ToArray(), 0, _shape);
 
-    /// <summary>Runs reverse-mode autodiff from this scalar (or with an explicit upstream gradient).</summary>
-    public void Backward(Tensor? gradient = null, bool retainGraph = false) => Tape.Backward(this, gradient, retainGraph);
-
     /// <summary>Points this tensor at another buffer; used when parameters move into a flat arena.</summary>
     internal void Rebind(float[] data, int offset)
     {
@@ -121,7 +112,6 @@ public partial class Tensor
     {
         if (_data is not null && Pooled) TensorPool.Return(_data);
         _data = null;
-        GradFn = null;
         Grad = null;
     }
 
