@@ -82,8 +82,9 @@ public sealed class BoardServer : IDisposable
             limits.MaxConcurrentConnections = 100;
             limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
         });
-        // Only a loopback board's own names are answered, so a web page cannot reach it through a DNS name of its
-        // own that resolves to 127.0.0.1 (DNS rebinding). A board on every interface answers any name.
+        // Only a loopback board's own names are answered (the host's filtering middleware, on by default, applies
+        // the list), so a web page cannot reach it through a DNS name of its own that resolves to 127.0.0.1
+        // (DNS rebinding). A board on every interface answers any name.
         string[] hosts = IPAddress.IsLoopback(address) ? ["127.0.0.1", "localhost", "[::1]"]
             : address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? ["*"]
             : [Bracketed(address)];
@@ -94,7 +95,6 @@ public sealed class BoardServer : IDisposable
         builder.Services.AddSingleton<IHostLifetime, StoppedByDispose>();
 
         var app = builder.Build();
-        app.UseHostFiltering();
         app.Map("{**path}", (HttpContext context) => Answer(context, dir, refresh));
         try
         {
