@@ -7,21 +7,27 @@ namespace Descent.Board;
 
 /// <summary>
 /// An HTTP answer of the board (what TensorBoard's web server would send for the same kind of request):
-/// status, content type, body, and extra headers. <see cref="BoardApi.Handle"/> produces it without a socket;
-/// <see cref="BoardServer"/> writes it to the browser.
+/// status, content type, body or the file to send, and extra headers. <see cref="BoardApi.Handle"/> produces
+/// it without a socket; <see cref="BoardServer"/> writes it to the browser.
 /// </summary>
 /// <param name="Status">HTTP status code: 200, or 400, 404, 405 or 500 with a one-line plain-text reason as the body.</param>
 /// <param name="ContentType">The <c>Content-Type</c> header, e.g. <c>application/json; charset=utf-8</c> or <c>image/png</c>.</param>
-/// <param name="Body">The bytes to send (not sent for <c>HEAD</c>).</param>
+/// <param name="Body">The bytes to send (not sent for <c>HEAD</c>); empty when <see cref="FilePath"/> is set.</param>
 /// <param name="Headers">Extra headers (<c>Cache-Control</c>, and the sandboxing <c>Content-Security-Policy</c> on <c>/files/</c>), or null.</param>
 public sealed record BoardResponse(int Status, string ContentType, byte[] Body, IReadOnlyDictionary<string, string>? Headers = null)
 {
+    /// <summary>
+    /// For <c>/files/</c>: the full path of the file under the log directory to send as the body, which the
+    /// server streams from disk rather than holding in memory; null for every other answer.
+    /// </summary>
+    public string? FilePath { get; init; }
+
     internal static BoardResponse Text(int status, string text) => new(status, "text/plain; charset=utf-8", Encoding.UTF8.GetBytes(text + "\n"));
 }
 
 /// <summary>
-/// The board's routes as a function from a request line to a response, so that the HTTP server stays a
-/// thin loop and every answer can be produced (and tested, and exported) without a socket.
+/// The board's routes as a function from a request line to a response, so that the HTTP server stays one
+/// route and every answer can be produced (and tested, and exported) without a socket.
 /// </summary>
 /// <remarks>
 /// <list type="table">
@@ -194,15 +200,6 @@ public static class BoardApi
         if (ResolveUnderRoot(root, encodedPath) is not { } path) return BoardResponse.Text(400, "refused: files are served only from inside the log directory");
         if (!FileTypes.TryGetValue(Path.GetExtension(path), out var type)) return BoardResponse.Text(404, "only pictures and CSV files are served");
         if (!File.Exists(path)) return BoardResponse.Text(404, $"no such file: {Uri.UnescapeDataString(encodedPath)}");
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return BoardResponse.Text(404, $"cannot read {Uri.UnescapeDataString(encodedPath)}: {e.Message}");
-        }
-        return new BoardResponse(200, type, bytes, FileHeaders);
+        return new BoardResponse(200, type, [], FileHeaders) { FilePath = path };
     }
 }

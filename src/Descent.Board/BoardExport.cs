@@ -29,7 +29,15 @@ public static class BoardExport
         {
             string path = url[..url.IndexOf('?')];
             var answer = BoardApi.Handle(logDir, "GET", "/" + path, TimeSpan.MaxValue);
-            if (answer.Status == 200) blobs[url] = DataUrl(answer.ContentType, answer.Body);
+            if (answer.Status != 200) continue;
+            try
+            {
+                blobs[url] = DataUrl(answer.ContentType, answer.FilePath is { } file ? File.ReadAllBytes(file) : answer.Body);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Unreadable: the page shows the picture as missing, as the server would answer 404.
+            }
         }
         var data = new Dictionary<string, object>
         {

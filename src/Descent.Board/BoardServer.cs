@@ -1,118 +1,164 @@
 using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.HostFiltering;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 namespace Descent.Board;
 
 /// <summary>
-/// The board's web server: <see cref="HttpListener"/> answering with <see cref="BoardApi.Handle"/>. Starts in
-/// milliseconds, needs nothing beyond the base library, and can run inside a training program
+/// The board's web server: an ASP.NET Core app on Kestrel with one route that answers with
+/// <see cref="BoardApi.Handle"/>, streaming files from the log directory. It can run inside a training program
 /// (<c>using var board = BoardServer.Start("runs");</c>) as well as from <c>descent board</c>.
 /// </summary>
 public sealed class BoardServer : IDisposable
 {
-    private readonly HttpListener _listener;
-    private readonly Task _loop;
+    private readonly WebApplication _app;
 
-    private BoardServer(BoardLogDir logDir, HttpListener listener, Uri url, TimeSpan refreshInterval)
+    private BoardServer(WebApplication app, BoardLogDir logDir, Uri url, TimeSpan refreshInterval)
     {
+        _app = app;
         LogDir = logDir;
-        _listener = listener;
         Url = url;
         RefreshInterval = refreshInterval;
-        _loop = Task.Run(ServeAsync);
     }
 
     /// <summary>What the board shows.</summary>
     public BoardLogDir LogDir { get; }
 
-    /// <summary>The page's address, e.g. <c>http://127.0.0.1:6006/</c>.</summary>
+    /// <summary>The page's address with the port actually listened on, e.g. <c>http://127.0.0.1:6006/</c>.</summary>
     public Uri Url { get; }
 
     /// <summary>Requests within this time of the last look at the disk are answered from that look.</summary>
     public TimeSpan RefreshInterval { get; }
 
-    /// <summary>Finishes when the server has stopped (<see cref="Dispose"/>).</summary>
-    public Task Completion => _loop;
-
     /// <summary>
     /// Reads <paramref name="logDir"/> and starts serving it on <paramref name="host"/>:<paramref name="port"/>.
-    /// A host of <c>0.0.0.0</c>, <c>*</c> or <c>+</c> listens on every interface.
+    /// A host of <c>0.0.0.0</c> (or <c>*</c>) listens on every IPv4 interface, <c>::</c> on every interface.
     /// </summary>
     /// <param name="logDir">The log directory.</param>
-    /// <param name="port">TCP port.</param>
-    /// <param name="host">Address or name to listen on; the default takes requests from this machine only.</param>
+    /// <param name="port">TCP port; 0 takes a free one (<see cref="Url"/> tells which).</param>
+    /// <param name="host">An IP address or <c>localhost</c>; the default takes requests from this machine only.</param>
     /// <param name="refreshInterval">How old a look at the disk may be before a request looks again (default one second).</param>
     /// <exception cref="DirectoryNotFoundException">No such log directory.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A port outside 1–65535.</exception>
-    /// <exception cref="HttpListenerException">The port is in use, or the address cannot be listened on.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A port outside 0–65535.</exception>
+    /// <exception cref="ArgumentException">A host that is not an IP address or <c>localhost</c>.</exception>
+    /// <exception cref="IOException">The port is in use, or the address cannot be listened on.</exception>
     public static BoardServer Start(string logDir, int port = 6006, string host = "127.0.0.1", TimeSpan? refreshInterval = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(port);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
         ArgumentException.ThrowIfNullOrWhiteSpace(host);
-        var dir = new BoardLogDir(logDir);
-        bool anyAddress = host is "0.0.0.0" or "*" or "+" or "::";
-        string prefixHost = anyAddress ? "+" : host.Contains(':') && !host.StartsWith('[') ? $"[{host}]" : host;
-        var listener = new HttpListener();
-        listener.Prefixes.Add($"http://{prefixHost}:{port}/");
-        // HttpListener matches the Host header against its prefixes, so a loopback board also answers to
-        // "localhost", which is what people type.
-        if (host is "127.0.0.1" or "localhost") listener.Prefixes.Add($"http://{(host == "localhost" ? "127.0.0.1" : "localhost")}:{port}/");
-        listener.Start();
-        var url = new Uri($"http://{(anyAddress ? "127.0.0.1" : prefixHost)}:{port}/");
-        return new BoardServer(dir, listener, url, refreshInterval ?? TimeSpan.FromSeconds(1));
-    }
-
-    private async Task ServeAsync()
-    {
-        while (_listener.IsListening)
+        IPAddress address = host switch
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                break; // stopped
-            }
-            _ = Task.Run(() => Answer(context));
-        }
-    }
+            "localhost" => IPAddress.Loopback,
+            "*" or "+" => IPAddress.Any,
+            _ when IPAddress.TryParse(host.Trim('[', ']'), out var parsed) => parsed,
+            _ => throw new ArgumentException($"cannot listen on '{host}': give an IP address (127.0.0.1, 0.0.0.0, ::) or localhost"),
+        };
+        var dir = new BoardLogDir(logDir);
+        var refresh = refreshInterval ?? TimeSpan.FromSeconds(1);
 
-    private void Answer(HttpListenerContext context)
-    {
-        var response = context.Response;
+        // No arguments, no content root of the caller's: the board reads nothing but its log directory.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(address, port);
+            kestrel.AddServerHeader = false;
+            var limits = kestrel.Limits;
+            limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10); // a half-sent request is cut off
+            limits.KeepAliveTimeout = TimeSpan.FromSeconds(30);      // the page polls every 5 s
+            limits.MaxRequestBodySize = 0;                           // the board only reads
+            limits.MaxRequestLineSize = 8 * 1024;
+            limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            limits.MaxConcurrentConnections = 100;
+            limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
+        });
+        // Only a loopback board's own names are answered (the host's filtering middleware, on by default, applies
+        // the list), so a web page cannot reach it through a DNS name of its own that resolves to 127.0.0.1
+        // (DNS rebinding). A board on every interface answers any name.
+        string[] hosts = IPAddress.IsLoopback(address) ? ["127.0.0.1", "localhost", "[::1]"]
+            : address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? ["*"]
+            : [Bracketed(address)];
+        builder.Services.Configure<HostFilteringOptions>(options => options.AllowedHosts = hosts);
+        // Warnings and errors only, on stderr; a failed start is thrown to the caller, so the host need not log it.
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        builder.Services.Configure<ConsoleLoggerOptions>(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Services.AddSingleton<IHostLifetime, StoppedByDispose>();
+
+        var app = builder.Build();
+        app.Map("{**path}", (HttpContext context) => Answer(context, dir, refresh));
         try
         {
-            BoardResponse answer;
-            try
-            {
-                answer = BoardApi.Handle(LogDir, context.Request.HttpMethod, context.Request.RawUrl ?? "/", RefreshInterval);
-            }
-            catch (Exception e)
-            {
-                // A request must never take the board down; the page shows the message.
-                answer = BoardResponse.Text(500, $"internal error: {e.Message}");
-            }
-            response.StatusCode = answer.Status;
-            response.ContentType = answer.ContentType;
-            if (answer.Headers is not null)
-                foreach (var (name, value) in answer.Headers) response.Headers[name] = value;
-            response.ContentLength64 = answer.Body.Length;
-            if (context.Request.HttpMethod != "HEAD") response.OutputStream.Write(answer.Body);
-            response.Close();
+            app.StartAsync().GetAwaiter().GetResult();
         }
-        catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException or InvalidOperationException)
+        catch
         {
-            // The browser went away mid-answer: nothing to do.
+            ((IDisposable)app).Dispose();
+            throw;
+        }
+        int actualPort = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First()).Port;
+        IPAddress shown = address.Equals(IPAddress.Any) ? IPAddress.Loopback : address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : address;
+        return new BoardServer(app, dir, new Uri($"http://{Bracketed(shown)}:{actualPort}/"), refresh);
+    }
+
+    private static string Bracketed(IPAddress address) =>
+        address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+
+    private static IResult Answer(HttpContext context, BoardLogDir logDir, TimeSpan refreshInterval)
+    {
+        // The target as sent, still percent-encoded: Kestrel's decoded path has already resolved "%2e%2e" and
+        // the like, and the board refuses such a path rather than serve what it resolved to.
+        string target = context.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget;
+        BoardResponse answer;
+        try
+        {
+            answer = BoardApi.Handle(logDir, context.Request.Method, target, refreshInterval);
+        }
+        catch (Exception e)
+        {
+            // A request must never take the board down; the page shows the message.
+            answer = BoardResponse.Text(500, $"internal error: {e.Message}");
+        }
+        context.Response.StatusCode = answer.Status;
+        if (answer.Headers is not null)
+            foreach (var (name, value) in answer.Headers) context.Response.Headers[name] = value;
+        if (answer.FilePath is not { } path)
+            return Results.Bytes(answer.Body, answer.ContentType);
+        try
+        {
+            // Streamed from disk in small blocks (and closed when sent), with Range requests answered.
+            return Results.File(File.OpenRead(path), answer.ContentType, enableRangeProcessing: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Results.Text($"cannot read {path}: {e.Message}\n", "text/plain; charset=utf-8", statusCode: 404);
         }
     }
 
-    /// <summary>Stops listening; requests in flight are cut off.</summary>
+    /// <summary>
+    /// Instead of the host's default, which stops the app on Ctrl+C: a training program that shows its own
+    /// board keeps Ctrl+C for itself, and the board stops when it is disposed.
+    /// </summary>
+    private sealed class StoppedByDispose : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>Stops listening; requests still in flight get a second to finish.</summary>
     public void Dispose()
     {
-        if (!_listener.IsListening) return;
-        _listener.Stop();
-        _listener.Close();
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        _app.StopAsync(grace.Token).GetAwaiter().GetResult();
+        ((IDisposable)_app).Dispose();
     }
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Net;
 using Descent.Board;
 
 namespace Descent.Cli.Commands;
@@ -16,8 +15,8 @@ public static class BoardCommand
     {
         var cmd = new Command("board", "Serve a live dashboard of a log directory: scalars, histograms, images, text, hparams, playground pictures.");
         var logdir = new Option<string>("--logdir") { Description = "Log directory: every directory below it with event files is a run; playground outputs and SVGs are shown too", Required = true };
-        var port = new Option<int>("--port") { Description = "TCP port", DefaultValueFactory = _ => 6006 };
-        var host = new Option<string>("--host") { Description = "Address to listen on (0.0.0.0 for every interface)", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "TCP port (0 takes a free one; the address printed tells which)", DefaultValueFactory = _ => 6006 };
+        var host = new Option<string>("--host") { Description = "IP address to listen on, or localhost (0.0.0.0 for every interface)", DefaultValueFactory = _ => "127.0.0.1" };
         var export = new Option<string?>("--export") { Description = "Write a self-contained snapshot page to this HTML file and exit instead of serving" };
         cmd.Options.Add(logdir);
         cmd.Options.Add(port);
@@ -44,15 +43,17 @@ public static class BoardCommand
 
     private static int Serve(string dir, int port, string host, TextWriter stdout)
     {
-        if (port is < 1 or > 65535) throw new UsageException($"--port must be between 1 and 65535, got {port}");
+        if (port is < 0 or > 65535) throw new UsageException($"--port must be between 0 and 65535, got {port}");
         BoardServer server;
         try
         {
             server = BoardServer.Start(dir, port, host);
         }
-        catch (HttpListenerException e)
+        catch (IOException e)
         {
-            throw new UsageException($"cannot listen on {host} port {port}: {e.Message} (is another board or TensorBoard using it? choose another with --port)");
+            // Kestrel's message names the address; its inner exception says why (e.g. "Address already in use").
+            string why = e.InnerException?.Message ?? e.Message;
+            throw new UsageException($"cannot listen on {host} port {port}: {why} (is another board or TensorBoard using it? choose another with --port)");
         }
         using (server)
         {
