@@ -4,7 +4,7 @@
 Decodes every record of every event file under LOGDIR without any Descent code: the TFRecord framing
 and both masked CRC32C checksums are verified with a table-driven CRC written here, the payloads are
 parsed by python3-protobuf against descriptors that Debian's protoc compiles from the .proto files in
-src/Descent/Logging/TensorBoard/Proto, and PNG images are checked with zlib (signature, chunk CRCs,
+src/Descent.TensorBoard/Proto, and PNG images are checked with zlib (signature, chunk CRCs,
 IHDR size, inflated IDAT length). Prints one JSON document describing every file, record and value;
 exits 1 with a message on the first problem.
 
@@ -24,7 +24,7 @@ import tempfile
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROTO_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "src", "Descent", "Logging", "TensorBoard", "Proto"))
+PROTO_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "src", "Descent.TensorBoard", "Proto"))
 
 
 def fail(message):
