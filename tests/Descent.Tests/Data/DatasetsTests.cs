@@ -84,7 +84,7 @@ public sealed class DatasetsTests
 
             Assert.Contains(Path.Combine(dir, "train-images-idx3-ubyte.gz"), e.Message);
             Assert.Contains("apt-get install dataset-fashion-mnist", e.Message);
-            Assert.Contains("--data DIR", e.Message);
+            Assert.DoesNotContain("--", e.Message); // the command line's options are the command line's to name
             Assert.DoesNotContain('\n', e.Message);
         }
         finally
