@@ -34,10 +34,29 @@ public static class Cli
         }
         catch (Exception e) when (IsUserError(e))
         {
-            stderr.WriteLine($"descent: error: {OneLine(e.Message)}");
+            stderr.WriteLine($"descent: error: {OneLine(InCommandLineTerms(e, parse.CommandResult.Command))}");
             return UsageError;
         }
     }
+
+    /// <summary>
+    /// The library names the parameter a bad value came in (<see cref="ArgumentException.ParamName"/>, such as
+    /// <c>WeightDecay</c>); where the running command has the option of that name (<c>--weight-decay</c>), the
+    /// message names the option instead. A missing data file points to the command's <c>--data</c>.
+    /// </summary>
+    private static string InCommandLineTerms(Exception e, Command command)
+    {
+        bool Has(string option) => command.Options.Any(o => o.Name == option);
+        if (e is ArgumentException { ParamName: { Length: > 0 } name } argument && Has(Option(name)))
+            return $"{Option(name)}: {argument.Message.Replace($" (Parameter '{name}')", "")}";
+        if (e is FileNotFoundException && Has("--data"))
+            return $"{e.Message} (--data DIR)";
+        return e.Message;
+    }
+
+    /// <summary><c>ValidationSamples</c> → <c>--validation-samples</c>.</summary>
+    private static string Option(string parameter) =>
+        "--" + string.Concat(parameter.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(c) : c.ToString()));
 
     // Files and directories the user named (missing, unreadable, unwritable, full disk) are the user's to fix, so
     // I/O failures get the one-line treatment too; a stack trace would say nothing more useful.

@@ -4,9 +4,11 @@ using Descent.Training;
 namespace Descent.Cli;
 
 /// <summary>
-/// A one-line progress bar on stderr with rate (samples/s) and ETA, redrawn in place. It exists only when
-/// stderr is a terminal, so logs and pipes stay clean.
+/// A one-line progress bar on stderr with rate (samples/s) and ETA, redrawn in place and erased at the end of
+/// each epoch, so the epoch's table row, printed after it, starts a clean line. It exists only when stderr is a
+/// terminal, so logs and pipes stay clean.
 /// </summary>
+/// <remarks>Add it to the trainer's callbacks before the <see cref="EpochTable"/>, so the bar is gone before the row is printed.</remarks>
 internal sealed class ProgressBar : ITrainerCallback, IDisposable
 {
     private readonly TextWriter _err;
@@ -24,9 +26,9 @@ internal sealed class ProgressBar : ITrainerCallback, IDisposable
         _label = label.Length > 0 ? label + " " : "";
     }
 
-    /// <summary>A bar on the console's stderr, or null when stderr is redirected.</summary>
+    /// <summary>A bar on the console's stderr, or null when stderr is not a terminal.</summary>
     public static ProgressBar? ForConsole(int samplesPerEpoch, string label = "") =>
-        Console.IsErrorRedirected ? null : new ProgressBar(Console.Error, samplesPerEpoch, label);
+        ProgressLine.OnTerminal ? new ProgressBar(Console.Error, samplesPerEpoch, label) : null;
 
     public void OnTrainBegin(Trainer trainer, int epochs, int batchesPerEpoch)
     {
@@ -48,18 +50,31 @@ internal sealed class ProgressBar : ITrainerCallback, IDisposable
         double secs = _clock.Elapsed.TotalSeconds;
         double rate = secs > 0 ? done * _samplesPerEpoch / secs : 0;
         double eta = done > 0 ? secs * (1 - done) / done + secs / done * (_epochs - _epoch) : 0;
-        _err.Write(FormattableString.Invariant(
-            $"\r{_label}epoch {_epoch}/{_epochs} {ProgressLine.Bar(done)} {batch + 1}/{_batches}  loss {loss:F4}  {rate:N0} samples/s  ETA {TimeSpan.FromSeconds(eta):mm\\:ss}  "));
+        _err.Write(ProgressLine.Draw($"{_label}epoch {_epoch}/{_epochs}", done,
+            FormattableString.Invariant($"{batch + 1}/{_batches}  loss {loss:F4}  {rate:N0} samples/s  ETA {TimeSpan.FromSeconds(eta):mm\\:ss}")));
     }
 
-    public void OnEpochEnd(EpochResult result) => _err.Write("\r" + new string(' ', 110) + "\r");
+    public void OnEpochEnd(EpochResult result) => _err.Write(ProgressLine.Erase);
 
     public void Dispose() => _err.Flush();
 }
 
-/// <summary>What the progress lines share: redraws throttled to ~15 a second and the bar itself.</summary>
+/// <summary>
+/// What the progress lines share: whether there is a terminal to draw on, redraws throttled to ~15 a second, and
+/// a line that fits the terminal's width. A line wider than the terminal would wrap, and a carriage return only
+/// goes back to the start of its last row, so every redraw would leave a row behind.
+/// </summary>
 internal static class ProgressLine
 {
+    /// <summary>Back to the start of the line and erase it (ANSI "erase in line", whole line).</summary>
+    public const string Erase = "\r\e[2K";
+
+    /// <summary>Erase from the cursor to the end of the line, what a shorter redraw leaves of the longer one before it.</summary>
+    private const string EraseToEnd = "\e[K";
+
+    /// <summary>Whether stderr, where progress goes, is a terminal.</summary>
+    public static bool OnTerminal => !Console.IsErrorRedirected;
+
     /// <summary>
     /// True when a redraw is due (always for the <paramref name="final"/> one), recording it in
     /// <paramref name="lastDrawTicks"/>: the terminal, not the work, would otherwise set the pace.
@@ -71,11 +86,32 @@ internal static class ProgressLine
         return true;
     }
 
-    /// <summary>A 30-character bar filled to <paramref name="fraction"/>, in brackets.</summary>
-    public static string Bar(double fraction)
+    /// <summary>
+    /// The redraw of "<paramref name="before"/> [bar] <paramref name="after"/>" over the current line, the bar
+    /// filled to <paramref name="fraction"/>: it narrows (30 characters at most, 10 at least) and then the text is
+    /// cut so the line stays one character short of the terminal's width.
+    /// </summary>
+    public static string Draw(string before, double fraction, string after)
     {
-        const int width = 30;
-        int filled = (int)(width * Math.Clamp(fraction, 0, 1));
-        return $"[{new string('#', filled)}{new string('.', width - filled)}]";
+        const int widest = 30, narrowest = 10;
+        int room = Columns() - 1;
+        int bar = Math.Clamp(room - before.Length - after.Length - 4, narrowest, widest);
+        int filled = (int)(bar * Math.Clamp(fraction, 0, 1));
+        string line = $"{before} [{new string('#', filled)}{new string('.', bar - filled)}] {after}";
+        return "\r" + (line.Length > room ? line[..room] : line) + EraseToEnd;
+    }
+
+    /// <summary>The terminal's width; 80 when it does not say (a pseudo-terminal nobody sized reports 0).</summary>
+    private static int Columns()
+    {
+        try
+        {
+            int width = Console.WindowWidth;
+            return width >= 20 ? width : 80;
+        }
+        catch (IOException)
+        {
+            return 80;
+        }
     }
 }

@@ -64,7 +64,7 @@ internal static class CompareCommand
             Logger = logdir is null ? null : (name, model, opt) => new LoggingSettings(logdir, 50, 5).Create(model, opt,
                 new Dictionary<string, object?> { ["optimizer"] = name, ["lr"] = opt.GroupOptions[0].Lr, ["dataset"] = settings.Dataset, ["model"] = settings.Model }, run: name),
         };
-        stdout.WriteLine($"comparing {names.Length} optimizers on {settings.Dataset} ({settings.Model}, {settings.Epochs} epochs, batch {settings.BatchSize}, seed {settings.Seed}); same initial weights and batch order for each");
+        stdout.WriteLine($"Comparing {names.Length} optimizers: {RunHeader.Model(settings, prepared, parameters: null)} on {RunHeader.Data(settings.Dataset, prepared)} for {RunHeader.Count(settings.Epochs, "epoch")}, batch {settings.BatchSize}, seed {settings.Seed}; the same initial weights and batch order for each");
         var results = new List<ComparisonResult>();
         foreach (var name in names)
         {

@@ -76,8 +76,8 @@ internal sealed class ExperimentProgress : IDisposable
 
     private ExperimentProgress(TextWriter err) => _err = err;
 
-    /// <summary>A progress line on the console's stderr, or null when stderr is redirected.</summary>
-    public static ExperimentProgress? ForConsole() => Console.IsErrorRedirected ? null : new ExperimentProgress(Console.Error);
+    /// <summary>A progress line on the console's stderr, or null when stderr is not a terminal.</summary>
+    public static ExperimentProgress? ForConsole() => ProgressLine.OnTerminal ? new ExperimentProgress(Console.Error) : null;
 
     /// <summary>Shows <paramref name="label"/> with a bar for <paramref name="done"/> of <paramref name="total"/>.</summary>
     public void Report(string label, long done, long total)
@@ -90,15 +90,15 @@ internal sealed class ExperimentProgress : IDisposable
         double seconds = (double)(now - _labelStartTicks) / Stopwatch.Frequency;
         string rate = done > 0 && seconds > 0 ? FormattableString.Invariant($"{done / seconds:0} it/s") : "";
         string eta = done > 0 && seconds > 0 && done < total ? FormattableString.Invariant($"ETA {TimeSpan.FromSeconds((total - done) * seconds / done):mm\\:ss}") : "";
-        _err.Write(FormattableString.Invariant($"\r{label,-16} {ProgressLine.Bar((double)done / Math.Max(total, 1))} {done}/{total}  {rate,9}  {eta,9}  {_clock.Elapsed:mm\\:ss}   "));
+        _err.Write(ProgressLine.Draw($"{label,-16}", (double)done / Math.Max(total, 1), FormattableString.Invariant($"{done}/{total}  {rate,9}  {eta,9}  {_clock.Elapsed:mm\\:ss}")));
     }
 
     /// <summary>Shows <paramref name="label"/> alone, for work measured in items rather than steps.</summary>
-    public void Report(string label) => _err.Write(FormattableString.Invariant($"\r{label,-40}  {_clock.Elapsed:mm\\:ss}   "));
+    public void Report(string label) => _err.Write(ProgressLine.Erase + FormattableString.Invariant($"{label,-40}  {_clock.Elapsed:mm\\:ss}"));
 
     public void Dispose()
     {
-        _err.Write("\r" + new string(' ', 90) + "\r");
+        _err.Write(ProgressLine.Erase);
         _err.Flush();
     }
 }

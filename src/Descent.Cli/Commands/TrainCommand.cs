@@ -57,11 +57,14 @@ internal static class TrainCommand
         var model = settings.BuildModel(prepared);
         var optimizer = Optimizers.Create(optimizerName, model, optimizerSettings);
         var trainer = new Trainer(model, optimizer) { ClipGradNorm = clipNorm, AccumulationSteps = accumulate, Penalty = penalty };
-        stdout.WriteLine($"dataset {settings.Dataset}: {prepared.Train.Count} train / {prepared.Validation?.Count ?? 0} validation / {prepared.Test.Count} test; model {settings.Model} ({model.ParameterCount:N0} parameters); {Describe(optimizer)}");
+        stdout.WriteLine($"Training {RunHeader.Model(settings, prepared, model.ParameterCount)} on {RunHeader.Data(settings.Dataset, prepared)} for {RunHeader.Count(settings.Epochs, "epoch")}, batch {settings.BatchSize}");
+        stdout.WriteLine($"Optimizer: {RunHeader.Optimizer(optimizer)}");
         var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed, augmentation);
         if (scheduleFactory(optimizer, loader.Count) is { } scheduleCallback) trainer.Callbacks.Add(scheduleCallback);
-        var table = new EpochTable(stdout);
-        trainer.Callbacks.Add(table);
+        // The bar erases itself at the end of an epoch, before the table prints the epoch's row.
+        using var progress = ProgressBar.ForConsole(prepared.Train.Count);
+        if (progress is not null) trainer.Callbacks.Add(progress);
+        trainer.Callbacks.Add(new EpochTable(stdout));
         using var tensorBoard = logging.Create(model, optimizer, new Dictionary<string, object?>
         {
             ["dataset"] = settings.Dataset, ["model"] = settings.Model, ["optimizer"] = optimizerName,
@@ -69,8 +72,6 @@ internal static class TrainCommand
         }, misclassified: prepared.Validation is null ? null
             : new MisclassifiedImages(prepared.Validation, prepared.Train.SampleShape.Count == 1 ? ImageShape(settings.Dataset) : null));
         if (tensorBoard is not null) trainer.Callbacks.Add(tensorBoard);
-        using var progress = ProgressBar.ForConsole(prepared.Train.Count);
-        if (progress is not null) trainer.Callbacks.Add(progress);
         trainer.Fit(loader, prepared.Validation, settings.Epochs);
         var test = trainer.Evaluate(prepared.Test);
         tensorBoard?.AddFinalMetric("hparam/test_accuracy", test.Accuracy);
@@ -120,9 +121,6 @@ internal static class TrainCommand
     }
 
     private static int[] ImageShape(string dataset) => dataset == "digits" ? [1, 8, 8] : [1, 28, 28];
-
-    internal static string Describe(Optimizer optimizer) =>
-        $"{optimizer.GetType().Name} {optimizer.GroupOptions[0].ToString().Replace(optimizer.GroupOptions[0].GetType().Name, "").Trim()}";
 
     internal static int[] ParseIntList(string text, string option)
     {

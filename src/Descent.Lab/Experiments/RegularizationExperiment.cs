@@ -187,16 +187,16 @@ public sealed record SubsetExperimentOptions
     /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="FormatException"/> for the augmentation) naming the first bad setting.</summary>
     public void Validate()
     {
-        if (!DataPreparation.Names.Contains(Dataset)) throw new ArgumentException($"unknown dataset '{Dataset}' (expected one of: {string.Join(", ", DataPreparation.Names)})");
-        if (Samples < 10) throw new ArgumentException($"the training subset needs at least 10 samples (one per class), got {Samples}");
-        if (ValidationSamples is < 10) throw new ArgumentException($"validation needs at least 10 samples, got {ValidationSamples}");
-        if (Epochs < 1) throw new ArgumentException($"epochs must be a positive integer, got {Epochs}");
-        if (BatchSize < 1) throw new ArgumentException($"batch size must be a positive integer, got {BatchSize}");
-        if (Hidden.Count == 0 || Hidden.Any(h => h < 1)) throw new ArgumentException($"hidden layer sizes must be positive integers, got [{string.Join(", ", Hidden)}]");
-        if (!(Lr > 0) || !double.IsFinite(Lr)) throw new ArgumentException(Inv($"Invalid learning rate: {Lr}"));
-        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException(Inv($"Invalid momentum value: {Momentum}"));
-        if (!(Dropout > 0 && Dropout < 1)) throw new ArgumentException(Inv($"dropout probability must be in (0, 1), got {Dropout}"));
-        if (!(L2 > 0) || !double.IsFinite(L2)) throw new ArgumentException(Inv($"the L2 λ must be a positive number, got {L2}"));
+        if (!DataPreparation.Names.Contains(Dataset)) throw new ArgumentException($"unknown dataset '{Dataset}' (expected one of: {string.Join(", ", DataPreparation.Names)})", nameof(Dataset));
+        if (Samples < 10) throw new ArgumentException($"the training subset needs at least 10 samples (one per class), got {Samples}", nameof(Samples));
+        if (ValidationSamples is < 10) throw new ArgumentException($"validation needs at least 10 samples, got {ValidationSamples}", nameof(ValidationSamples));
+        if (Epochs < 1) throw new ArgumentException($"epochs must be a positive integer, got {Epochs}", nameof(Epochs));
+        if (BatchSize < 1) throw new ArgumentException($"batch size must be a positive integer, got {BatchSize}", nameof(BatchSize));
+        if (Hidden.Count == 0 || Hidden.Any(h => h < 1)) throw new ArgumentException($"hidden layer sizes must be positive integers, got [{string.Join(", ", Hidden)}]", nameof(Hidden));
+        if (!(Lr > 0) || !double.IsFinite(Lr)) throw new ArgumentException(Inv($"Invalid learning rate: {Lr}"), nameof(Lr));
+        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException(Inv($"Invalid momentum value: {Momentum}"), nameof(Momentum));
+        if (!(Dropout > 0 && Dropout < 1)) throw new ArgumentException(Inv($"dropout probability must be in (0, 1), got {Dropout}"), nameof(Dropout));
+        if (!(L2 > 0) || !double.IsFinite(L2)) throw new ArgumentException(Inv($"the L2 λ must be a positive number, got {L2}"), nameof(L2));
         Augmentation.Parse(Augment);
         if (Regularizers.Count == 0) throw new ArgumentException($"no regularizers given (expected some of: {string.Join(", ", RegularizerNames)})");
         foreach (var r in Regularizers)
@@ -393,13 +393,15 @@ public static class RegularizationExperiment
             (pool, validationPool) = Datasets.FashionMnist(o.DataDir);
             side = 28;
         }
-        if (o.Samples >= pool.Count) throw new ArgumentException($"--samples must be below the {pool.Count} samples of {o.Dataset}, got {o.Samples}");
+        if (o.Samples >= pool.Count)
+            throw new ArgumentException($"the training subset must be smaller than the {pool.Count} samples of {o.Dataset}, got {o.Samples}", nameof(o.Samples));
         var (trainIdx, rest) = Splits.SplitIndices(pool, (double)(pool.Count - o.Samples) / pool.Count, o.Seed, stratify: true);
         var train = pool.Subset(trainIdx);
         // Digits has no separate test split: its validation comes from the samples left out of the subset.
         var candidates = o.Dataset == "digits" ? pool.Subset(rest) : validationPool;
         int wanted = o.ValidationSamples ?? (o.Dataset == "digits" ? candidates.Count : 2000);
-        if (wanted > candidates.Count) throw new ArgumentException($"--validation-samples: only {candidates.Count} samples are left for validation, got {wanted}");
+        if (wanted > candidates.Count)
+            throw new ArgumentException($"only {candidates.Count} samples are left for validation, got {wanted}", nameof(o.ValidationSamples));
         var validation = wanted == candidates.Count ? candidates
             : candidates.Subset(Splits.SplitIndices(candidates, (double)wanted / candidates.Count, o.Seed + 1, stratify: true).HeldOut);
         var scale = new Standardizer(StandardizationMode.Global, withMean: false).Fit(train);

@@ -129,6 +129,6 @@ public static class Datasets
         string raw = Path.Combine(dir, name);
         if (File.Exists(raw)) return raw;
         throw new FileNotFoundException(
-            $"Fashion-MNIST file not found: {gz}; install it with `apt-get install dataset-fashion-mnist` or pass --data DIR", gz);
+            $"Fashion-MNIST file not found: {gz}; install it with `apt-get install dataset-fashion-mnist` or pass the directory that holds the files", gz);
     }
 }

@@ -12,7 +12,6 @@ namespace Descent.Tests.Board;
 /// </summary>
 public sealed class BoardBrowserTests
 {
-    private const string Chromium = "/usr/bin/chromium";
 
     // Generous: a two-core machine busy with other builds may take many seconds to start a browser, and the
     // page looks at the board every 5 seconds.
@@ -21,7 +20,7 @@ public sealed class BoardBrowserTests
     [SkippableFact]
     public async Task The_page_draws_every_run_and_a_point_appended_while_it_is_open()
     {
-        Skip.IfNot(File.Exists(Chromium), "needs Debian's chromium (apt-get install chromium)");
+        SystemPackages.Chromium.Require();
         using var dir = new TempDirectory();
         WriteRun(dir.Sub("runs/b"), "train/loss", 4, 3, 2);
         WriteRun(dir.Sub("runs/c"), "eval/accuracy", 0.5, 0.75, 0.875);
@@ -33,7 +32,7 @@ public sealed class BoardBrowserTests
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new()
         {
-            ExecutablePath = Chromium,
+            ExecutablePath = SystemPackages.OnPath("chromium"),
             Headless = true,
             Args = ["--no-sandbox", "--disable-dev-shm-usage"],
             Timeout = PatienceMs,

@@ -40,6 +40,16 @@ public class ExperimentRegularizationCommandTests
     }
 
     [Theory]
+    [InlineData("--samples: the training subset must be smaller than the 1797 samples of digits, got 5000", "--samples", "5000")]
+    [InlineData("--validation-samples: only 97 samples are left for validation, got 500", "--samples", "1700", "--validation-samples", "500")]
+    [InlineData("--samples: the training subset needs at least 10 samples (one per class), got 5", "--samples", "5")]
+    public void Limits_of_the_library_are_reported_by_the_option_that_set_them(string expected, params string[] args)
+    {
+        string line = CliRunner.AssertUsageError(["experiment", "regularization", "--part", "subset", "--epochs", "1", .. args, "--out", TempDir()]);
+        Assert.Equal("descent: error: " + expected, line);
+    }
+
+    [Theory]
     [InlineData("--part", "everything")]
     [InlineData("--degrees", "1,x")]
     [InlineData("--degrees", "99")]

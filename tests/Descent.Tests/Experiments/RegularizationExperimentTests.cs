@@ -161,7 +161,13 @@ public class RegularizationExperimentTests
         var b = RegularizationExperiment.RunSubset(options);
         Assert.Equal(a.Runs.SelectMany(r => r.History), b.Runs.SelectMany(r => r.History));
         Assert.ThrowsAny<ArgumentException>(() => RegularizationExperiment.RunSubset(options with { Regularizers = ["weight-decay"] }));
-        Assert.ThrowsAny<ArgumentException>(() => RegularizationExperiment.RunSubset(options with { Samples = 5000 }));
+        // The library names its own parameters, not the command line's options.
+        var tooMany = Assert.Throws<ArgumentException>(() => RegularizationExperiment.RunSubset(options with { Samples = 5000 }));
+        Assert.Equal(nameof(SubsetExperimentOptions.Samples), tooMany.ParamName);
+        Assert.DoesNotContain("--", tooMany.Message);
+        var tooFewLeft = Assert.Throws<ArgumentException>(() => RegularizationExperiment.RunSubset(options with { Samples = 1700, ValidationSamples = 500 }));
+        Assert.Equal(nameof(SubsetExperimentOptions.ValidationSamples), tooFewLeft.ParamName);
+        Assert.DoesNotContain("--", tooFewLeft.Message);
         Assert.Throws<FormatException>(() => RegularizationExperiment.RunSubset(options with { Augment = "spin:3" }));
     }
 }

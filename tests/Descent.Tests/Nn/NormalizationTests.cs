@@ -466,9 +466,9 @@ public class NormalizationAllocationTests
     {
         var trainer = new Trainer(model, new SGD(model.Parameters(), lr: 0.01, momentum: 0.9));
         for (int i = 0; i < 30; i++) trainer.TrainStep(x, y, out _);
-        long before = GC.GetTotalAllocatedBytes(precise: true);
+        long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < steps; i++) trainer.TrainStep(x, y, out _);
-        return (GC.GetTotalAllocatedBytes(precise: true) - before) / steps;
+        return (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
     }
 
     [Fact]
