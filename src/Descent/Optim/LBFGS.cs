@@ -115,10 +115,6 @@ public sealed record LBFGSOptions : OptimizerOptions
 /// included. Dot products accumulate the float32 products in double (what PyTorch's BLAS sdot does).
 /// Vector updates θ + t·d and q − aᵢyᵢ are one fused multiply-add per element, like PyTorch's <c>add_</c>.
 /// </para>
-/// <para>
-/// The vector operations (dot products, θ + t·d, the two-loop recursion's updates) go through
-/// <see cref="TensorPrimitives"/>, which runs at the widest vectors the CPU has.
-/// </para>
 /// </remarks>
 public sealed class LBFGS : Optimizer<LBFGSOptions, LBFGSState>
 {

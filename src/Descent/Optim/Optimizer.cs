@@ -104,7 +104,7 @@ public abstract class Optimizer
         set => _vectorWidth = UpdateRules.IsSupported(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"this CPU has no {value} vectors");
     }
 
-    private VectorWidth _vectorWidth = UpdateRules.Widest;
+    private VectorWidth _vectorWidth = UpdateRules.DefaultWidth;
 
     /// <summary>Applies <paramref name="rule"/> to elements [0, <paramref name="length"/>) at <see cref="VectorWidth"/>, split across cores when long.</summary>
     private protected void ApplyRule<TRule>(int length, ref TRule rule) where TRule : struct, IUpdateRule =>

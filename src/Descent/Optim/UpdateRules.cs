@@ -38,9 +38,15 @@ internal enum VectorWidth
 /// <summary>Runs an <see cref="IUpdateRule"/> over a group at a vector width, split across cores by <see cref="RangeParallel"/>.</summary>
 internal static class UpdateRules
 {
-    /// <summary>The widest vectors this CPU runs natively (what every optimizer uses unless told otherwise).</summary>
-    public static VectorWidth Widest { get; } =
-        Vector512.IsHardwareAccelerated ? VectorWidth.Bits512
+    /// <summary>
+    /// The width every optimizer runs at unless told otherwise: the widest vectors this CPU runs natively, or
+    /// the scalar loop on a CPU without a fused multiply-add instruction (x86 before FMA3, some low-end
+    /// Atom-class chips), where each vector fused multiply-add is computed lane by lane in software and the
+    /// vector loop runs about twice as slow as the scalar one.
+    /// </summary>
+    public static VectorWidth DefaultWidth { get; } =
+        !(System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported) ? VectorWidth.Scalar
+        : Vector512.IsHardwareAccelerated ? VectorWidth.Bits512
         : Vector256.IsHardwareAccelerated ? VectorWidth.Bits256
         : Vector128.IsHardwareAccelerated ? VectorWidth.Bits128
         : VectorWidth.Scalar;
