@@ -144,13 +144,14 @@ internal readonly record struct AdadeltaRule(ArenaSlice Slice, float[] SquareAvg
         ref float squareAvg = ref UpdateRules.At(SquareAvg, start);
         ref float accDelta = ref UpdateRules.At(AccDelta, start);
         var (negLr, rho, oneMinusRho, eps, weightDecay) = (TV.Create(NegLr), TV.Create(Rho), TV.Create(OneMinusRho), TV.Create(Eps), TV.Create(WeightDecay));
+        var (maximize, decay) = (Maximize, Decay);
         nuint n = (nuint)(end - start), i = 0;
         for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
         {
             var pv = TV.Load(ref p, i);
             var gv = TV.Load(ref g, i);
-            if (Maximize) gv = -gv;
-            if (Decay) gv = TV.FusedMultiplyAdd(weightDecay, pv, gv);
+            if (maximize) gv = -gv;
+            if (decay) gv = TV.FusedMultiplyAdd(weightDecay, pv, gv);
             var v = TV.FusedMultiplyAdd(oneMinusRho * gv, gv, TV.Load(ref squareAvg, i) * rho);
             v.Store(ref squareAvg, i);
             var u = TV.Load(ref accDelta, i);

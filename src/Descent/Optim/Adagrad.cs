@@ -151,13 +151,14 @@ internal readonly record struct AdagradRule(ArenaSlice Slice, float[] Sum, float
         ref float g = ref UpdateRules.At(Slice.Grad, Slice.Offset + start);
         ref float s = ref UpdateRules.At(Sum, start);
         var (negClr, weightDecay, eps) = (TV.Create(NegClr), TV.Create(WeightDecay), TV.Create(Eps));
+        var (maximize, decay) = (Maximize, Decay);
         nuint n = (nuint)(end - start), i = 0;
         for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
         {
             var pv = TV.Load(ref p, i);
             var gv = TV.Load(ref g, i);
-            if (Maximize) gv = -gv;
-            if (Decay) gv = TV.FusedMultiplyAdd(weightDecay, pv, gv);
+            if (maximize) gv = -gv;
+            if (decay) gv = TV.FusedMultiplyAdd(weightDecay, pv, gv);
             var sv = TV.FusedMultiplyAdd(gv, gv, TV.Load(ref s, i));
             sv.Store(ref s, i);
             (pv + negClr * gv / (TV.Sqrt(sv) + eps)).Store(ref p, i);

@@ -201,19 +201,20 @@ internal readonly struct AdamRule : IUpdateRule
         var (beta1, oneMinusBeta1, beta2, oneMinusBeta2) = (TV.Create(_beta1), TV.Create(_oneMinusBeta1), TV.Create(_beta2), TV.Create(_oneMinusBeta2));
         var (biasCorrection2Sqrt, eps, negativeStepSize) = (TV.Create(_biasCorrection2Sqrt), TV.Create(_eps), TV.Create(_negativeStepSize));
         var (coupledDecay, decoupledFactor) = (TV.Create(_coupledDecay), TV.Create(_decoupledFactor));
+        var (maximize, coupled, decoupled, amsgrad) = (_maximize, _coupled, _decoupled, _amsgrad);
         nuint n = (nuint)(end - start), i = 0;
         for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
         {
             var pv = TV.Load(ref p, i);
             var gv = TV.Load(ref g, i);
-            if (_maximize) gv = -gv;
-            if (_coupled) gv = TV.FusedMultiplyAdd(pv, coupledDecay, gv);
-            if (_decoupled) pv *= decoupledFactor;
+            if (maximize) gv = -gv;
+            if (coupled) gv = TV.FusedMultiplyAdd(pv, coupledDecay, gv);
+            if (decoupled) pv *= decoupledFactor;
             var mv = AdamFamily.Ema(TV.Load(ref m, i), gv, beta1, oneMinusBeta1);
             var vv = AdamFamily.EmaOfSquare(TV.Load(ref v, i), gv, beta2, oneMinusBeta2);
             mv.Store(ref m, i);
             vv.Store(ref v, i);
-            if (_amsgrad)
+            if (amsgrad)
             {
                 vv = TV.Max(TV.Load(ref vMax, i), vv);
                 vv.Store(ref vMax, i);

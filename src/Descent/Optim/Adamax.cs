@@ -128,13 +128,14 @@ internal readonly record struct AdamaxRule(ArenaSlice Slice, float[] ExpAvg, flo
         ref float u = ref UpdateRules.At(ExpInf, start);
         var (beta1, oneMinusBeta1, beta2) = (TV.Create(Beta1), TV.Create(OneMinusBeta1), TV.Create(Beta2));
         var (eps, negativeStepSize, weightDecay) = (TV.Create(Eps), TV.Create(NegativeStepSize), TV.Create(WeightDecay));
+        var (maximize, decay) = (Maximize, Decay);
         nuint n = (nuint)(end - start), i = 0;
         for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
         {
             var pv = TV.Load(ref p, i);
             var gv = TV.Load(ref g, i);
-            if (Maximize) gv = -gv;
-            if (Decay) gv = TV.FusedMultiplyAdd(pv, weightDecay, gv);
+            if (maximize) gv = -gv;
+            if (decay) gv = TV.FusedMultiplyAdd(pv, weightDecay, gv);
             var mv = AdamFamily.Ema(TV.Load(ref m, i), gv, beta1, oneMinusBeta1);
             var uv = TV.Max(TV.Load(ref u, i) * beta2, TV.Abs(gv) + eps);
             mv.Store(ref m, i);

@@ -156,12 +156,13 @@ internal readonly record struct NAdamRule(ArenaSlice Slice, float[] ExpAvg, floa
         var (beta1, oneMinusBeta1, beta2, oneMinusBeta2) = (TV.Create(Beta1), TV.Create(OneMinusBeta1), TV.Create(Beta2), TV.Create(OneMinusBeta2));
         var (biasCorrection2, eps, weightDecay) = (TV.Create(BiasCorrection2), TV.Create(Eps), TV.Create(WeightDecay));
         var (gradientStep, momentumStep) = (TV.Create(GradientStep), TV.Create(MomentumStep));
+        bool decay = Decay;
         nuint n = (nuint)(end - start), i = 0;
         for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
         {
             var pv = TV.Load(ref p, i);
             var gv = TV.Load(ref g, i);
-            if (Decay) gv = TV.FusedMultiplyAdd(pv, weightDecay, gv);
+            if (decay) gv = TV.FusedMultiplyAdd(pv, weightDecay, gv);
             var mv = AdamFamily.Ema(TV.Load(ref m, i), gv, beta1, oneMinusBeta1);
             var vv = AdamFamily.EmaOfSquare(TV.Load(ref v, i), gv, beta2, oneMinusBeta2);
             mv.Store(ref m, i);

@@ -106,18 +106,19 @@ internal readonly record struct RAdamRule(ArenaSlice Slice, float[] ExpAvg, floa
         var (beta1, oneMinusBeta1, beta2, oneMinusBeta2) = (TV.Create(Beta1), TV.Create(OneMinusBeta1), TV.Create(Beta2), TV.Create(OneMinusBeta2));
         var (biasCorrection1, biasCorrection2Sqrt, eps, lr, rect) = (TV.Create(BiasCorrection1), TV.Create(BiasCorrection2Sqrt), TV.Create(Eps), TV.Create(Lr), TV.Create(Rect));
         var (weightDecay, one) = (TV.Create(WeightDecay), TV.Create(1f));
+        var (decay, rectified) = (Decay, Rectified);
         nuint n = (nuint)(end - start), i = 0;
         for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
         {
             var pv = TV.Load(ref p, i);
             var gv = TV.Load(ref g, i);
-            if (Decay) gv = TV.FusedMultiplyAdd(pv, weightDecay, gv);
+            if (decay) gv = TV.FusedMultiplyAdd(pv, weightDecay, gv);
             var mv = AdamFamily.Ema(TV.Load(ref m, i), gv, beta1, oneMinusBeta1);
             var vv = AdamFamily.EmaOfSquare(TV.Load(ref v, i), gv, beta2, oneMinusBeta2);
             mv.Store(ref m, i);
             vv.Store(ref v, i);
             var update = mv / biasCorrection1 * lr;
-            if (Rectified) update = update * (one / (TV.Sqrt(vv) + eps) * biasCorrection2Sqrt) * rect;
+            if (rectified) update = update * (one / (TV.Sqrt(vv) + eps) * biasCorrection2Sqrt) * rect;
             (pv - update).Store(ref p, i);
         }
         return start + (int)i;

@@ -181,24 +181,25 @@ internal readonly record struct RMSpropRule(ArenaSlice Slice, float[] SquareAvg,
         ref float gradAvg = ref Centered ? ref UpdateRules.At(GradAvg!, start) : ref Unsafe.NullRef<float>();
         var (negLr, alpha, oneMinusAlpha, eps) = (TV.Create(NegLr), TV.Create(Alpha), TV.Create(OneMinusAlpha), TV.Create(Eps));
         var (weightDecay, momentum) = (TV.Create(WeightDecay), TV.Create(Momentum));
+        var (maximize, decay, centered, hasMomentum) = (Maximize, Decay, Centered, HasMomentum);
         nuint n = (nuint)(end - start), i = 0;
         for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
         {
             var pv = TV.Load(ref p, i);
             var gv = TV.Load(ref g, i);
-            if (Maximize) gv = -gv;
-            if (Decay) gv = TV.FusedMultiplyAdd(weightDecay, pv, gv);
+            if (maximize) gv = -gv;
+            if (decay) gv = TV.FusedMultiplyAdd(weightDecay, pv, gv);
             var v = TV.FusedMultiplyAdd(oneMinusAlpha * gv, gv, TV.Load(ref squareAvg, i) * alpha);
             v.Store(ref squareAvg, i);
             TV den;
-            if (Centered)
+            if (centered)
             {
                 var ga = TV.FusedMultiplyAdd(oneMinusAlpha, gv, TV.Load(ref gradAvg, i) * alpha);
                 ga.Store(ref gradAvg, i);
                 den = TV.Sqrt(TV.FusedMultiplyAdd(-ga, ga, v)) + eps;
             }
             else den = TV.Sqrt(v) + eps;
-            if (HasMomentum)
+            if (hasMomentum)
             {
                 var b = TV.Load(ref buffer, i) * momentum + gv / den;
                 b.Store(ref buffer, i);

@@ -122,18 +122,19 @@ internal readonly record struct SgdRule(ArenaSlice Slice, float[]? MomentumBuffe
         ref float g = ref UpdateRules.At(Slice.Grad, Slice.Offset + start);
         ref float b = ref HasMomentum ? ref UpdateRules.At(MomentumBuffer!, start) : ref Unsafe.NullRef<float>();
         var (negativeLr, weightDecay, momentum, oneMinusDampening) = (TV.Create(-Lr), TV.Create(WeightDecay), TV.Create(Momentum), TV.Create(OneMinusDampening));
+        var (maximize, decay, hasMomentum, first, nesterov) = (Maximize, Decay, HasMomentum, First, Nesterov);
         nuint n = (nuint)(end - start), i = 0;
         for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
         {
             var pv = TV.Load(ref p, i);
             var d = TV.Load(ref g, i);
-            if (Maximize) d = -d;
-            if (Decay) d = TV.FusedMultiplyAdd(weightDecay, pv, d);
-            if (HasMomentum)
+            if (maximize) d = -d;
+            if (decay) d = TV.FusedMultiplyAdd(weightDecay, pv, d);
+            if (hasMomentum)
             {
-                var bv = First ? d : TV.FusedMultiplyAdd(oneMinusDampening, d, TV.Load(ref b, i) * momentum);
+                var bv = first ? d : TV.FusedMultiplyAdd(oneMinusDampening, d, TV.Load(ref b, i) * momentum);
                 bv.Store(ref b, i);
-                d = Nesterov ? TV.FusedMultiplyAdd(momentum, bv, d) : bv;
+                d = nesterov ? TV.FusedMultiplyAdd(momentum, bv, d) : bv;
             }
             TV.FusedMultiplyAdd(negativeLr, d, pv).Store(ref p, i);
         }

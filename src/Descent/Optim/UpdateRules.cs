@@ -17,7 +17,9 @@ internal interface IUpdateRule
 
     /// <summary>
     /// Updates the whole vectors of <typeparamref name="TV"/> that fit from <paramref name="start"/> up to
-    /// <paramref name="end"/> and returns where it stopped; <see cref="Scalar"/> does the rest.
+    /// <paramref name="end"/> and returns where it stopped; <see cref="Scalar"/> does the rest. The loops copy
+    /// the rule's flags to locals first: the JIT cannot tell that the stores through the buffers' refs leave
+    /// the rule's fields alone, and would read them from memory at every iteration.
     /// </summary>
     int Vector<TV>(int start, int end) where TV : struct, IFloatVector<TV>;
 }
