@@ -115,7 +115,8 @@ public abstract class Optimizer
 /// Optimizer state as data, under PyTorch's names: the kind of optimizer, the step count, each group's
 /// hyperparameters and length, and each group's state entries keyed <c>"{group}.{name}"</c> (<c>"0.exp_avg"</c>,
 /// <c>"1.step"</c>): buffers (one value per element of the group, in the group's order, unless the optimizer
-/// says otherwise) and scalars. A group that has not stepped yet has no entries.
+/// says otherwise) and scalars. A group without state yet (most optimizers before the group's first step) has
+/// no entries.
 /// </summary>
 public sealed record OptimizerStateDict(string Optimizer, long Step, IReadOnlyList<OptimizerOptions> ParamGroups, IReadOnlyList<int> GroupLengths, IReadOnlyDictionary<string, float[]> Buffers, IReadOnlyDictionary<string, double> Scalars);
 
