@@ -5,7 +5,8 @@
 //
 // Workloads (all when none is named): sgemm copy_bandwidth sgd_momentum_step_10M adam_step_10M
 // tiny_mlp_steps mlp cnn. One JSON object per line on stdout; bench/compare.py interleaves these runs with
-// PyTorch's and prints the ratios.
+// PyTorch's and prints the ratios. Descent-only, run when named: mlp_optimizer_steps (the optimizer steps of
+// the Fashion-MNIST MLP, at the vector width the process has; see docs/benchmarks.md).
 
 using System.Diagnostics;
 using System.Globalization;
@@ -26,6 +27,7 @@ internal static class Program
 {
     private static readonly string[] Micro = ["sgemm", "copy_bandwidth", "sgd_momentum_step_10M", "adam_step_10M", "tiny_mlp_steps"];
     private static readonly string[] Training = ["mlp", "cnn"];
+    private static readonly string[] DescentOnly = ["mlp_optimizer_steps"];
 
     private static bool _quick;
     private static double MinTime => _quick ? 0.3 : 1.0;     // seconds each timed micro-benchmark runs at least
@@ -37,15 +39,16 @@ internal static class Program
         var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
         var unknownFlags = args.Where(a => a.StartsWith("--", StringComparison.Ordinal) && a != "--quick").ToList();
         if (names.Count == 0) names = [.. Micro, .. Training];
-        var unknown = names.Where(n => !Micro.Contains(n) && !Training.Contains(n)).ToList();
+        var unknown = names.Where(n => !Micro.Contains(n) && !Training.Contains(n) && !DescentOnly.Contains(n)).ToList();
         if (unknown.Count > 0 || unknownFlags.Count > 0)
         {
-            Console.Error.WriteLine($"unknown argument(s) {string.Join(", ", unknown.Concat(unknownFlags))}; usage: Descent.Bench [{string.Join("|", Micro.Concat(Training))}...] [--quick]");
+            Console.Error.WriteLine($"unknown argument(s) {string.Join(", ", unknown.Concat(unknownFlags))}; usage: Descent.Bench [{string.Join("|", Micro.Concat(Training).Concat(DescentOnly))}...] [--quick]");
             return 2;
         }
 
         Emit(("bench", "env"), ("side", "descent"), ("dotnet", Environment.Version.ToString()),
             ("workers", WorkerPool.Workers), ("avx512", Vector512.IsHardwareAccelerated),
+            ("vector_bits", Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : Vector128.IsHardwareAccelerated ? 128 : 0),
             ("server_gc", System.Runtime.GCSettings.IsServerGC), ("quick", _quick));
 
         foreach (var name in names)
@@ -57,6 +60,7 @@ internal static class Program
                 case "sgd_momentum_step_10M": SgdMomentumStep(); break;
                 case "adam_step_10M": AdamStep(); break;
                 case "tiny_mlp_steps": TinyMlp(); break;
+                case "mlp_optimizer_steps": MlpOptimizerSteps(); break;
             }
         }
         if (names.Any(Training.Contains))
@@ -177,6 +181,28 @@ internal static class Program
         double dt = Timed(optimizer.Step, minReps: 10);
         Emit(("bench", "adam_step_10M"), ("ms", Math.Round(dt * 1e3, 2)),
             ("effective_gb_per_s", Math.Round(7.0 * 4 * 10_000_000 / dt / 1e9, 1)));
+    }
+
+    /// <summary>
+    /// One optimizer step over the parameters of the Fashion-MNIST MLP that <c>descent train</c> builds by
+    /// default (784-256-128-10: 235,146 floats in six tensors, one group), gradients N(0, 1): SGD with
+    /// momentum 0.9 and Adam, µs per step. Run under <c>DOTNET_EnableAVX512=0</c> (and <c>DOTNET_EnableAVX2=0</c>)
+    /// to time the 256-bit (128-bit) vector paths.
+    /// </summary>
+    private static void MlpOptimizerSteps()
+    {
+        static List<Parameter> MlpParameters() =>
+            [new Parameter(256, 784), new Parameter(256), new Parameter(128, 256), new Parameter(128), new Parameter(10, 128), new Parameter(10)];
+        foreach (var (name, optimizer) in new (string, Optimizer)[]
+        {
+            ("sgd_momentum", new SGD(MlpParameters(), lr: 1e-2, momentum: 0.9)),
+            ("adam", new Adam(MlpParameters(), lr: 1e-3)),
+        })
+        {
+            FillGradients(optimizer);
+            double dt = Timed(optimizer.Step, minReps: 100);
+            Emit(("bench", "mlp_optimizer_step"), ("optimizer", name), ("params", optimizer.Arena.Length), ("us", Math.Round(dt * 1e6, 1)));
+        }
     }
 
     /// <summary>Per-op overhead: 2-16-16-2 tanh MLP, batch 32, cross-entropy, plain SGD.</summary>

@@ -63,10 +63,4 @@ public sealed class Newton : Optimizer<NewtonOptions>
         theta[0] = (float)(theta[0] - options.Lr * step.X);
         theta[1] = (float)(theta[1] - options.Lr * step.Y);
     }
-
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers() => [];
-
-    /// <inheritdoc />
-    protected override void SetStateBuffer(string name, int group, float[]? buffer) { }
 }

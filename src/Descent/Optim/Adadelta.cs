@@ -1,5 +1,4 @@
-using System.Runtime.Intrinsics;
-using Descent.Kernels;
+using System.Runtime.CompilerServices;
 using Descent.Nn;
 
 namespace Descent.Optim;
@@ -34,6 +33,32 @@ public sealed record AdadeltaOptions : OptimizerOptions
 }
 
 /// <summary>
+/// The state of one parameter group of <see cref="Adadelta"/>: PyTorch's <c>step</c>, <c>square_avg</c> and
+/// <c>acc_delta</c>, the buffers one value per element of the group.
+/// </summary>
+public sealed class AdadeltaState
+{
+    internal AdadeltaState(long step, float[] squareAvg, float[] accDelta)
+    {
+        Step = step;
+        SquareAvgArray = squareAvg;
+        AccDeltaArray = accDelta;
+    }
+
+    /// <summary>Steps the group has taken (<c>step</c>; counted, not used by the rule).</summary>
+    public long Step { get; internal set; }
+
+    /// <summary>The running average of g², v (<c>square_avg</c>).</summary>
+    public ReadOnlySpan<float> SquareAvg => SquareAvgArray;
+
+    /// <summary>The running average of squared updates, u (<c>acc_delta</c>).</summary>
+    public ReadOnlySpan<float> AccDelta => AccDeltaArray;
+
+    internal float[] SquareAvgArray { get; }
+    internal float[] AccDeltaArray { get; }
+}
+
+/// <summary>
 /// Adadelta: steps whose size is the ratio of the root mean squares of past updates and past gradients, so no
 /// learning rate is needed (lr = 1 is the original method), exactly as <c>torch.optim.Adadelta</c> (1.13).
 /// </summary>
@@ -49,69 +74,91 @@ public sealed record AdadeltaOptions : OptimizerOptions
 /// u = ρu + (1 − ρ)Δ²             (the update before the learning rate)
 /// θ = θ − γΔ
 /// </code>
-/// Defaults: lr 1.0, rho 0.9, eps 1e-6, weight_decay 0. State: <c>square_avg</c>, <c>acc_delta</c> (per group,
-/// created at the first step) and the scalar <c>step</c> (counted, not used by the rule).
+/// Defaults: lr 1.0, rho 0.9, eps 1e-6, weight_decay 0. State per group (<see cref="AdadeltaState"/>):
+/// <c>square_avg</c>, <c>acc_delta</c> and the scalar <c>step</c> (counted, not used by the rule), created at the
+/// first step.
 /// Paper: Zeiler, "ADADELTA: An Adaptive Learning Rate Method", arXiv:1212.5701 (2012).
 /// </remarks>
-public sealed class Adadelta : Optimizer<AdadeltaOptions>
+public sealed class Adadelta : Optimizer<AdadeltaOptions, AdadeltaState>
 {
     /// <summary>One group, like <c>Adadelta(params, lr, rho, eps, weight_decay, maximize=)</c>.</summary>
     public Adadelta(IEnumerable<Parameter> parameters, double lr = 1.0, double rho = 0.9, double eps = 1e-6, double weightDecay = 0, bool maximize = false)
         : this([new ParamGroup<AdadeltaOptions>(parameters, new AdadeltaOptions { Lr = lr, Rho = rho, Eps = eps, WeightDecay = weightDecay, Maximize = maximize })]) { }
 
     /// <summary>Several groups with their own hyperparameters.</summary>
-    public Adadelta(IEnumerable<ParamGroup<AdadeltaOptions>> groups) : base(groups) => DeclareState(countSteps: true, "square_avg", "acc_delta");
+    public Adadelta(IEnumerable<ParamGroup<AdadeltaOptions>> groups) : base(groups) { }
 
     /// <inheritdoc />
-    protected override void StepGroup(int groupIndex, AdadeltaOptions o, ArenaSlice slice)
+    protected override AdadeltaState NewState(ParamGroup<AdadeltaOptions> group) => new(0, new float[group.Length], new float[group.Length]);
+
+    /// <inheritdoc />
+    protected override void StepGroup(AdadeltaOptions o, AdadeltaState state, ArenaSlice slice)
     {
-        NextGroupStep(groupIndex);
-        var rule = new AdadeltaRule(slice, StateBuffer("square_avg", groupIndex), StateBuffer("acc_delta", groupIndex), (float)-o.Lr, (float)o.Rho, (float)(1 - o.Rho), (float)o.Eps, (float)o.WeightDecay, o.Maximize, o.WeightDecay != 0);
-        RangeParallel.For(slice.Length, ref rule);
+        state.Step++;
+        var rule = new AdadeltaRule(slice, state.SquareAvgArray, state.AccDeltaArray, (float)-o.Lr, (float)o.Rho, (float)(1 - o.Rho), (float)o.Eps, (float)o.WeightDecay, o.Maximize, o.WeightDecay != 0);
+        ApplyRule(slice.Length, ref rule);
     }
+
+    /// <inheritdoc />
+    protected override void SaveState(AdadeltaState state, GroupStateEntries entries)
+    {
+        entries.Add("step", state.Step);
+        entries.Add("square_avg", state.SquareAvgArray);
+        entries.Add("acc_delta", state.AccDeltaArray);
+    }
+
+    /// <inheritdoc />
+    protected override AdadeltaState LoadState(GroupStateEntries entries) =>
+        new((long)entries.Scalar("step"), entries.Buffer("square_avg"), entries.Buffer("acc_delta"));
 }
 
 /// <summary>
-/// The fused Adadelta update in PyTorch's operation order: v·ρ then one fused multiply-add of ((1 − ρ)g)·g
+/// The Adadelta update in PyTorch's operation order: v·ρ then one fused multiply-add of ((1 − ρ)g)·g
 /// (<c>mul_</c> + <c>addcmul_</c>), Δ = √(u + ε) / √(v + ε) · g, the same for u with Δ, and θ − γΔ as one fused
 /// multiply-add (<c>add_</c> with alpha).
 /// </summary>
-internal readonly record struct AdadeltaRule(ArenaSlice Slice, float[] SquareAvg, float[] AccDelta, float NegLr, float Rho, float OneMinusRho, float Eps, float WeightDecay, bool Maximize, bool Decay) : IRangeBody
+internal readonly record struct AdadeltaRule(ArenaSlice Slice, float[] SquareAvg, float[] AccDelta, float NegLr, float Rho, float OneMinusRho, float Eps, float WeightDecay, bool Maximize, bool Decay) : IUpdateRule
 {
-    public void Apply(int start, int end)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Scalar(int start, int end)
     {
-        var param = Slice.Data.AsSpan(Slice.Offset + start, end - start);
-        ReadOnlySpan<float> grad = Slice.Grad.AsSpan(Slice.Offset + start, end - start);
-        var squareAvg = SquareAvg.AsSpan(start, end - start);
-        var accDelta = AccDelta.AsSpan(start, end - start);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var (negLr, rho, oneMinusRho, eps, wd) = (Vector512.Create(NegLr), Vector512.Create(Rho), Vector512.Create(OneMinusRho), Vector512.Create(Eps), Vector512.Create(WeightDecay));
-            for (; i <= param.Length - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var p = Vector512.Create(param.Slice(i, Vector512<float>.Count));
-                var g = Vector512.Create(grad.Slice(i, Vector512<float>.Count));
-                if (Maximize) g = -g;
-                if (Decay) g = Vector512.FusedMultiplyAdd(wd, p, g);
-                var v = Vector512.FusedMultiplyAdd(oneMinusRho * g, g, Vector512.Create(squareAvg.Slice(i, Vector512<float>.Count)) * rho);
-                v.CopyTo(squareAvg.Slice(i));
-                var u = Vector512.Create(accDelta.Slice(i, Vector512<float>.Count));
-                var delta = Vector512.Sqrt(u + eps) / Vector512.Sqrt(v + eps) * g;
-                Vector512.FusedMultiplyAdd(oneMinusRho * delta, delta, u * rho).CopyTo(accDelta.Slice(i));
-                Vector512.FusedMultiplyAdd(negLr, delta, p).CopyTo(param.Slice(i));
-            }
-        }
-        for (; i < param.Length; i++)
+        Span<float> param = Slice.Param, squareAvg = SquareAvg, accDelta = AccDelta;
+        ReadOnlySpan<float> grad = Slice.Gradient;
+        for (int i = start; i < end; i++)
         {
             float g = Maximize ? -grad[i] : grad[i];
-            if (Decay) g = MathF.FusedMultiplyAdd(WeightDecay, param[i], g);
-            float v = MathF.FusedMultiplyAdd(OneMinusRho * g, g, squareAvg[i] * Rho);
-            squareAvg[i] = v;
+            if (Decay) g = MathF.FusedMultiplyAdd(WeightDecay, param[i], g);                       // g + λθ
+            float v = squareAvg[i] = MathF.FusedMultiplyAdd(OneMinusRho * g, g, squareAvg[i] * Rho); // ρv + (1 − ρ)g²
             float u = accDelta[i];
-            float delta = MathF.Sqrt(u + Eps) / MathF.Sqrt(v + Eps) * g;
-            accDelta[i] = MathF.FusedMultiplyAdd(OneMinusRho * delta, delta, u * Rho);
-            param[i] = MathF.FusedMultiplyAdd(NegLr, delta, param[i]);
+            float delta = MathF.Sqrt(u + Eps) / MathF.Sqrt(v + Eps) * g;                             // √(u + ε) / √(v + ε) · g
+            accDelta[i] = MathF.FusedMultiplyAdd(OneMinusRho * delta, delta, u * Rho);               // ρu + (1 − ρ)Δ²
+            param[i] = MathF.FusedMultiplyAdd(NegLr, delta, param[i]);                               // θ − γΔ
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int Vector<TV>(int start, int end) where TV : struct, IFloatVector<TV>
+    {
+        ref float p = ref UpdateRules.At(Slice.Data, Slice.Offset + start);
+        ref float g = ref UpdateRules.At(Slice.Grad, Slice.Offset + start);
+        ref float squareAvg = ref UpdateRules.At(SquareAvg, start);
+        ref float accDelta = ref UpdateRules.At(AccDelta, start);
+        var (negLr, rho, oneMinusRho, eps, weightDecay) = (TV.Create(NegLr), TV.Create(Rho), TV.Create(OneMinusRho), TV.Create(Eps), TV.Create(WeightDecay));
+        var (maximize, decay) = (Maximize, Decay);
+        nuint n = (nuint)(end - start), i = 0;
+        for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
+        {
+            var pv = TV.Load(ref p, i);
+            var gv = TV.Load(ref g, i);
+            if (maximize) gv = -gv;
+            if (decay) gv = TV.FusedMultiplyAdd(weightDecay, pv, gv);
+            var v = TV.FusedMultiplyAdd(oneMinusRho * gv, gv, TV.Load(ref squareAvg, i) * rho);
+            v.Store(ref squareAvg, i);
+            var u = TV.Load(ref accDelta, i);
+            var delta = TV.Sqrt(u + eps) / TV.Sqrt(v + eps) * gv;
+            TV.FusedMultiplyAdd(oneMinusRho * delta, delta, u * rho).Store(ref accDelta, i);
+            TV.FusedMultiplyAdd(negLr, delta, pv).Store(ref p, i);
+        }
+        return start + (int)i;
     }
 }

@@ -1,5 +1,4 @@
-using System.Runtime.Intrinsics;
-using Descent.Kernels;
+using System.Runtime.CompilerServices;
 using Descent.Nn;
 
 namespace Descent.Optim;
@@ -42,6 +41,27 @@ public sealed record AdagradOptions : OptimizerOptions
 }
 
 /// <summary>
+/// The state of one parameter group of <see cref="Adagrad"/>: PyTorch's <c>step</c> and <c>sum</c>, the buffer one
+/// value per element of the group.
+/// </summary>
+public sealed class AdagradState
+{
+    internal AdagradState(long step, float[] sum)
+    {
+        Step = step;
+        SumArray = sum;
+    }
+
+    /// <summary>Steps the group has taken, t (<c>step</c>).</summary>
+    public long Step { get; internal set; }
+
+    /// <summary>The running sum of squared gradients s (<c>sum</c>), started at initial_accumulator_value.</summary>
+    public ReadOnlySpan<float> Sum => SumArray;
+
+    internal float[] SumArray { get; }
+}
+
+/// <summary>
 /// Adagrad: per-coordinate step sizes that shrink with the sum of all past squared gradients, exactly as
 /// <c>torch.optim.Adagrad</c> (1.13).
 /// </summary>
@@ -55,16 +75,14 @@ public sealed record AdagradOptions : OptimizerOptions
 /// s = s + g²                    (the current gradient counts before it is used)
 /// θ = θ − γ̃ g / (√s + ε)        (ε outside the square root)
 /// </code>
-/// Defaults: lr 1e-2, lr_decay 0, weight_decay 0, initial_accumulator_value 0, eps 1e-10. State: <c>sum</c> (one
-/// buffer per group, created when the optimizer is built, like PyTorch) and the scalar <c>step</c>.
+/// Defaults: lr 1e-2, lr_decay 0, weight_decay 0, initial_accumulator_value 0, eps 1e-10. State per group
+/// (<see cref="AdagradState"/>): <c>sum</c> and the scalar <c>step</c>, created when the optimizer is built, like
+/// PyTorch's.
 /// Paper: Duchi, Hazan and Singer, "Adaptive Subgradient Methods for Online Learning and Stochastic
 /// Optimization", JMLR 12 (2011).
 /// </remarks>
-public sealed class Adagrad : Optimizer<AdagradOptions>
+public sealed class Adagrad : Optimizer<AdagradOptions, AdagradState>
 {
-    // Not a declared buffer: PyTorch fills it with initial_accumulator_value when the optimizer is built.
-    private readonly float[]?[] _sums;
-
     /// <summary>
     /// One group, like <c>Adagrad(params, lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize=)</c>.
     /// </summary>
@@ -74,71 +92,77 @@ public sealed class Adagrad : Optimizer<AdagradOptions>
     /// <summary>Several groups with their own hyperparameters.</summary>
     public Adagrad(IEnumerable<ParamGroup<AdagradOptions>> groups) : base(groups)
     {
-        DeclareState(countSteps: true);
-        _sums = new float[ParamGroups.Count][];
-        for (int g = 0; g < ParamGroups.Count; g++) _sums[g] = NewSum(ParamGroups[g]);
+        // PyTorch fills the state with initial_accumulator_value when the optimizer is built.
+        for (int g = 0; g < ParamGroups.Count; g++) StateOf(g);
     }
 
-    private static float[] NewSum(ParamGroup<AdagradOptions> group)
+    /// <inheritdoc />
+    protected override AdagradState NewState(ParamGroup<AdagradOptions> group)
     {
         var sum = new float[group.Length];
         Array.Fill(sum, (float)group.Options.InitialAccumulatorValue);
-        return sum;
+        return new AdagradState(0, sum);
     }
 
     /// <inheritdoc />
-    protected override void StepGroup(int groupIndex, AdagradOptions o, ArenaSlice slice)
+    protected override void StepGroup(AdagradOptions o, AdagradState state, ArenaSlice slice)
     {
-        var sum = _sums[groupIndex] ??= NewSum(ParamGroups[groupIndex]);
-        double step = NextGroupStep(groupIndex);
+        double step = ++state.Step;
         double clr = o.Lr / (1 + (step - 1) * o.LrDecay);
-        var rule = new AdagradRule(slice, sum, (float)-clr, (float)o.WeightDecay, (float)o.Eps, o.Maximize, o.WeightDecay != 0);
-        RangeParallel.For(slice.Length, ref rule);
+        var rule = new AdagradRule(slice, state.SumArray, (float)-clr, (float)o.WeightDecay, (float)o.Eps, o.Maximize, o.WeightDecay != 0);
+        ApplyRule(slice.Length, ref rule);
     }
 
     /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers()
+    protected override void SaveState(AdagradState state, GroupStateEntries entries)
     {
-        for (int g = 0; g < _sums.Length; g++) yield return ("sum", g, _sums[g]);
+        entries.Add("step", state.Step);
+        entries.Add("sum", state.SumArray);
     }
 
     /// <inheritdoc />
-    protected override void SetStateBuffer(string name, int group, float[]? buffer) => _sums[group] = buffer;
+    protected override AdagradState LoadState(GroupStateEntries entries) => new((long)entries.Scalar("step"), entries.Buffer("sum"));
 }
 
 /// <summary>
-/// The fused Adagrad update: one read of θ, g, s and one write of θ, s per element, in PyTorch's operation
-/// order (s + g·g as one fused multiply-add like <c>addcmul_</c>, then θ + (−γ̃·g)/(√s + ε) like <c>addcdiv_</c>).
+/// The Adagrad update: one read of θ, g, s and one write of θ, s per element, in PyTorch's operation order
+/// (s + g·g as one fused multiply-add like <c>addcmul_</c>, then θ + (−γ̃·g)/(√s + ε) like <c>addcdiv_</c>).
 /// </summary>
-internal readonly record struct AdagradRule(ArenaSlice Slice, float[] Sum, float NegClr, float WeightDecay, float Eps, bool Maximize, bool Decay) : IRangeBody
+internal readonly record struct AdagradRule(ArenaSlice Slice, float[] Sum, float NegClr, float WeightDecay, float Eps, bool Maximize, bool Decay) : IUpdateRule
 {
-    public void Apply(int start, int end)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Scalar(int start, int end)
     {
-        var param = Slice.Data.AsSpan(Slice.Offset + start, end - start);
-        ReadOnlySpan<float> grad = Slice.Grad.AsSpan(Slice.Offset + start, end - start);
-        var sum = Sum.AsSpan(start, end - start);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var (negClr, wd, eps) = (Vector512.Create(NegClr), Vector512.Create(WeightDecay), Vector512.Create(Eps));
-            for (; i <= param.Length - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var p = Vector512.Create(param.Slice(i, Vector512<float>.Count));
-                var g = Vector512.Create(grad.Slice(i, Vector512<float>.Count));
-                if (Maximize) g = -g;
-                if (Decay) g = Vector512.FusedMultiplyAdd(wd, p, g);
-                var s = Vector512.FusedMultiplyAdd(g, g, Vector512.Create(sum.Slice(i, Vector512<float>.Count)));
-                s.CopyTo(sum.Slice(i));
-                (p + negClr * g / (Vector512.Sqrt(s) + eps)).CopyTo(param.Slice(i));
-            }
-        }
-        for (; i < param.Length; i++)
+        Span<float> param = Slice.Param, sum = Sum;
+        ReadOnlySpan<float> grad = Slice.Gradient;
+        for (int i = start; i < end; i++)
         {
             float g = Maximize ? -grad[i] : grad[i];
-            if (Decay) g = MathF.FusedMultiplyAdd(WeightDecay, param[i], g);
-            float s = MathF.FusedMultiplyAdd(g, g, sum[i]);
-            sum[i] = s;
-            param[i] += NegClr * g / (MathF.Sqrt(s) + Eps);
+            if (Decay) g = MathF.FusedMultiplyAdd(WeightDecay, param[i], g);   // g + λθ
+            float s = sum[i] = MathF.FusedMultiplyAdd(g, g, sum[i]);            // s + g²
+            param[i] += NegClr * g / (MathF.Sqrt(s) + Eps);                     // θ − γ̃ g / (√s + ε)
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int Vector<TV>(int start, int end) where TV : struct, IFloatVector<TV>
+    {
+        ref float p = ref UpdateRules.At(Slice.Data, Slice.Offset + start);
+        ref float g = ref UpdateRules.At(Slice.Grad, Slice.Offset + start);
+        ref float s = ref UpdateRules.At(Sum, start);
+        var (negClr, weightDecay, eps) = (TV.Create(NegClr), TV.Create(WeightDecay), TV.Create(Eps));
+        var (maximize, decay) = (Maximize, Decay);
+        nuint n = (nuint)(end - start), i = 0;
+        for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
+        {
+            var pv = TV.Load(ref p, i);
+            var gv = TV.Load(ref g, i);
+            if (maximize) gv = -gv;
+            if (decay) gv = TV.FusedMultiplyAdd(weightDecay, pv, gv);
+            var sv = TV.FusedMultiplyAdd(gv, gv, TV.Load(ref s, i));
+            sv.Store(ref s, i);
+            (pv + negClr * gv / (TV.Sqrt(sv) + eps)).Store(ref p, i);
+        }
+        return start + (int)i;
     }
 }

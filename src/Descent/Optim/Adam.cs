@@ -1,8 +1,5 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using Descent.Kernels;
 using Descent.Nn;
 
 namespace Descent.Optim;
@@ -41,6 +38,51 @@ public sealed record AdamOptions : AdamFamilyOptions
 }
 
 /// <summary>
+/// The state of one parameter group of <see cref="Adam"/>, <see cref="AdamW"/> or <see cref="RAdam"/>: PyTorch's
+/// <c>step</c>, <c>exp_avg</c>, <c>exp_avg_sq</c> and (AMSGrad only) <c>max_exp_avg_sq</c>, the buffers one value
+/// per element of the group.
+/// </summary>
+public sealed class AdamState
+{
+    internal AdamState(long step, float[] expAvg, float[] expAvgSq, float[]? maxExpAvgSq)
+    {
+        Step = step;
+        ExpAvgArray = expAvg;
+        ExpAvgSqArray = expAvgSq;
+        MaxExpAvgSqArray = maxExpAvgSq;
+    }
+
+    /// <summary>Steps the group has taken, t (<c>step</c>).</summary>
+    public long Step { get; internal set; }
+
+    /// <summary>The first moment m (<c>exp_avg</c>).</summary>
+    public ReadOnlySpan<float> ExpAvg => ExpAvgArray;
+
+    /// <summary>The second moment v (<c>exp_avg_sq</c>).</summary>
+    public ReadOnlySpan<float> ExpAvgSq => ExpAvgSqArray;
+
+    /// <summary>AMSGrad's running maximum of v, v̂ (<c>max_exp_avg_sq</c>); empty until a step with amsgrad.</summary>
+    public ReadOnlySpan<float> MaxExpAvgSq => MaxExpAvgSqArray;
+
+    internal float[] ExpAvgArray { get; }
+    internal float[] ExpAvgSqArray { get; }
+    internal float[]? MaxExpAvgSqArray { get; set; }
+
+    internal static AdamState New(int length) => new(0, new float[length], new float[length], null);
+
+    internal void Save(GroupStateEntries entries)
+    {
+        entries.Add("step", Step);
+        entries.Add("exp_avg", ExpAvgArray);
+        entries.Add("exp_avg_sq", ExpAvgSqArray);
+        entries.Add("max_exp_avg_sq", MaxExpAvgSqArray);
+    }
+
+    internal static AdamState Load(GroupStateEntries entries) =>
+        new((long)entries.Scalar("step"), entries.Buffer("exp_avg"), entries.Buffer("exp_avg_sq"), entries.OptionalBuffer("max_exp_avg_sq"));
+}
+
+/// <summary>
 /// Adam with L2 weight decay and optional AMSGrad, exactly as <c>torch.optim.Adam</c> (PyTorch 1.13,
 /// single-tensor path).
 /// </summary>
@@ -61,15 +103,15 @@ public sealed record AdamOptions : AdamFamilyOptions
 /// </para>
 /// <para>
 /// Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0, amsgrad false, maximize false.
-/// State per group: <c>exp_avg</c> (m), <c>exp_avg_sq</c> (v), <c>max_exp_avg_sq</c> (v̂, AMSGrad only) and
-/// the scalar <c>step</c> (t).
+/// State per group (<see cref="AdamState"/>): <c>exp_avg</c> (m), <c>exp_avg_sq</c> (v), <c>max_exp_avg_sq</c>
+/// (v̂, AMSGrad only) and the scalar <c>step</c> (t).
 /// </para>
 /// <para>
 /// Kingma &amp; Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015; AMSGrad: Reddi, Kale &amp;
 /// Kumar, "On the Convergence of Adam and Beyond", ICLR 2018.
 /// </para>
 /// </remarks>
-public sealed class Adam : Optimizer<AdamOptions>
+public sealed class Adam : Optimizer<AdamOptions, AdamState>
 {
     /// <summary>
     /// One group, like <c>Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False)</c>;
@@ -79,131 +121,108 @@ public sealed class Adam : Optimizer<AdamOptions>
         : this([new ParamGroup<AdamOptions>(parameters, new AdamOptions { Lr = lr, Betas = betas ?? (0.9, 0.999), Eps = eps, WeightDecay = weightDecay, Amsgrad = amsgrad, Maximize = maximize })]) { }
 
     /// <summary>Several groups with their own hyperparameters.</summary>
-    public Adam(IEnumerable<ParamGroup<AdamOptions>> groups) : base(groups) => DeclareState(countSteps: true, "exp_avg", "exp_avg_sq", "max_exp_avg_sq");
+    public Adam(IEnumerable<ParamGroup<AdamOptions>> groups) : base(groups) { }
 
     /// <inheritdoc />
-    protected override void StepGroup(int groupIndex, AdamOptions o, ArenaSlice slice)
+    protected override AdamState NewState(ParamGroup<AdamOptions> group) => AdamState.New(group.Length);
+
+    /// <inheritdoc />
+    protected override void StepGroup(AdamOptions o, AdamState state, ArenaSlice slice)
     {
-        var update = new AdamUpdate(o.Lr, o.Betas, o.Eps, NextGroupStep(groupIndex), o.Amsgrad);
-        var rule = new AdamRule(slice, StateBuffer("exp_avg", groupIndex), StateBuffer("exp_avg_sq", groupIndex),
-            o.Amsgrad ? StateBuffer("max_exp_avg_sq", groupIndex) : null, update, o.Maximize, CoupledDecay: (float)o.WeightDecay, DecoupledFactor: 1f);
-        ApplyRule(slice, ref rule);
+        state.Step++;
+        if (o.Amsgrad) state.MaxExpAvgSqArray ??= new float[slice.Length];
+        var rule = new AdamRule(slice, state, o, o.Amsgrad, o.Maximize, coupledDecay: (float)o.WeightDecay, decoupledFactor: 1f);
+        ApplyRule(slice.Length, ref rule);
     }
+
+    /// <inheritdoc />
+    protected override void SaveState(AdamState state, GroupStateEntries entries) => state.Save(entries);
+
+    /// <inheritdoc />
+    protected override AdamState LoadState(GroupStateEntries entries) => AdamState.Load(entries);
 }
 
 /// <summary>
-/// The fused step of Adam and AdamW over a range: the weight decay, then the shared moment update. Adam's
-/// L2 decay adds λθ to the gradient (<paramref name="CoupledDecay"/> = λ); AdamW's decoupled decay scales θ
-/// by 1 − γλ first (<paramref name="DecoupledFactor"/>); the other is 0 or 1.
+/// The step of Adam and AdamW over a range: the weight decay, then the moments and the update. Adam's L2 decay
+/// adds λθ to the gradient (coupled decay λ); AdamW's decoupled decay scales θ by 1 − γλ first (decoupled
+/// factor); the other is 0 or 1. Scalars are computed in double and rounded to float once, as PyTorch does
+/// when a Python float meets a float32 tensor.
 /// </summary>
-internal readonly record struct AdamRule(ArenaSlice Slice, float[] ExpAvg, float[] ExpAvgSq, float[]? MaxExpAvgSq, AdamUpdate Update, bool Maximize,
-    float CoupledDecay, float DecoupledFactor) : IGradSquaresRule
+internal readonly struct AdamRule : IUpdateRule
 {
-    public void Apply(int start, int end) => Run<WithoutGradSquares>(start, end);
+    private readonly ArenaSlice _slice;
+    private readonly float[] _expAvg, _expAvgSq;
+    private readonly float[]? _maxExpAvgSq;
+    private readonly float _beta1, _oneMinusBeta1, _beta2, _oneMinusBeta2, _biasCorrection2Sqrt, _eps, _negativeStepSize, _coupledDecay, _decoupledFactor;
+    private readonly bool _amsgrad, _maximize, _coupled, _decoupled;
 
-    public float ApplySummingGradSquares(int start, int end) => Run<WithGradSquares>(start, end);
+    /// <summary>The rule for step <c>state.Step</c> (already counted; v̂ already created under AMSGrad).</summary>
+    public AdamRule(ArenaSlice slice, AdamState state, AdamFamilyOptions o, bool amsgrad, bool maximize, float coupledDecay, float decoupledFactor)
+    {
+        double t = state.Step;
+        (_slice, _expAvg, _expAvgSq, _maxExpAvgSq) = (slice, state.ExpAvgArray, state.ExpAvgSqArray, amsgrad ? state.MaxExpAvgSqArray : null);
+        var (beta1, beta2) = o.Betas;
+        (_beta1, _oneMinusBeta1, _beta2, _oneMinusBeta2) = ((float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2));
+        _biasCorrection2Sqrt = (float)Math.Sqrt(1 - Math.Pow(beta2, t));
+        _eps = (float)o.Eps;
+        _negativeStepSize = (float)-(o.Lr / (1 - Math.Pow(beta1, t)));
+        (_coupledDecay, _decoupledFactor) = (coupledDecay, decoupledFactor);
+        (_amsgrad, _maximize, _coupled, _decoupled) = (amsgrad, maximize, coupledDecay != 0, decoupledFactor != 1);
+    }
 
-    // Fully optimized from the first call: left to tiering, an instantiation called from the worker pool
-    // could stay at unoptimized code for a whole run.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private float Run<TGradSquares>(int start, int end) where TGradSquares : struct
+    public void Scalar(int start, int end)
     {
-        bool measure = typeof(TGradSquares) == typeof(WithGradSquares);
-        // One accumulator: the update's square root and division take longer than the chain of additions.
-        var squares = Vector512<float>.Zero;
-        float tail = 0;
-        ref float p = ref AdamFamily.At(Slice.Data, Slice.Offset + start);
-        ref float g = ref AdamFamily.At(Slice.Grad, Slice.Offset + start);
-        ref float m = ref AdamFamily.At(ExpAvg, start);
-        ref float v = ref AdamFamily.At(ExpAvgSq, start);
-        ref float vmax = ref MaxExpAvgSq is null ? ref Unsafe.NullRef<float>() : ref AdamFamily.At(MaxExpAvgSq, start);
-        bool coupled = CoupledDecay != 0, decoupled = DecoupledFactor != 1;
+        Span<float> param = _slice.Param, m = _expAvg, v = _expAvgSq, vMax = _maxExpAvgSq;
+        ReadOnlySpan<float> grad = _slice.Gradient;
+        for (int i = start; i < end; i++)
+        {
+            float p = param[i], g = grad[i];
+            if (_maximize) g = -g;
+            if (_coupled) g = MathF.FusedMultiplyAdd(p, _coupledDecay, g);   // g + λθ
+            if (_decoupled) p *= _decoupledFactor;                          // θ(1 − γλ)
+            m[i] = AdamFamily.Ema(m[i], g, _beta1, _oneMinusBeta1);         // β₁m + (1 − β₁)g
+            v[i] = AdamFamily.EmaOfSquare(v[i], g, _beta2, _oneMinusBeta2); // β₂v + (1 − β₂)g²
+            float second = v[i];
+            if (_amsgrad) second = vMax[i] = MathF.Max(vMax[i], second);
+            float den = MathF.Sqrt(second) / _biasCorrection2Sqrt + _eps;
+            param[i] = p + _negativeStepSize * m[i] / den;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int Vector<TV>(int start, int end) where TV : struct, IFloatVector<TV>
+    {
+        ref float p = ref UpdateRules.At(_slice.Data, _slice.Offset + start);
+        ref float g = ref UpdateRules.At(_slice.Grad, _slice.Offset + start);
+        ref float m = ref UpdateRules.At(_expAvg, start);
+        ref float v = ref UpdateRules.At(_expAvgSq, start);
+        ref float vMax = ref _maxExpAvgSq is null ? ref Unsafe.NullRef<float>() : ref UpdateRules.At(_maxExpAvgSq, start);
+        var (beta1, oneMinusBeta1, beta2, oneMinusBeta2) = (TV.Create(_beta1), TV.Create(_oneMinusBeta1), TV.Create(_beta2), TV.Create(_oneMinusBeta2));
+        var (biasCorrection2Sqrt, eps, negativeStepSize) = (TV.Create(_biasCorrection2Sqrt), TV.Create(_eps), TV.Create(_negativeStepSize));
+        var (coupledDecay, decoupledFactor) = (TV.Create(_coupledDecay), TV.Create(_decoupledFactor));
+        var (maximize, coupled, decoupled, amsgrad) = (_maximize, _coupled, _decoupled, _amsgrad);
         nuint n = (nuint)(end - start), i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
         {
-            var u = new AdamUpdate.Vectors(Update);
-            var (wd, factor) = (Vector512.Create(CoupledDecay), Vector512.Create(DecoupledFactor));
-            for (; i + (nuint)Vector512<float>.Count <= n; i += (nuint)Vector512<float>.Count)
+            var pv = TV.Load(ref p, i);
+            var gv = TV.Load(ref g, i);
+            if (maximize) gv = -gv;
+            if (coupled) gv = TV.FusedMultiplyAdd(pv, coupledDecay, gv);
+            if (decoupled) pv *= decoupledFactor;
+            var mv = AdamFamily.Ema(TV.Load(ref m, i), gv, beta1, oneMinusBeta1);
+            var vv = AdamFamily.EmaOfSquare(TV.Load(ref v, i), gv, beta2, oneMinusBeta2);
+            mv.Store(ref m, i);
+            vv.Store(ref v, i);
+            if (amsgrad)
             {
-                var pv = Vector512.LoadUnsafe(ref p, i);
-                var gv = Vector512.LoadUnsafe(ref g, i);
-                if (measure) squares = Vector512.FusedMultiplyAdd(gv, gv, squares);
-                if (Maximize) gv = -gv;
-                if (coupled) gv = Vector512.FusedMultiplyAdd(pv, wd, gv);
-                if (decoupled) pv *= factor;
-                u.Step(pv, gv, ref m, ref v, ref vmax, i).StoreUnsafe(ref p, i);
+                vv = TV.Max(TV.Load(ref vMax, i), vv);
+                vv.Store(ref vMax, i);
             }
+            var den = TV.Sqrt(vv) / biasCorrection2Sqrt + eps;
+            (pv + negativeStepSize * mv / den).Store(ref p, i);
         }
-        for (; i < n; i++)
-        {
-            float pi = Unsafe.Add(ref p, i), gi = Unsafe.Add(ref g, i);
-            if (measure) tail = MathF.FusedMultiplyAdd(gi, gi, tail);
-            if (Maximize) gi = -gi;
-            if (coupled) gi = MathF.FusedMultiplyAdd(pi, CoupledDecay, gi);
-            if (decoupled) pi *= DecoupledFactor;
-            Unsafe.Add(ref p, i) = Update.Step(pi, gi, ref Unsafe.Add(ref m, i), ref Unsafe.Add(ref v, i), ref Unsafe.Add(ref vmax, i));
-        }
-        return measure ? Vector512.Sum(squares) + tail : 0;
-    }
-}
-
-/// <summary>
-/// The part of a step that Adam and AdamW share, from the effective gradient g onward: the moment updates,
-/// AMSGrad's maximum and θ + (−γ/(1 − β₁ᵗ))·m / (√v/√(1 − β₂ᵗ) + ε). Scalars are computed in double and
-/// rounded to float once, as PyTorch does when a Python float meets a float32 tensor.
-/// </summary>
-internal readonly struct AdamUpdate
-{
-    public readonly float Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, BiasCorrection2Sqrt, Eps, NegativeStepSize;
-    public readonly bool Amsgrad;
-
-    public AdamUpdate(double lr, (double Beta1, double Beta2) betas, double eps, double step, bool amsgrad)
-    {
-        (Beta1, OneMinusBeta1) = ((float)betas.Beta1, (float)(1 - betas.Beta1));
-        (Beta2, OneMinusBeta2) = ((float)betas.Beta2, (float)(1 - betas.Beta2));
-        double biasCorrection1 = 1 - Math.Pow(betas.Beta1, step), biasCorrection2 = 1 - Math.Pow(betas.Beta2, step);
-        BiasCorrection2Sqrt = (float)Math.Sqrt(biasCorrection2);
-        Eps = (float)eps;
-        NegativeStepSize = (float)-(lr / biasCorrection1);
-        Amsgrad = amsgrad;
-    }
-
-    /// <summary>Updates one element's m, v (and v̂, read only under AMSGrad) and returns its new θ.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float Step(float p, float g, ref float m, ref float v, ref float vmax)
-    {
-        float mi = m = AdamFamily.Ema(m, g, Beta1, OneMinusBeta1);
-        float vi = v = AdamFamily.EmaOfSquare(v, g, Beta2, OneMinusBeta2);
-        if (Amsgrad) vi = vmax = MathF.Max(vmax, vi);
-        float den = MathF.Sqrt(vi) / BiasCorrection2Sqrt + Eps;
-        return p + NegativeStepSize * mi / den;
-    }
-
-    /// <summary>The same scalars broadcast to vectors, built once per range.</summary>
-    internal readonly struct Vectors(AdamUpdate u)
-    {
-        private readonly Vector512<float> _beta1 = Vector512.Create(u.Beta1), _oneMinusBeta1 = Vector512.Create(u.OneMinusBeta1);
-        private readonly Vector512<float> _beta2 = Vector512.Create(u.Beta2), _oneMinusBeta2 = Vector512.Create(u.OneMinusBeta2);
-        private readonly Vector512<float> _bc2Sqrt = Vector512.Create(u.BiasCorrection2Sqrt), _eps = Vector512.Create(u.Eps);
-        private readonly Vector512<float> _negativeStepSize = Vector512.Create(u.NegativeStepSize);
-        private readonly bool _amsgrad = u.Amsgrad;
-
-        /// <summary>Updates m, v (and v̂) at elements [i, i + 16) of the ranges starting at the given refs and returns the new θ.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Step(Vector512<float> p, Vector512<float> g, ref float m, ref float v, ref float vmax, nuint i)
-        {
-            var mv = AdamFamily.Ema(Vector512.LoadUnsafe(ref m, i), g, _beta1, _oneMinusBeta1);
-            var vv = AdamFamily.EmaOfSquare(Vector512.LoadUnsafe(ref v, i), g, _beta2, _oneMinusBeta2);
-            mv.StoreUnsafe(ref m, i);
-            vv.StoreUnsafe(ref v, i);
-            if (_amsgrad)
-            {
-                vv = Vector512.Max(Vector512.LoadUnsafe(ref vmax, i), vv);
-                vv.StoreUnsafe(ref vmax, i);
-            }
-            var den = Vector512.Sqrt(vv) / _bc2Sqrt + _eps;
-            return p + _negativeStepSize * mv / den;
-        }
+        return start + (int)i;
     }
 }
 
@@ -219,8 +238,8 @@ internal static class AdamFamily
 
     /// <inheritdoc cref="Ema(float, float, float, float)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Ema(Vector512<float> avg, Vector512<float> g, Vector512<float> beta, Vector512<float> oneMinusBeta) =>
-        Vector512.FusedMultiplyAdd(g, oneMinusBeta, avg * beta);
+    public static TV Ema<TV>(TV avg, TV g, TV beta, TV oneMinusBeta) where TV : struct, IFloatVector<TV> =>
+        TV.FusedMultiplyAdd(g, oneMinusBeta, avg * beta);
 
     /// <summary>
     /// <c>avg.mul_(β).addcmul_(g, g, value=1−β)</c>: PyTorch rounds avg·β and (1−β)·g, then multiplies by g
@@ -231,12 +250,8 @@ internal static class AdamFamily
 
     /// <inheritdoc cref="EmaOfSquare(float, float, float, float)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> EmaOfSquare(Vector512<float> avg, Vector512<float> g, Vector512<float> beta, Vector512<float> oneMinusBeta) =>
-        Vector512.FusedMultiplyAdd(oneMinusBeta * g, g, avg * beta);
-
-    /// <summary>Element <paramref name="index"/> of <paramref name="array"/> without a bounds check (ranges are checked by the caller).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ref float At(float[] array, int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(array), index);
+    public static TV EmaOfSquare<TV>(TV avg, TV g, TV beta, TV oneMinusBeta) where TV : struct, IFloatVector<TV> =>
+        TV.FusedMultiplyAdd(oneMinusBeta * g, g, avg * beta);
 
     /// <summary>The checks PyTorch's Adam-family constructors make before the weight-decay check, in their order.</summary>
     public static void Validate(OptimizerOptions o, double? eps, (double Beta1, double Beta2) betas)

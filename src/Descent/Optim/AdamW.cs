@@ -1,4 +1,3 @@
-using Descent.Kernels;
 using Descent.Nn;
 
 namespace Descent.Optim;
@@ -39,12 +38,12 @@ public sealed record AdamWOptions : AdamFamilyOptions
 /// </para>
 /// <para>
 /// Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 1e-2, amsgrad false, maximize false.
-/// State per group: <c>exp_avg</c>, <c>exp_avg_sq</c>, <c>max_exp_avg_sq</c> (AMSGrad only) and the scalar
-/// <c>step</c>.
+/// State per group (<see cref="AdamState"/>): <c>exp_avg</c>, <c>exp_avg_sq</c>, <c>max_exp_avg_sq</c> (AMSGrad
+/// only) and the scalar <c>step</c>.
 /// </para>
 /// <para>Loshchilov &amp; Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.</para>
 /// </remarks>
-public sealed class AdamW : Optimizer<AdamWOptions>
+public sealed class AdamW : Optimizer<AdamWOptions, AdamState>
 {
     /// <summary>
     /// One group, like <c>AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False)</c>;
@@ -54,14 +53,23 @@ public sealed class AdamW : Optimizer<AdamWOptions>
         : this([new ParamGroup<AdamWOptions>(parameters, new AdamWOptions { Lr = lr, Betas = betas ?? (0.9, 0.999), Eps = eps, WeightDecay = weightDecay, Amsgrad = amsgrad, Maximize = maximize })]) { }
 
     /// <summary>Several groups with their own hyperparameters.</summary>
-    public AdamW(IEnumerable<ParamGroup<AdamWOptions>> groups) : base(groups) => DeclareState(countSteps: true, "exp_avg", "exp_avg_sq", "max_exp_avg_sq");
+    public AdamW(IEnumerable<ParamGroup<AdamWOptions>> groups) : base(groups) { }
 
     /// <inheritdoc />
-    protected override void StepGroup(int groupIndex, AdamWOptions o, ArenaSlice slice)
+    protected override AdamState NewState(ParamGroup<AdamWOptions> group) => AdamState.New(group.Length);
+
+    /// <inheritdoc />
+    protected override void StepGroup(AdamWOptions o, AdamState state, ArenaSlice slice)
     {
-        var update = new AdamUpdate(o.Lr, o.Betas, o.Eps, NextGroupStep(groupIndex), o.Amsgrad);
-        var rule = new AdamRule(slice, StateBuffer("exp_avg", groupIndex), StateBuffer("exp_avg_sq", groupIndex),
-            o.Amsgrad ? StateBuffer("max_exp_avg_sq", groupIndex) : null, update, o.Maximize, CoupledDecay: 0f, DecoupledFactor: (float)(1 - o.Lr * o.WeightDecay));
-        ApplyRule(slice, ref rule);
+        state.Step++;
+        if (o.Amsgrad) state.MaxExpAvgSqArray ??= new float[slice.Length];
+        var rule = new AdamRule(slice, state, o, o.Amsgrad, o.Maximize, coupledDecay: 0f, decoupledFactor: (float)(1 - o.Lr * o.WeightDecay));
+        ApplyRule(slice.Length, ref rule);
     }
+
+    /// <inheritdoc />
+    protected override void SaveState(AdamState state, GroupStateEntries entries) => state.Save(entries);
+
+    /// <inheritdoc />
+    protected override AdamState LoadState(GroupStateEntries entries) => AdamState.Load(entries);
 }

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using Descent.Kernels;
 using Descent.Nn;
 
 namespace Descent.Optim;
@@ -13,6 +11,32 @@ public sealed record AdamaxOptions : AdamFamilyOptions
 
     /// <summary>Maximize the objective instead of minimizing (<c>maximize</c>, default false).</summary>
     public bool Maximize { get; set; }
+}
+
+/// <summary>
+/// The state of one parameter group of <see cref="Adamax"/>: PyTorch's <c>step</c>, <c>exp_avg</c> and
+/// <c>exp_inf</c>, the buffers one value per element of the group.
+/// </summary>
+public sealed class AdamaxState
+{
+    internal AdamaxState(long step, float[] expAvg, float[] expInf)
+    {
+        Step = step;
+        ExpAvgArray = expAvg;
+        ExpInfArray = expInf;
+    }
+
+    /// <summary>Steps the group has taken, t (<c>step</c>).</summary>
+    public long Step { get; internal set; }
+
+    /// <summary>The first moment m (<c>exp_avg</c>).</summary>
+    public ReadOnlySpan<float> ExpAvg => ExpAvgArray;
+
+    /// <summary>The infinity norm u, a decaying maximum of |g| (<c>exp_inf</c>).</summary>
+    public ReadOnlySpan<float> ExpInf => ExpInfArray;
+
+    internal float[] ExpAvgArray { get; }
+    internal float[] ExpInfArray { get; }
 }
 
 /// <summary>
@@ -32,12 +56,12 @@ public sealed record AdamaxOptions : AdamFamilyOptions
 /// u needs no bias correction: it is a maximum, not an average started at zero.
 /// </para>
 /// <para>
-/// Defaults: lr 2e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0, maximize false. State per group:
-/// <c>exp_avg</c> (m), <c>exp_inf</c> (u) and the scalar <c>step</c> (t).
+/// Defaults: lr 2e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0, maximize false. State per group
+/// (<see cref="AdamaxState"/>): <c>exp_avg</c> (m), <c>exp_inf</c> (u) and the scalar <c>step</c> (t).
 /// </para>
 /// <para>Kingma &amp; Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, section 7.1.</para>
 /// </remarks>
-public sealed class Adamax : Optimizer<AdamaxOptions>
+public sealed class Adamax : Optimizer<AdamaxOptions, AdamaxState>
 {
     /// <summary>
     /// One group, like <c>Adamax(params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, maximize=False)</c>;
@@ -47,63 +71,77 @@ public sealed class Adamax : Optimizer<AdamaxOptions>
         : this([new ParamGroup<AdamaxOptions>(parameters, new AdamaxOptions { Lr = lr, Betas = betas ?? (0.9, 0.999), Eps = eps, WeightDecay = weightDecay, Maximize = maximize })]) { }
 
     /// <summary>Several groups with their own hyperparameters.</summary>
-    public Adamax(IEnumerable<ParamGroup<AdamaxOptions>> groups) : base(groups)
+    public Adamax(IEnumerable<ParamGroup<AdamaxOptions>> groups) : base(groups) { }
+
+    /// <inheritdoc />
+    protected override AdamaxState NewState(ParamGroup<AdamaxOptions> group) => new(0, new float[group.Length], new float[group.Length]);
+
+    /// <inheritdoc />
+    protected override void StepGroup(AdamaxOptions o, AdamaxState state, ArenaSlice slice)
     {
-        DeclareState(countSteps: true, "exp_avg", "exp_inf");
+        double t = ++state.Step;
+        var (beta1, beta2) = o.Betas;
+        var rule = new AdamaxRule(slice, state.ExpAvgArray, state.ExpInfArray,
+            (float)beta1, (float)(1 - beta1), (float)beta2, (float)o.Eps, (float)-(o.Lr / (1 - Math.Pow(beta1, t))),
+            (float)o.WeightDecay, o.WeightDecay != 0, o.Maximize);
+        ApplyRule(slice.Length, ref rule);
     }
 
     /// <inheritdoc />
-    protected override void StepGroup(int groupIndex, AdamaxOptions o, ArenaSlice slice)
+    protected override void SaveState(AdamaxState state, GroupStateEntries entries)
     {
-        double t = NextGroupStep(groupIndex);
-        var (beta1, beta2) = o.Betas;
-        var rule = new AdamaxRule(slice, StateBuffer("exp_avg", groupIndex), StateBuffer("exp_inf", groupIndex),
-            (float)beta1, (float)(1 - beta1), (float)beta2, (float)o.Eps, (float)-(o.Lr / (1 - Math.Pow(beta1, t))),
-            (float)o.WeightDecay, o.WeightDecay != 0, o.Maximize);
-        RangeParallel.For(slice.Length, ref rule);
+        entries.Add("step", state.Step);
+        entries.Add("exp_avg", state.ExpAvgArray);
+        entries.Add("exp_inf", state.ExpInfArray);
     }
 
+    /// <inheritdoc />
+    protected override AdamaxState LoadState(GroupStateEntries entries) =>
+        new((long)entries.Scalar("step"), entries.Buffer("exp_avg"), entries.Buffer("exp_inf"));
 }
 
-/// <summary>Adamax's fused step over a range.</summary>
+/// <summary>Adamax's step over a range.</summary>
 internal readonly record struct AdamaxRule(ArenaSlice Slice, float[] ExpAvg, float[] ExpInf, float Beta1, float OneMinusBeta1, float Beta2, float Eps,
-    float NegativeStepSize, float WeightDecay, bool Decay, bool Maximize) : IRangeBody
+    float NegativeStepSize, float WeightDecay, bool Decay, bool Maximize) : IUpdateRule
 {
-    public void Apply(int start, int end)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Scalar(int start, int end)
     {
-        ref float p = ref AdamFamily.At(Slice.Data, Slice.Offset + start);
-        ref float g = ref AdamFamily.At(Slice.Grad, Slice.Offset + start);
-        ref float m = ref AdamFamily.At(ExpAvg, start);
-        ref float u = ref AdamFamily.At(ExpInf, start);
+        Span<float> param = Slice.Param, m = ExpAvg, u = ExpInf;
+        ReadOnlySpan<float> grad = Slice.Gradient;
+        for (int i = start; i < end; i++)
+        {
+            float g = Maximize ? -grad[i] : grad[i];
+            if (Decay) g = MathF.FusedMultiplyAdd(param[i], WeightDecay, g);   // g + λθ
+            m[i] = AdamFamily.Ema(m[i], g, Beta1, OneMinusBeta1);               // β₁m + (1 − β₁)g
+            u[i] = MathF.Max(u[i] * Beta2, MathF.Abs(g) + Eps);                 // max(β₂u, |g| + ε)
+            param[i] += NegativeStepSize * m[i] / u[i];                         // θ − (γ / (1 − β₁ᵗ)) · m / u
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int Vector<TV>(int start, int end) where TV : struct, IFloatVector<TV>
+    {
+        ref float p = ref UpdateRules.At(Slice.Data, Slice.Offset + start);
+        ref float g = ref UpdateRules.At(Slice.Grad, Slice.Offset + start);
+        ref float m = ref UpdateRules.At(ExpAvg, start);
+        ref float u = ref UpdateRules.At(ExpInf, start);
+        var (beta1, oneMinusBeta1, beta2) = (TV.Create(Beta1), TV.Create(OneMinusBeta1), TV.Create(Beta2));
+        var (eps, negativeStepSize, weightDecay) = (TV.Create(Eps), TV.Create(NegativeStepSize), TV.Create(WeightDecay));
+        var (maximize, decay) = (Maximize, Decay);
         nuint n = (nuint)(end - start), i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
         {
-            var (b1, c1, b2) = (Vector512.Create(Beta1), Vector512.Create(OneMinusBeta1), Vector512.Create(Beta2));
-            var (eps, step, wd) = (Vector512.Create(Eps), Vector512.Create(NegativeStepSize), Vector512.Create(WeightDecay));
-            for (; i + (nuint)Vector512<float>.Count <= n; i += (nuint)Vector512<float>.Count)
-            {
-                var pv = Vector512.LoadUnsafe(ref p, i);
-                var gv = Vector512.LoadUnsafe(ref g, i);
-                if (Maximize) gv = -gv;
-                if (Decay) gv = Vector512.FusedMultiplyAdd(pv, wd, gv);
-                var mv = AdamFamily.Ema(Vector512.LoadUnsafe(ref m, i), gv, b1, c1);
-                var uv = Vector512.Max(Vector512.LoadUnsafe(ref u, i) * b2, Vector512.Abs(gv) + eps);
-                mv.StoreUnsafe(ref m, i);
-                uv.StoreUnsafe(ref u, i);
-                (pv + step * mv / uv).StoreUnsafe(ref p, i);
-            }
+            var pv = TV.Load(ref p, i);
+            var gv = TV.Load(ref g, i);
+            if (maximize) gv = -gv;
+            if (decay) gv = TV.FusedMultiplyAdd(pv, weightDecay, gv);
+            var mv = AdamFamily.Ema(TV.Load(ref m, i), gv, beta1, oneMinusBeta1);
+            var uv = TV.Max(TV.Load(ref u, i) * beta2, TV.Abs(gv) + eps);
+            mv.Store(ref m, i);
+            uv.Store(ref u, i);
+            (pv + negativeStepSize * mv / uv).Store(ref p, i);
         }
-        for (; i < n; i++)
-        {
-            ref float pi = ref Unsafe.Add(ref p, i);
-            ref float mi = ref Unsafe.Add(ref m, i);
-            ref float ui = ref Unsafe.Add(ref u, i);
-            float gi = Unsafe.Add(ref g, i);
-            if (Maximize) gi = -gi;
-            if (Decay) gi = MathF.FusedMultiplyAdd(pi, WeightDecay, gi);
-            mi = AdamFamily.Ema(mi, gi, Beta1, OneMinusBeta1);
-            ui = MathF.Max(ui * Beta2, MathF.Abs(gi) + Eps);
-            pi += NegativeStepSize * mi / ui;
-        }
+        return start + (int)i;
     }
 }

@@ -103,9 +103,10 @@ public sealed record LBFGSOptions : OptimizerOptions
 /// <para>
 /// Defaults: lr 1, max_iter 20, max_eval max_iter·5/4, tolerance_grad 1e-7, tolerance_change 1e-9,
 /// history_size 100, no line search. Exactly one parameter group; all parameters form one flat vector (the
-/// arena). State (in the state dict, group 0): buffers <c>d</c>, <c>prev_flat_grad</c>, <c>ro</c>,
-/// <c>old_dirs</c> and <c>old_stps</c> (the history, concatenated oldest first), scalars <c>func_evals</c>,
-/// <c>n_iter</c> (both cumulative, as in PyTorch), <c>t</c>, <c>t_float32</c>, <c>H_diag</c>, <c>prev_loss</c>.
+/// arena). State (<see cref="LBFGSState"/>; in the state dict, group 0): buffers <c>d</c>, <c>prev_flat_grad</c>,
+/// <c>ro</c>, <c>old_dirs</c> and <c>old_stps</c> (the history, concatenated oldest first), scalars
+/// <c>func_evals</c>, <c>n_iter</c> (both cumulative, as in PyTorch), <c>t</c>, <c>t_float32</c>, <c>H_diag</c>,
+/// <c>prev_loss</c>.
 /// </para>
 /// <para>
 /// Scalars follow PyTorch's types, because the trajectory depends on them: dot products, ρ, H₀, ‖g‖₁ and the
@@ -115,22 +116,11 @@ public sealed record LBFGSOptions : OptimizerOptions
 /// Vector updates θ + t·d and q − aᵢyᵢ are one fused multiply-add per element, like PyTorch's <c>add_</c>.
 /// </para>
 /// </remarks>
-public sealed class LBFGS : Optimizer<LBFGSOptions>
+public sealed class LBFGS : Optimizer<LBFGSOptions, LBFGSState>
 {
     private const string NeedsClosure = "LBFGS needs a closure: call Step(closure) with a closure that zeroes the gradients, computes the loss and its gradients (forward and backward), and returns the loss";
 
     private readonly int _n;
-    private long _funcEvals;
-    private long _nIter;
-    private float[]? _d;
-    private double _t;
-    private bool _tIsFloat32;
-    private float _hDiag = 1;
-    private float[]? _prevFlatGrad;
-    private double _prevLoss;
-    private readonly List<float[]> _oldDirs = [];
-    private readonly List<float[]> _oldStps = [];
-    private readonly List<float> _ro = [];
 
     /// <summary>
     /// Like <c>LBFGS(params, lr, max_iter, max_eval, tolerance_grad, tolerance_change, history_size, line_search_fn)</c>;
@@ -149,10 +139,10 @@ public sealed class LBFGS : Optimizer<LBFGSOptions>
     }
 
     /// <summary>Closure calls so far, over all steps (PyTorch's <c>state['func_evals']</c>).</summary>
-    public long FunctionEvaluations => _funcEvals;
+    public long FunctionEvaluations => State(0)?.FunctionEvaluations ?? 0;
 
     /// <summary>Inner iterations so far, over all steps (PyTorch's <c>state['n_iter']</c>).</summary>
-    public long Iterations => _nIter;
+    public long Iterations => State(0)?.Iterations ?? 0;
 
     /// <inheritdoc />
     public override bool RequiresClosure => true;
@@ -162,7 +152,10 @@ public sealed class LBFGS : Optimizer<LBFGSOptions>
     public override void Step() => throw new InvalidOperationException(NeedsClosure);
 
     /// <inheritdoc cref="Step()" />
-    protected override void StepGroup(int groupIndex, LBFGSOptions options, ArenaSlice slice) => throw new InvalidOperationException(NeedsClosure);
+    protected override void StepGroup(LBFGSOptions options, LBFGSState state, ArenaSlice slice) => throw new InvalidOperationException(NeedsClosure);
+
+    /// <inheritdoc />
+    protected override LBFGSState NewState(ParamGroup<LBFGSOptions> group) => new();
 
     /// <summary>
     /// Runs up to max_iter L-BFGS iterations, like <c>optimizer.step(closure)</c>, and returns the loss of the
@@ -176,34 +169,35 @@ public sealed class LBFGS : Optimizer<LBFGSOptions>
         double lr = o.Lr, toleranceChange = o.ToleranceChange, toleranceGrad = o.ToleranceGrad;
         int maxIter = o.MaxIter, maxEval = o.MaxEval ?? maxIter * 5 / 4;
         StepCount++;
+        var state = StateOf(0);
 
         float origLoss = closure();
         double loss = origLoss;
         int currentEvals = 1;
-        _funcEvals++;
+        state.FunctionEvaluations++;
         var flatGrad = GatherFlatGrad();
         bool optCond = AbsMax(flatGrad) <= toleranceGrad;
         if (optCond) return origLoss;
 
-        var d = _d;
-        var t = _tIsFloat32 ? TorchScalar.Float32(_t) : _t;
-        var prevFlatGrad = _prevFlatGrad;
-        double prevLoss = _prevLoss;
+        var d = state.DirectionArray;
+        var t = state.StepLengthScalar;
+        var prevFlatGrad = state.PreviousGradientArray;
+        double prevLoss = state.PreviousLoss;
         var al = new float[o.HistorySize];
         int nIter = 0;
         while (nIter < maxIter)
         {
             nIter++;
-            _nIter++;
+            state.Iterations++;
 
-            if (_nIter == 1)
+            if (state.Iterations == 1)
             {
                 d = new float[_n];
                 TensorPrimitives.Negate(flatGrad, d);
-                _oldDirs.Clear();
-                _oldStps.Clear();
-                _ro.Clear();
-                _hDiag = 1;
+                state.GradientChanges.Clear();
+                state.StepChanges.Clear();
+                state.Rhos.Clear();
+                state.HessianDiagonal = 1;
             }
             else
             {
@@ -214,33 +208,33 @@ public sealed class LBFGS : Optimizer<LBFGSOptions>
                 var ys = Dot(y, s);
                 if (ys > 1e-10)
                 {
-                    if (_oldDirs.Count == o.HistorySize)
+                    if (state.GradientChanges.Count == o.HistorySize)
                     {
-                        _oldDirs.RemoveAt(0);
-                        _oldStps.RemoveAt(0);
-                        _ro.RemoveAt(0);
+                        state.GradientChanges.RemoveAt(0);
+                        state.StepChanges.RemoveAt(0);
+                        state.Rhos.RemoveAt(0);
                     }
-                    _oldDirs.Add(y);
-                    _oldStps.Add(s);
-                    _ro.Add(1f / (float)ys.Value);
-                    _hDiag = (float)ys.Value / (float)Dot(y, y).Value;
+                    state.GradientChanges.Add(y);
+                    state.StepChanges.Add(s);
+                    state.Rhos.Add(1f / (float)ys.Value);
+                    state.HessianDiagonal = (float)ys.Value / (float)Dot(y, y).Value;
                 }
 
-                int numOld = _oldDirs.Count;
+                int numOld = state.GradientChanges.Count;
                 if (al.Length < numOld) al = new float[numOld];
                 var q = new float[_n];
                 TensorPrimitives.Negate(flatGrad, q);
                 for (int i = numOld - 1; i >= 0; i--)
                 {
-                    al[i] = (float)Dot(_oldStps[i], q).Value * _ro[i];
-                    Axpy(-al[i], _oldDirs[i], q);
+                    al[i] = (float)Dot(state.StepChanges[i], q).Value * state.Rhos[i];
+                    Axpy(-al[i], state.GradientChanges[i], q);
                 }
                 var r = new float[_n];
-                TensorPrimitives.Multiply(q, _hDiag, r);
+                TensorPrimitives.Multiply(q, state.HessianDiagonal, r);
                 for (int i = 0; i < numOld; i++)
                 {
-                    float be = (float)Dot(_oldDirs[i], r).Value * _ro[i];
-                    Axpy(al[i] - be, _oldStps[i], r);
+                    float be = (float)Dot(state.GradientChanges[i], r).Value * state.Rhos[i];
+                    Axpy(al[i] - be, state.StepChanges[i], r);
                 }
                 d = r;
             }
@@ -249,7 +243,7 @@ public sealed class LBFGS : Optimizer<LBFGSOptions>
             flatGrad.AsSpan().CopyTo(prevFlatGrad);
             prevLoss = loss;
 
-            t = _nIter == 1
+            t = state.Iterations == 1
                 ? TorchScalar.Min(1.0, 1.0 / TorchScalar.Float32(AbsSum(flatGrad))) * lr
                 : lr;
 
@@ -276,7 +270,7 @@ public sealed class LBFGS : Optimizer<LBFGSOptions>
                 }
             }
             currentEvals += lsFuncEvals;
-            _funcEvals += lsFuncEvals;
+            state.FunctionEvaluations += lsFuncEvals;
 
             if (nIter == maxIter) break;
             if (currentEvals >= maxEval) break;
@@ -285,10 +279,10 @@ public sealed class LBFGS : Optimizer<LBFGSOptions>
             if (Math.Abs(loss - prevLoss) < toleranceChange) break;
         }
 
-        _d = d;
-        (_t, _tIsFloat32) = (t.Value, t.IsFloat32);
-        _prevFlatGrad = prevFlatGrad;
-        _prevLoss = prevLoss;
+        state.DirectionArray = d;
+        state.StepLengthScalar = t;
+        state.PreviousGradientArray = prevFlatGrad;
+        state.PreviousLoss = prevLoss;
         return origLoss;
     }
 
@@ -462,13 +456,47 @@ public sealed class LBFGS : Optimizer<LBFGSOptions>
     }
 
     /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers()
+    protected override void SaveState(LBFGSState state, GroupStateEntries entries)
     {
-        yield return ("d", 0, _d);
-        yield return ("prev_flat_grad", 0, _prevFlatGrad);
-        yield return ("ro", 0, _d is null ? null : [.. _ro]);
-        yield return ("old_dirs", 0, _d is null ? null : Concat(_oldDirs));
-        yield return ("old_stps", 0, _d is null ? null : Concat(_oldStps));
+        entries.Add("d", state.DirectionArray);
+        entries.Add("prev_flat_grad", state.PreviousGradientArray);
+        if (state.DirectionArray is not null)
+        {
+            entries.Add("ro", [.. state.Rhos]);
+            entries.Add("old_dirs", Concat(state.GradientChanges));
+            entries.Add("old_stps", Concat(state.StepChanges));
+        }
+        entries.Add("func_evals", state.FunctionEvaluations);
+        entries.Add("n_iter", state.Iterations);
+        entries.Add("t", state.StepLengthScalar.Value);
+        entries.Add("t_float32", state.StepLengthScalar.IsFloat32 ? 1 : 0);
+        entries.Add("H_diag", state.HessianDiagonal);
+        entries.Add("prev_loss", state.PreviousLoss);
+    }
+
+    /// <inheritdoc />
+    protected override LBFGSState LoadState(GroupStateEntries entries)
+    {
+        var rhos = entries.OptionalBuffer("ro", perElement: false) ?? [];
+        var gradientChanges = entries.OptionalBuffer("old_dirs", perElement: false) ?? [];
+        var stepChanges = entries.OptionalBuffer("old_stps", perElement: false) ?? [];
+        if (gradientChanges.Length != rhos.Length * _n || stepChanges.Length != rhos.Length * _n)
+            throw new ArgumentException($"loaded state dict's history holds {gradientChanges.Length} and {stepChanges.Length} values but {rhos.Length} pairs of {_n} need {rhos.Length * _n}");
+        double t = entries.Scalar("t");
+        var state = new LBFGSState
+        {
+            FunctionEvaluations = (long)entries.Scalar("func_evals"),
+            Iterations = (long)entries.Scalar("n_iter"),
+            DirectionArray = entries.OptionalBuffer("d"),
+            StepLengthScalar = entries.Scalar("t_float32") != 0 ? TorchScalar.Float32(t) : t,
+            HessianDiagonal = (float)entries.Scalar("H_diag"),
+            PreviousGradientArray = entries.OptionalBuffer("prev_flat_grad"),
+            PreviousLoss = entries.Scalar("prev_loss"),
+        };
+        state.Rhos.AddRange(rhos);
+        state.GradientChanges.AddRange(Split(gradientChanges));
+        state.StepChanges.AddRange(Split(stepChanges));
+        return state;
     }
 
     private static float[] Concat(List<float[]> vectors)
@@ -489,53 +517,58 @@ public sealed class LBFGS : Optimizer<LBFGSOptions>
         for (int offset = 0; offset < flat.Length; offset += _n) list.Add(flat.AsSpan(offset, _n).ToArray());
         return list;
     }
+}
 
-    /// <inheritdoc />
-    protected override void SetStateBuffer(string name, int group, float[]? buffer)
-    {
-        switch (name)
-        {
-            case "d": _d = buffer; break;
-            case "prev_flat_grad": _prevFlatGrad = buffer; break;
-            case "ro":
-                _ro.Clear();
-                if (buffer is not null) _ro.AddRange(buffer);
-                break;
-            case "old_dirs":
-                _oldDirs.Clear();
-                if (buffer is not null) _oldDirs.AddRange(Split(buffer));
-                break;
-            case "old_stps":
-                _oldStps.Clear();
-                if (buffer is not null) _oldStps.AddRange(Split(buffer));
-                break;
-        }
-    }
+/// <summary>
+/// The state of <see cref="LBFGS"/> (its one parameter group), PyTorch's <c>state</c> of L-BFGS: counters, the
+/// last direction and step length, and the curvature history.
+/// </summary>
+public sealed class LBFGSState
+{
+    internal LBFGSState() { }
 
-    /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, double Value)> StateScalars()
-    {
-        yield return ("func_evals", 0, _funcEvals);
-        yield return ("n_iter", 0, _nIter);
-        yield return ("t", 0, _t);
-        yield return ("t_float32", 0, _tIsFloat32 ? 1 : 0);
-        yield return ("H_diag", 0, _hDiag);
-        yield return ("prev_loss", 0, _prevLoss);
-    }
+    /// <summary>Closure calls so far, over all steps (<c>func_evals</c>).</summary>
+    public long FunctionEvaluations { get; internal set; }
 
-    /// <inheritdoc />
-    protected override void SetStateScalar(string name, int group, double value)
-    {
-        switch (name)
-        {
-            case "func_evals": _funcEvals = (long)value; break;
-            case "n_iter": _nIter = (long)value; break;
-            case "t": _t = value; break;
-            case "t_float32": _tIsFloat32 = value != 0; break;
-            case "H_diag": _hDiag = (float)value; break;
-            case "prev_loss": _prevLoss = value; break;
-        }
-    }
+    /// <summary>Inner iterations so far, over all steps (<c>n_iter</c>).</summary>
+    public long Iterations { get; internal set; }
+
+    /// <summary>The last search direction d (<c>d</c>); empty before the first iteration.</summary>
+    public ReadOnlySpan<float> Direction => DirectionArray;
+
+    /// <summary>The last step length t (<c>t</c>).</summary>
+    public double StepLength => StepLengthScalar.Value;
+
+    /// <summary>The scale H₀ = (y·s)/(y·y) of the initial inverse Hessian (<c>H_diag</c>).</summary>
+    public float HessianDiagonal { get; internal set; } = 1;
+
+    /// <summary>The gradient at the start of the last iteration (<c>prev_flat_grad</c>); empty before the first.</summary>
+    public ReadOnlySpan<float> PreviousGradient => PreviousGradientArray;
+
+    /// <summary>The loss at the start of the last iteration (<c>prev_loss</c>).</summary>
+    public double PreviousLoss { get; internal set; }
+
+    /// <summary>Curvature pairs kept, at most history_size.</summary>
+    public int HistoryCount => Rhos.Count;
+
+    /// <summary>Gradient change yᵢ of pair <paramref name="index"/>, oldest first (<c>old_dirs[i]</c>).</summary>
+    public ReadOnlySpan<float> GradientChange(int index) => GradientChanges[index];
+
+    /// <summary>Step sᵢ of pair <paramref name="index"/>, oldest first (<c>old_stps[i]</c>).</summary>
+    public ReadOnlySpan<float> StepChange(int index) => StepChanges[index];
+
+    /// <summary>ρᵢ = 1/(yᵢ·sᵢ) of pair <paramref name="index"/>, oldest first (<c>ro[i]</c>).</summary>
+    public float Rho(int index) => Rhos[index];
+
+    internal float[]? DirectionArray { get; set; }
+
+    /// <summary>t with its PyTorch type: a Python float, or a float32 tensor once a line search or the first iteration made it one.</summary>
+    internal TorchScalar StepLengthScalar { get; set; }
+
+    internal float[]? PreviousGradientArray { get; set; }
+    internal List<float[]> GradientChanges { get; } = [];
+    internal List<float[]> StepChanges { get; } = [];
+    internal List<float> Rhos { get; } = [];
 }
 
 /// <summary>

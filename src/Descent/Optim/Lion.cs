@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using Descent.Kernels;
 using Descent.Nn;
 
 namespace Descent.Optim;
@@ -27,6 +25,17 @@ public sealed record LionOptions : OptimizerOptions, IMomentumOptions
     }
 }
 
+/// <summary>The state of one parameter group of <see cref="Lion"/>: <c>exp_avg</c>, one value per element of the group.</summary>
+public sealed class LionState
+{
+    internal LionState(float[] expAvg) => ExpAvgArray = expAvg;
+
+    /// <summary>The momentum m (<c>exp_avg</c>).</summary>
+    public ReadOnlySpan<float> ExpAvg => ExpAvgArray;
+
+    internal float[] ExpAvgArray { get; }
+}
+
 /// <summary>
 /// Lion (EvoLved Sign Momentum), an update of constant magnitude per element: the sign of an interpolation
 /// between momentum and gradient, with decoupled weight decay. Not part of PyTorch 1.13; follows the paper.
@@ -44,11 +53,11 @@ public sealed record LionOptions : OptimizerOptions, IMomentumOptions
 /// and a weight decay 3–10× larger, to keep γλ about the same.
 /// </para>
 /// <para>
-/// Defaults: lr 1e-4, betas (0.9, 0.99), weight_decay 0. State per group: <c>exp_avg</c> (m).
+/// Defaults: lr 1e-4, betas (0.9, 0.99), weight_decay 0. State per group (<see cref="LionState"/>): <c>exp_avg</c> (m).
 /// </para>
 /// <para>Chen et al., "Symbolic Discovery of Optimization Algorithms", NeurIPS 2023 (Algorithm 2).</para>
 /// </remarks>
-public sealed class Lion : Optimizer<LionOptions>
+public sealed class Lion : Optimizer<LionOptions, LionState>
 {
     /// <summary>
     /// One group, like <c>Lion(params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0)</c>;
@@ -58,51 +67,62 @@ public sealed class Lion : Optimizer<LionOptions>
         : this([new ParamGroup<LionOptions>(parameters, new LionOptions { Lr = lr, Betas = betas ?? (0.9, 0.99), WeightDecay = weightDecay })]) { }
 
     /// <summary>Several groups with their own hyperparameters.</summary>
-    public Lion(IEnumerable<ParamGroup<LionOptions>> groups) : base(groups) => DeclareState(countSteps: false, "exp_avg");
+    public Lion(IEnumerable<ParamGroup<LionOptions>> groups) : base(groups) { }
 
     /// <inheritdoc />
-    protected override void StepGroup(int groupIndex, LionOptions o, ArenaSlice slice)
+    protected override LionState NewState(ParamGroup<LionOptions> group) => new(new float[group.Length]);
+
+    /// <inheritdoc />
+    protected override void StepGroup(LionOptions o, LionState state, ArenaSlice slice)
     {
         var (beta1, beta2) = o.Betas;
-        var rule = new LionRule(slice, StateBuffer("exp_avg", groupIndex), (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2),
+        var rule = new LionRule(slice, state.ExpAvgArray, (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2),
             (float)-o.Lr, (float)(1 - o.Lr * o.WeightDecay));
-        RangeParallel.For(slice.Length, ref rule);
+        ApplyRule(slice.Length, ref rule);
     }
 
+    /// <inheritdoc />
+    protected override void SaveState(LionState state, GroupStateEntries entries) => entries.Add("exp_avg", state.ExpAvgArray);
+
+    /// <inheritdoc />
+    protected override LionState LoadState(GroupStateEntries entries) => new(entries.Buffer("exp_avg"));
 }
 
-/// <summary>Lion's fused step over a range.</summary>
+/// <summary>Lion's step over a range.</summary>
 internal readonly record struct LionRule(ArenaSlice Slice, float[] ExpAvg, float Beta1, float OneMinusBeta1, float Beta2, float OneMinusBeta2,
-    float NegativeLr, float DecayFactor) : IRangeBody
+    float NegativeLr, float DecayFactor) : IUpdateRule
 {
-    public void Apply(int start, int end)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Scalar(int start, int end)
     {
-        ref float p = ref AdamFamily.At(Slice.Data, Slice.Offset + start);
-        ref float g = ref AdamFamily.At(Slice.Grad, Slice.Offset + start);
-        ref float m = ref AdamFamily.At(ExpAvg, start);
-        nuint n = (nuint)(end - start), i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        Span<float> param = Slice.Param, m = ExpAvg;
+        ReadOnlySpan<float> grad = Slice.Gradient;
+        for (int i = start; i < end; i++)
         {
-            var (b1, c1, b2, c2) = (Vector512.Create(Beta1), Vector512.Create(OneMinusBeta1), Vector512.Create(Beta2), Vector512.Create(OneMinusBeta2));
-            var (lr, decay) = (Vector512.Create(NegativeLr), Vector512.Create(DecayFactor));
-            for (; i + (nuint)Vector512<float>.Count <= n; i += (nuint)Vector512<float>.Count)
-            {
-                var gv = Vector512.LoadUnsafe(ref g, i);
-                var mv = Vector512.LoadUnsafe(ref m, i);
-                var c = AdamFamily.Ema(mv, gv, b1, c1);
-                var sign = (Vector512.GreaterThan(c, Vector512<float>.Zero) & Vector512<float>.One) - (Vector512.LessThan(c, Vector512<float>.Zero) & Vector512<float>.One);
-                Vector512.FusedMultiplyAdd(sign, lr, Vector512.LoadUnsafe(ref p, i) * decay).StoreUnsafe(ref p, i);
-                AdamFamily.Ema(mv, gv, b2, c2).StoreUnsafe(ref m, i);
-            }
-        }
-        for (; i < n; i++)
-        {
-            ref float mi = ref Unsafe.Add(ref m, i);
-            float gi = Unsafe.Add(ref g, i);
-            float c = AdamFamily.Ema(mi, gi, Beta1, OneMinusBeta1);
+            float c = AdamFamily.Ema(m[i], grad[i], Beta1, OneMinusBeta1);                     // β₁m + (1 − β₁)g
             float sign = c > 0 ? 1f : c < 0 ? -1f : 0f;
-            Unsafe.Add(ref p, i) = MathF.FusedMultiplyAdd(sign, NegativeLr, Unsafe.Add(ref p, i) * DecayFactor);
-            mi = AdamFamily.Ema(mi, gi, Beta2, OneMinusBeta2);
+            param[i] = MathF.FusedMultiplyAdd(sign, NegativeLr, param[i] * DecayFactor);       // θ(1 − γλ) − γ·sign(c)
+            m[i] = AdamFamily.Ema(m[i], grad[i], Beta2, OneMinusBeta2);                        // β₂m + (1 − β₂)g
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int Vector<TV>(int start, int end) where TV : struct, IFloatVector<TV>
+    {
+        ref float p = ref UpdateRules.At(Slice.Data, Slice.Offset + start);
+        ref float g = ref UpdateRules.At(Slice.Grad, Slice.Offset + start);
+        ref float m = ref UpdateRules.At(ExpAvg, start);
+        var (beta1, oneMinusBeta1, beta2, oneMinusBeta2) = (TV.Create(Beta1), TV.Create(OneMinusBeta1), TV.Create(Beta2), TV.Create(OneMinusBeta2));
+        var (negativeLr, decayFactor) = (TV.Create(NegativeLr), TV.Create(DecayFactor));
+        nuint n = (nuint)(end - start), i = 0;
+        for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
+        {
+            var gv = TV.Load(ref g, i);
+            var mv = TV.Load(ref m, i);
+            var c = AdamFamily.Ema(mv, gv, beta1, oneMinusBeta1);
+            TV.FusedMultiplyAdd(TV.Sign(c), negativeLr, TV.Load(ref p, i) * decayFactor).Store(ref p, i);
+            AdamFamily.Ema(mv, gv, beta2, oneMinusBeta2).Store(ref m, i);
+        }
+        return start + (int)i;
     }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
-using System.Runtime.Intrinsics;
-using Descent.Kernels;
+using System.Runtime.CompilerServices;
 
 namespace Descent.Optim;
 
@@ -81,15 +80,6 @@ public sealed class Lookahead : Optimizer
         AfterInnerStep();
     }
 
-    /// <summary>One inner step, measuring the gradient norm as the inner optimizer does, then a synchronisation when due.</summary>
-    public override double StepWithGradNorm()
-    {
-        _slowWeights ??= (float[])Arena.Data.Clone();
-        double norm = Inner.StepWithGradNorm();
-        AfterInnerStep();
-        return norm;
-    }
-
     /// <summary>One inner step with <paramref name="closure"/> (for inner optimizers such as <see cref="LBFGS"/>), then a synchronisation when due.</summary>
     public override float Step(Func<float> closure)
     {
@@ -105,7 +95,7 @@ public sealed class Lookahead : Optimizer
         if (++_lookaheadStep < K) return;
         _lookaheadStep = 0;
         var rule = new LookaheadRule(Arena.Data, _slowWeights!, (float)Alpha);
-        RangeParallel.For(Arena.Length, ref rule);
+        ApplyRule(Arena.Length, ref rule);
     }
 
     /// <inheritdoc />
@@ -145,29 +135,29 @@ public sealed class Lookahead : Optimizer
 }
 
 /// <summary>The synchronisation φ = φ + α(θ − φ) (one fused multiply-add), θ = φ, in one pass.</summary>
-internal readonly record struct LookaheadRule(float[] Fast, float[] Slow, float Alpha) : IRangeBody
+internal readonly record struct LookaheadRule(float[] Fast, float[] Slow, float Alpha) : IUpdateRule
 {
-    public void Apply(int start, int end)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Scalar(int start, int end)
     {
-        var fast = Fast.AsSpan(start, end - start);
-        var slow = Slow.AsSpan(start, end - start);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        for (int i = start; i < end; i++)
+            Fast[i] = Slow[i] = MathF.FusedMultiplyAdd(Alpha, Fast[i] - Slow[i], Slow[i]); // φ + α(θ − φ)
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int Vector<TV>(int start, int end) where TV : struct, IFloatVector<TV>
+    {
+        ref float fast = ref UpdateRules.At(Fast, start);
+        ref float slow = ref UpdateRules.At(Slow, start);
+        var alpha = TV.Create(Alpha);
+        nuint n = (nuint)(end - start), i = 0;
+        for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
         {
-            var alpha = Vector512.Create(Alpha);
-            for (; i <= fast.Length - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var s = Vector512.Create(slow.Slice(i, Vector512<float>.Count));
-                s = Vector512.FusedMultiplyAdd(alpha, Vector512.Create(fast.Slice(i, Vector512<float>.Count)) - s, s);
-                s.CopyTo(slow.Slice(i));
-                s.CopyTo(fast.Slice(i));
-            }
+            var s = TV.Load(ref slow, i);
+            s = TV.FusedMultiplyAdd(alpha, TV.Load(ref fast, i) - s, s);
+            s.Store(ref slow, i);
+            s.Store(ref fast, i);
         }
-        for (; i < fast.Length; i++)
-        {
-            float s = MathF.FusedMultiplyAdd(Alpha, fast[i] - slow[i], slow[i]);
-            slow[i] = s;
-            fast[i] = s;
-        }
+        return start + (int)i;
     }
 }

@@ -77,22 +77,6 @@ public abstract class Optimizer
     /// <summary>Updates the parameters from their gradients, like <c>optimizer.step()</c>.</summary>
     public abstract void Step();
 
-    /// <summary>
-    /// Steps like <see cref="Step()"/> and returns the global L2 norm of the gradients it stepped with — the
-    /// value <c>torch.nn.utils.clip_grad_norm_</c> returns, which loggers record as <c>grad_norm</c>.
-    /// </summary>
-    /// <remarks>
-    /// A separate pass over every gradient costs about as much as a third of an SGD step; the built-in
-    /// optimizers measure the norm inside their update pass, which reads every gradient anyway, so it costs
-    /// almost nothing. This default measures it in a pass of its own before stepping.
-    /// </remarks>
-    public virtual double StepWithGradNorm()
-    {
-        double norm = GradientClipping.GradNorm(Arena);
-        Step();
-        return norm;
-    }
-
     /// <summary>True for optimizers that must re-evaluate the loss during a step (LBFGS): call <see cref="Step(Func{float})"/>.</summary>
     public virtual bool RequiresClosure => false;
 
@@ -109,11 +93,30 @@ public abstract class Optimizer
 
     /// <summary>Restores what <see cref="StateDict"/> returned; the groups must have the same sizes.</summary>
     public abstract void LoadStateDict(OptimizerStateDict state);
+
+    /// <summary>
+    /// The vector width the update rules run at: the widest this CPU has unless a test asks for another
+    /// (every width gives the same bits; the scalar loop is the rules' specification).
+    /// </summary>
+    internal VectorWidth VectorWidth
+    {
+        get => _vectorWidth;
+        set => _vectorWidth = UpdateRules.IsSupported(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), $"this CPU has no {value} vectors");
+    }
+
+    private VectorWidth _vectorWidth = UpdateRules.DefaultWidth;
+
+    /// <summary>Applies <paramref name="rule"/> to elements [0, <paramref name="length"/>) at <see cref="VectorWidth"/>, split across cores when long.</summary>
+    private protected void ApplyRule<TRule>(int length, ref TRule rule) where TRule : struct, IUpdateRule =>
+        UpdateRules.Run(_vectorWidth, length, ref rule);
 }
 
 /// <summary>
-/// Optimizer state as data: the kind of optimizer, the step count, each group's hyperparameters and each
-/// named state buffer (one flat buffer per group, aligned with the group's parameters).
+/// Optimizer state as data, under PyTorch's names: the kind of optimizer, the step count, each group's
+/// hyperparameters and length, and each group's state entries keyed <c>"{group}.{name}"</c> (<c>"0.exp_avg"</c>,
+/// <c>"1.step"</c>): buffers (one value per element of the group, in the group's order, unless the optimizer
+/// says otherwise) and scalars. A group without state yet (most optimizers before the group's first step) has
+/// no entries.
 /// </summary>
 public sealed record OptimizerStateDict(string Optimizer, long Step, IReadOnlyList<OptimizerOptions> ParamGroups, IReadOnlyList<int> GroupLengths, IReadOnlyDictionary<string, float[]> Buffers, IReadOnlyDictionary<string, double> Scalars);
 
@@ -206,108 +209,34 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
         for (int i = 0; i < _groups.Count; i++)
         {
             var g = _groups[i];
-            _groupMeasured = false;
             StepGroup(i, g.Options, new ArenaSlice(Arena.Data, Arena.Grad, g.Offset, g.Length));
-            // A rule that cannot sum squares as it goes (or an optimizer written outside Descent) left the group
-            // unmeasured; a step only reads gradients, so a pass of its own now gives the same value.
-            if (_measuringGradNorm && !_groupMeasured) _gradSquares += Reductions.SumOfSquares(Arena.Grad.AsSpan(g.Offset, g.Length));
         }
-    }
-
-    private double[]? _gradNormPartials;
-    private double _gradSquares;
-    private bool _measuringGradNorm, _groupMeasured;
-
-    /// <inheritdoc />
-    public override double StepWithGradNorm()
-    {
-        _gradNormPartials ??= new double[Math.Max(1, (_groups.Max(g => g.Length) + RangeParallel.ChunkSize - 1) / RangeParallel.ChunkSize)];
-        _gradSquares = 0;
-        _measuringGradNorm = true;
-        try
-        {
-            Step();
-            return Math.Sqrt(_gradSquares);
-        }
-        finally
-        {
-            _measuringGradNorm = false;
-        }
-    }
-
-    /// <summary>
-    /// Runs a rule over a group's slice as <see cref="RangeParallel.For"/> does; within
-    /// <see cref="StepWithGradNorm"/> the rule also sums the squares of the gradients it reads.
-    /// </summary>
-    private protected void ApplyRule<TRule>(ArenaSlice slice, ref TRule rule) where TRule : struct, IGradSquaresRule
-    {
-        if (!_measuringGradNorm)
-        {
-            RangeParallel.For(slice.Length, ref rule);
-            return;
-        }
-        var partials = _gradNormPartials!;
-        var measuring = new GradNormMeasuringRule<TRule>(rule, partials);
-        RangeParallel.For(slice.Length, ref measuring);
-        int chunks = (slice.Length + RangeParallel.ChunkSize - 1) / RangeParallel.ChunkSize;
-        for (int c = 0; c < chunks; c++) _gradSquares += partials[c];
-        _groupMeasured = true;
     }
 
     /// <summary>
     /// Applies the update rule to one group: <paramref name="slice"/> addresses the group's parameters and
-    /// gradients in the arena; per-group state buffers are indexed from 0 to <c>slice.Length</c>.
+    /// gradients in the arena.
     /// </summary>
     protected abstract void StepGroup(int groupIndex, TOptions options, ArenaSlice slice);
 
-    private GroupBuffers? _declaredBuffers;
-    private double[]? _groupSteps;
+    /// <summary>Adds group <paramref name="groupIndex"/>'s state to a state dict being built (nothing for an optimizer without state).</summary>
+    private protected virtual void SaveGroupState(int groupIndex, GroupStateEntries entries) { }
 
     /// <summary>
-    /// Declares the optimizer's per-element state, one buffer per name and group, named as in PyTorch's state
-    /// dict (<c>exp_avg</c>, ...) and created zero-filled on first use by <see cref="StateBuffer"/>; with
-    /// <paramref name="countSteps"/>, also a per-group step count (PyTorch's <c>state['step']</c>) kept by
-    /// <see cref="NextGroupStep"/>. The state dict then saves and restores both. Call once, from the constructor.
+    /// Reads group <paramref name="groupIndex"/>'s state from <paramref name="entries"/> without applying it
+    /// (null: the group starts afresh); throws when the entries do not fit the group.
     /// </summary>
-    protected void DeclareState(bool countSteps, params string[] bufferNames)
-    {
-        _declaredBuffers = new GroupBuffers(_groups.Count, bufferNames);
-        if (countSteps) _groupSteps = new double[_groups.Count];
-    }
+    private protected virtual object? ReadGroupState(int groupIndex, GroupStateEntries entries) => null;
 
-    /// <summary>Buffer <paramref name="name"/> of group <paramref name="group"/> (declared with <see cref="DeclareState"/>), one value per element of the group.</summary>
-    protected float[] StateBuffer(string name, int group) =>
-        (_declaredBuffers ?? throw new InvalidOperationException("no state buffers were declared")).Get(name, group, _groups[group].Length);
-
-    /// <summary>Counts one more step of group <paramref name="group"/> and returns the count (1 on the first step).</summary>
-    protected double NextGroupStep(int group) =>
-        ++(_groupSteps ?? throw new InvalidOperationException("the optimizer does not count steps"))[group];
-
-    /// <summary>The named per-group state buffers, for the state dict: by default those declared with <see cref="DeclareState"/>.</summary>
-    protected virtual IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers() => _declaredBuffers?.All() ?? [];
-
-    /// <summary>Restores one named per-group buffer (null when the state was not created yet).</summary>
-    protected virtual void SetStateBuffer(string name, int group, float[]? buffer) =>
-        (_declaredBuffers ?? throw new ArgumentException($"unknown state buffer '{name}'")).Set(name, group, buffer);
-
-    /// <summary>Named per-group scalar state (e.g. Adam's <c>step</c>, NAdam's <c>mu_product</c>), for the state dict: by default the step counts.</summary>
-    protected virtual IEnumerable<(string Name, int Group, double Value)> StateScalars() =>
-        _groupSteps?.Select((t, g) => ("step", g, t)) ?? [];
-
-    /// <summary>Restores one named per-group scalar saved by <see cref="StateScalars"/>.</summary>
-    protected virtual void SetStateScalar(string name, int group, double value)
-    {
-        if (name == "step" && _groupSteps is not null) _groupSteps[group] = value;
-    }
+    /// <summary>Makes <paramref name="state"/>, from <see cref="ReadGroupState"/>, group <paramref name="groupIndex"/>'s state.</summary>
+    private protected virtual void RestoreGroupState(int groupIndex, object? state) { }
 
     /// <inheritdoc />
     public override OptimizerStateDict StateDict()
     {
         var buffers = new Dictionary<string, float[]>();
-        foreach (var (name, group, buffer) in StateBuffers())
-            if (buffer is not null) buffers[$"{group}.{name}"] = (float[])buffer.Clone();
         var scalars = new Dictionary<string, double>();
-        foreach (var (name, group, value) in StateScalars()) scalars[$"{group}.{name}"] = value;
+        for (int i = 0; i < _groups.Count; i++) SaveGroupState(i, GroupStateEntries.ForSaving(i, _groups[i].Length, buffers, scalars));
         return new OptimizerStateDict(GetType().Name, StepCount, _groups.Select(g => (OptimizerOptions)(g.Options with { })).ToList(),
             _groups.Select(g => g.Length).ToList(), buffers, scalars);
     }
@@ -322,20 +251,15 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
         for (int i = 0; i < _groups.Count; i++)
             if (state.GroupLengths[i] != _groups[i].Length)
                 throw new ArgumentException($"loaded state dict's group {i} holds {state.GroupLengths[i]} values but the optimizer's group {i} holds {_groups[i].Length}");
+        // Every group is read before anything changes, so that a refused state dict leaves the optimizer as it was.
+        var groupStates = new object?[_groups.Count];
+        for (int i = 0; i < _groups.Count; i++)
+            groupStates[i] = ReadGroupState(i, GroupStateEntries.ForLoading(i, _groups[i].Length, state));
         StepCount = state.Step;
-        for (int i = 0; i < _groups.Count; i++) _groups[i].Options = ((TOptions)state.ParamGroups[i]) with { };
-        foreach (var (name, group, current) in StateBuffers().ToList())
+        for (int i = 0; i < _groups.Count; i++)
         {
-            if (!state.Buffers.TryGetValue($"{group}.{name}", out var b)) { SetStateBuffer(name, group, null); continue; }
-            // Per-element buffers match their group; history-shaped ones (LBFGS) keep their own length.
-            if (current is not null && current.Length == _groups[group].Length && b.Length != current.Length)
-                throw new ArgumentException($"loaded state dict's '{name}' of group {group} holds {b.Length} values but the group holds {_groups[group].Length}");
-            SetStateBuffer(name, group, (float[])b.Clone());
-        }
-        foreach (var (key, value) in state.Scalars)
-        {
-            int dot = key.IndexOf('.');
-            SetStateScalar(key[(dot + 1)..], int.Parse(key[..dot], System.Globalization.CultureInfo.InvariantCulture), value);
+            _groups[i].Options = ((TOptions)state.ParamGroups[i]) with { };
+            RestoreGroupState(i, groupStates[i]);
         }
     }
 }

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using Descent.Kernels;
 using Descent.Nn;
 
 namespace Descent.Optim;
@@ -33,12 +31,12 @@ public sealed record RAdamOptions : AdamFamilyOptions
 /// not rectified; they move by γ·|m̂|, so a stiff problem needs a small lr.
 /// </para>
 /// <para>
-/// Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0. State per group: <c>exp_avg</c> (m),
-/// <c>exp_avg_sq</c> (v) and the scalar <c>step</c> (t).
+/// Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0. State per group
+/// (<see cref="AdamState"/>): <c>exp_avg</c> (m), <c>exp_avg_sq</c> (v) and the scalar <c>step</c> (t).
 /// </para>
 /// <para>Liu et al., "On the Variance of the Adaptive Learning Rate and Beyond", ICLR 2020.</para>
 /// </remarks>
-public sealed class RAdam : Optimizer<RAdamOptions>
+public sealed class RAdam : Optimizer<RAdamOptions, AdamState>
 {
     /// <summary>
     /// One group, like <c>RAdam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)</c>;
@@ -48,72 +46,81 @@ public sealed class RAdam : Optimizer<RAdamOptions>
         : this([new ParamGroup<RAdamOptions>(parameters, new RAdamOptions { Lr = lr, Betas = betas ?? (0.9, 0.999), Eps = eps, WeightDecay = weightDecay })]) { }
 
     /// <summary>Several groups with their own hyperparameters.</summary>
-    public RAdam(IEnumerable<ParamGroup<RAdamOptions>> groups) : base(groups)
-    {
-        DeclareState(countSteps: true, "exp_avg", "exp_avg_sq");
-    }
+    public RAdam(IEnumerable<ParamGroup<RAdamOptions>> groups) : base(groups) { }
 
     /// <inheritdoc />
-    protected override void StepGroup(int groupIndex, RAdamOptions o, ArenaSlice slice)
+    protected override AdamState NewState(ParamGroup<RAdamOptions> group) => AdamState.New(group.Length);
+
+    /// <inheritdoc />
+    protected override void StepGroup(RAdamOptions o, AdamState state, ArenaSlice slice)
     {
-        double t = NextGroupStep(groupIndex);
+        double t = ++state.Step;
         var (beta1, beta2) = o.Betas;
         double biasCorrection1 = 1 - Math.Pow(beta1, t), biasCorrection2 = 1 - Math.Pow(beta2, t);
         double rhoInf = 2 / (1 - beta2) - 1;
         double rhoT = rhoInf - 2 * t * Math.Pow(beta2, t) / biasCorrection2;
         bool rectified = rhoT > 5;
         double rect = rectified ? Math.Sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : 1;
-        var rule = new RAdamRule(slice, StateBuffer("exp_avg", groupIndex), StateBuffer("exp_avg_sq", groupIndex),
+        var rule = new RAdamRule(slice, state.ExpAvgArray, state.ExpAvgSqArray,
             (float)beta1, (float)(1 - beta1), (float)beta2, (float)(1 - beta2), (float)biasCorrection1, (float)Math.Sqrt(biasCorrection2),
             (float)o.Eps, (float)o.Lr, (float)rect, rectified, (float)o.WeightDecay, o.WeightDecay != 0);
-        RangeParallel.For(slice.Length, ref rule);
+        ApplyRule(slice.Length, ref rule);
     }
 
+    /// <inheritdoc />
+    protected override void SaveState(AdamState state, GroupStateEntries entries) => state.Save(entries);
+
+    /// <inheritdoc />
+    protected override AdamState LoadState(GroupStateEntries entries) => AdamState.Load(entries);
 }
 
-/// <summary>RAdam's fused step over a range, rectified or not as decided for the whole group this step.</summary>
+/// <summary>RAdam's step over a range, rectified or not as decided for the whole group this step.</summary>
 internal readonly record struct RAdamRule(ArenaSlice Slice, float[] ExpAvg, float[] ExpAvgSq, float Beta1, float OneMinusBeta1, float Beta2, float OneMinusBeta2,
-    float BiasCorrection1, float BiasCorrection2Sqrt, float Eps, float Lr, float Rect, bool Rectified, float WeightDecay, bool Decay) : IRangeBody
+    float BiasCorrection1, float BiasCorrection2Sqrt, float Eps, float Lr, float Rect, bool Rectified, float WeightDecay, bool Decay) : IUpdateRule
 {
-    public void Apply(int start, int end)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Scalar(int start, int end)
     {
-        ref float p = ref AdamFamily.At(Slice.Data, Slice.Offset + start);
-        ref float g = ref AdamFamily.At(Slice.Grad, Slice.Offset + start);
-        ref float m = ref AdamFamily.At(ExpAvg, start);
-        ref float v = ref AdamFamily.At(ExpAvgSq, start);
+        Span<float> param = Slice.Param, m = ExpAvg, v = ExpAvgSq;
+        ReadOnlySpan<float> grad = Slice.Gradient;
+        for (int i = start; i < end; i++)
+        {
+            float g = grad[i];
+            if (Decay) g = MathF.FusedMultiplyAdd(param[i], WeightDecay, g);   // g + λθ
+            m[i] = AdamFamily.Ema(m[i], g, Beta1, OneMinusBeta1);               // β₁m + (1 − β₁)g
+            v[i] = AdamFamily.EmaOfSquare(v[i], g, Beta2, OneMinusBeta2);       // β₂v + (1 − β₂)g²
+            float update = m[i] / BiasCorrection1 * Lr;                         // m̂·γ
+            // ((m̂·γ)·a)·r with a = √(1 − β₂ᵗ)/(√v + ε), which PyTorch evaluates as a reciprocal times the scalar.
+            if (Rectified) update = update * (1f / (MathF.Sqrt(v[i]) + Eps) * BiasCorrection2Sqrt) * Rect;
+            param[i] -= update;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int Vector<TV>(int start, int end) where TV : struct, IFloatVector<TV>
+    {
+        ref float p = ref UpdateRules.At(Slice.Data, Slice.Offset + start);
+        ref float g = ref UpdateRules.At(Slice.Grad, Slice.Offset + start);
+        ref float m = ref UpdateRules.At(ExpAvg, start);
+        ref float v = ref UpdateRules.At(ExpAvgSq, start);
+        var (beta1, oneMinusBeta1, beta2, oneMinusBeta2) = (TV.Create(Beta1), TV.Create(OneMinusBeta1), TV.Create(Beta2), TV.Create(OneMinusBeta2));
+        var (biasCorrection1, biasCorrection2Sqrt, eps, lr, rect) = (TV.Create(BiasCorrection1), TV.Create(BiasCorrection2Sqrt), TV.Create(Eps), TV.Create(Lr), TV.Create(Rect));
+        var (weightDecay, one) = (TV.Create(WeightDecay), TV.Create(1f));
+        var (decay, rectified) = (Decay, Rectified);
         nuint n = (nuint)(end - start), i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
         {
-            var (b1, c1, b2, c2) = (Vector512.Create(Beta1), Vector512.Create(OneMinusBeta1), Vector512.Create(Beta2), Vector512.Create(OneMinusBeta2));
-            var (bc1, bc2Sqrt, eps, lr, rect) = (Vector512.Create(BiasCorrection1), Vector512.Create(BiasCorrection2Sqrt), Vector512.Create(Eps), Vector512.Create(Lr), Vector512.Create(Rect));
-            var wd = Vector512.Create(WeightDecay);
-            for (; i + (nuint)Vector512<float>.Count <= n; i += (nuint)Vector512<float>.Count)
-            {
-                var pv = Vector512.LoadUnsafe(ref p, i);
-                var gv = Vector512.LoadUnsafe(ref g, i);
-                if (Decay) gv = Vector512.FusedMultiplyAdd(pv, wd, gv);
-                var mv = AdamFamily.Ema(Vector512.LoadUnsafe(ref m, i), gv, b1, c1);
-                var vv = AdamFamily.EmaOfSquare(Vector512.LoadUnsafe(ref v, i), gv, b2, c2);
-                mv.StoreUnsafe(ref m, i);
-                vv.StoreUnsafe(ref v, i);
-                var update = mv / bc1 * lr;
-                // PyTorch evaluates √(1 − β₂ᵗ) / (√v + ε) as a reciprocal times the scalar.
-                if (Rectified) update = update * (Vector512<float>.One / (Vector512.Sqrt(vv) + eps) * bc2Sqrt) * rect;
-                (pv - update).StoreUnsafe(ref p, i);
-            }
+            var pv = TV.Load(ref p, i);
+            var gv = TV.Load(ref g, i);
+            if (decay) gv = TV.FusedMultiplyAdd(pv, weightDecay, gv);
+            var mv = AdamFamily.Ema(TV.Load(ref m, i), gv, beta1, oneMinusBeta1);
+            var vv = AdamFamily.EmaOfSquare(TV.Load(ref v, i), gv, beta2, oneMinusBeta2);
+            mv.Store(ref m, i);
+            vv.Store(ref v, i);
+            var update = mv / biasCorrection1 * lr;
+            if (rectified) update = update * (one / (TV.Sqrt(vv) + eps) * biasCorrection2Sqrt) * rect;
+            (pv - update).Store(ref p, i);
         }
-        for (; i < n; i++)
-        {
-            ref float pi = ref Unsafe.Add(ref p, i);
-            ref float mi = ref Unsafe.Add(ref m, i);
-            ref float vi = ref Unsafe.Add(ref v, i);
-            float gi = Unsafe.Add(ref g, i);
-            if (Decay) gi = MathF.FusedMultiplyAdd(pi, WeightDecay, gi);
-            mi = AdamFamily.Ema(mi, gi, Beta1, OneMinusBeta1);
-            vi = AdamFamily.EmaOfSquare(vi, gi, Beta2, OneMinusBeta2);
-            float update = mi / BiasCorrection1 * Lr;
-            if (Rectified) update = update * (1f / (MathF.Sqrt(vi) + Eps) * BiasCorrection2Sqrt) * Rect;
-            pi -= update;
-        }
+        return start + (int)i;
     }
 }

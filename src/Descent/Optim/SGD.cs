@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using Descent.Kernels;
 using Descent.Nn;
 
 namespace Descent.Optim;
@@ -30,6 +28,20 @@ public sealed record SgdOptions : OptimizerOptions, IMomentumOptions
 }
 
 /// <summary>
+/// The state of one parameter group of <see cref="SGD"/>: PyTorch's <c>momentum_buffer</c>, one value per element
+/// of the group.
+/// </summary>
+public sealed class SgdState
+{
+    internal SgdState(float[]? momentumBuffer) => MomentumBufferArray = momentumBuffer;
+
+    /// <summary>The momentum buffer b (<c>momentum_buffer</c>); empty until a step with momentum.</summary>
+    public ReadOnlySpan<float> MomentumBuffer => MomentumBufferArray;
+
+    internal float[]? MomentumBufferArray { get; set; }
+}
+
+/// <summary>
 /// Stochastic gradient descent with optional momentum, dampening, Nesterov and L2 weight decay, exactly as
 /// <c>torch.optim.SGD</c>.
 /// </summary>
@@ -43,99 +55,89 @@ public sealed record SgdOptions : OptimizerOptions, IMomentumOptions
 /// </code>
 /// The buffer b holds no learning rate. The lectures' form v ← αv − εg, θ ← θ + v gives the same
 /// trajectory (v = −εb) while ε is constant; when the learning rate changes, PyTorch's form reacts at once.
+/// State per group (<see cref="SgdState"/>): <c>momentum_buffer</c> (b), created at the first step with momentum.
 /// </remarks>
-public sealed class SGD : Optimizer<SgdOptions>
+public sealed class SGD : Optimizer<SgdOptions, SgdState>
 {
-    private readonly float[]?[] _momentumBuffers;
-
     /// <summary>One group with the given hyperparameters, like <c>SGD(params, lr, momentum, dampening, weight_decay, nesterov, maximize=)</c>.</summary>
     public SGD(IEnumerable<Parameter> parameters, double lr, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false, bool maximize = false)
         : this([new ParamGroup<SgdOptions>(parameters, new SgdOptions { Lr = lr, Momentum = momentum, Dampening = dampening, WeightDecay = weightDecay, Nesterov = nesterov, Maximize = maximize })]) { }
 
     /// <summary>Several groups with their own hyperparameters.</summary>
-    public SGD(IEnumerable<ParamGroup<SgdOptions>> groups) : base(groups) => _momentumBuffers = new float[ParamGroups.Count][];
+    public SGD(IEnumerable<ParamGroup<SgdOptions>> groups) : base(groups) { }
 
     /// <inheritdoc />
-    protected override void StepGroup(int groupIndex, SgdOptions o, ArenaSlice slice)
+    protected override SgdState NewState(ParamGroup<SgdOptions> group) => new(null);
+
+    /// <inheritdoc />
+    protected override void StepGroup(SgdOptions o, SgdState state, ArenaSlice slice)
     {
-        float lr = (float)o.Lr, wd = (float)o.WeightDecay, mu = (float)o.Momentum, damp = (float)(1 - o.Dampening);
-        bool maximize = o.Maximize, nesterov = o.Nesterov, hasMomentum = o.Momentum != 0, decay = o.WeightDecay != 0;
-        float[]? buffer = null;
-        bool first = false;
-        if (hasMomentum)
+        bool hasMomentum = o.Momentum != 0, first = false;
+        if (hasMomentum && state.MomentumBufferArray is null)
         {
-            buffer = _momentumBuffers[groupIndex];
-            if (buffer is null) { buffer = _momentumBuffers[groupIndex] = new float[slice.Length]; first = true; }
+            state.MomentumBufferArray = new float[slice.Length];
+            first = true;
         }
-        var rule = new SgdRule(slice, buffer, lr, wd, mu, damp, maximize, nesterov, hasMomentum, decay, first);
-        ApplyRule(slice, ref rule);
+        var rule = new SgdRule(slice, hasMomentum ? state.MomentumBufferArray : null, (float)o.Lr, (float)o.WeightDecay, (float)o.Momentum, (float)(1 - o.Dampening),
+            o.Maximize, o.Nesterov, hasMomentum, o.WeightDecay != 0, first);
+        ApplyRule(slice.Length, ref rule);
     }
 
     /// <inheritdoc />
-    protected override IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers()
-    {
-        for (int g = 0; g < _momentumBuffers.Length; g++) yield return ("momentum_buffer", g, _momentumBuffers[g]);
-    }
+    protected override void SaveState(SgdState state, GroupStateEntries entries) => entries.Add("momentum_buffer", state.MomentumBufferArray);
 
     /// <inheritdoc />
-    protected override void SetStateBuffer(string name, int group, float[]? buffer) => _momentumBuffers[group] = buffer;
+    protected override SgdState LoadState(GroupStateEntries entries) => new(entries.OptionalBuffer("momentum_buffer"));
 }
 
 /// <summary>
-/// The fused SGD update over a span: one read of θ, g (and b), one write of θ (and b); when asked, Σg² of the
-/// same loads.
+/// The SGD update over a range: one read of θ, g (and b), one write of θ (and b). On the group's first step
+/// with momentum the buffer starts as d itself (<paramref name="First"/>).
 /// </summary>
-internal readonly record struct SgdRule(ArenaSlice Slice, float[]? MomentumBuffer, float Lr, float WeightDecay, float Momentum, float OneMinusDampening, bool Maximize, bool Nesterov, bool HasMomentum, bool Decay, bool First) : IGradSquaresRule
+internal readonly record struct SgdRule(ArenaSlice Slice, float[]? MomentumBuffer, float Lr, float WeightDecay, float Momentum, float OneMinusDampening,
+    bool Maximize, bool Nesterov, bool HasMomentum, bool Decay, bool First) : IUpdateRule
 {
-    public void Apply(int start, int end) => Run<WithoutGradSquares>(start, end);
-
-    public float ApplySummingGradSquares(int start, int end) => Run<WithGradSquares>(start, end);
-
-    // Fully optimized from the first call: left to tiering, an instantiation called from the worker pool
-    // could stay at unoptimized code (several times slower) for a whole run.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private float Run<TGradSquares>(int start, int end) where TGradSquares : struct
+    public void Scalar(int start, int end)
     {
-        bool measure = typeof(TGradSquares) == typeof(WithGradSquares);
-        // Two accumulators taken in turn, so that the sum is not one chain of dependent additions.
-        Vector512<float> squares = default, otherSquares = default;
-        float tail = 0;
-        var param = Slice.Data.AsSpan(Slice.Offset + start, end - start);
-        ReadOnlySpan<float> grad = Slice.Grad.AsSpan(Slice.Offset + start, end - start);
-        var buffer = HasMomentum ? MomentumBuffer.AsSpan(start, end - start) : default;
-        int i = 0;
-        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        Span<float> param = Slice.Param, buffer = MomentumBuffer;
+        ReadOnlySpan<float> grad = Slice.Gradient;
+        for (int i = start; i < end; i++)
         {
-            var (lr, wd, mu, damp) = (Vector512.Create(-Lr), Vector512.Create(WeightDecay), Vector512.Create(Momentum), Vector512.Create(OneMinusDampening));
-            for (; i <= param.Length - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var p = Vector512.Create(param.Slice(i, Vector512<float>.Count));
-                var d = Vector512.Create(grad.Slice(i, Vector512<float>.Count));
-                if (measure) (squares, otherSquares) = (otherSquares, Vector512.FusedMultiplyAdd(d, d, squares));
-                if (Maximize) d = -d;
-                if (Decay) d = Vector512.FusedMultiplyAdd(wd, p, d);
-                if (HasMomentum)
-                {
-                    var b = First ? d : Vector512.FusedMultiplyAdd(damp, d, Vector512.Create(buffer.Slice(i, Vector512<float>.Count)) * mu);
-                    b.CopyTo(buffer.Slice(i));
-                    d = Nesterov ? Vector512.FusedMultiplyAdd(mu, b, d) : b;
-                }
-                Vector512.FusedMultiplyAdd(lr, d, p).CopyTo(param.Slice(i));
-            }
-        }
-        for (; i < param.Length; i++)
-        {
-            if (measure) tail = MathF.FusedMultiplyAdd(grad[i], grad[i], tail);
             float d = Maximize ? -grad[i] : grad[i];
-            if (Decay) d = MathF.FusedMultiplyAdd(WeightDecay, param[i], d);
+            if (Decay) d = MathF.FusedMultiplyAdd(WeightDecay, param[i], d);                                  // d + λθ
             if (HasMomentum)
             {
-                float b = First ? d : MathF.FusedMultiplyAdd(OneMinusDampening, d, buffer[i] * Momentum);
-                buffer[i] = b;
-                d = Nesterov ? MathF.FusedMultiplyAdd(Momentum, b, d) : b;
+                float b = buffer[i] = First ? d : MathF.FusedMultiplyAdd(OneMinusDampening, d, buffer[i] * Momentum); // μb + (1 − τ)d
+                d = Nesterov ? MathF.FusedMultiplyAdd(Momentum, b, d) : b;                                       // d + μb, or b
             }
-            param[i] = MathF.FusedMultiplyAdd(-Lr, d, param[i]);
+            param[i] = MathF.FusedMultiplyAdd(-Lr, d, param[i]);                                                  // θ − γd
         }
-        return measure ? Vector512.Sum(squares + otherSquares) + tail : 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int Vector<TV>(int start, int end) where TV : struct, IFloatVector<TV>
+    {
+        ref float p = ref UpdateRules.At(Slice.Data, Slice.Offset + start);
+        ref float g = ref UpdateRules.At(Slice.Grad, Slice.Offset + start);
+        ref float b = ref HasMomentum ? ref UpdateRules.At(MomentumBuffer!, start) : ref Unsafe.NullRef<float>();
+        var (negativeLr, weightDecay, momentum, oneMinusDampening) = (TV.Create(-Lr), TV.Create(WeightDecay), TV.Create(Momentum), TV.Create(OneMinusDampening));
+        var (maximize, decay, hasMomentum, first, nesterov) = (Maximize, Decay, HasMomentum, First, Nesterov);
+        nuint n = (nuint)(end - start), i = 0;
+        for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
+        {
+            var pv = TV.Load(ref p, i);
+            var d = TV.Load(ref g, i);
+            if (maximize) d = -d;
+            if (decay) d = TV.FusedMultiplyAdd(weightDecay, pv, d);
+            if (hasMomentum)
+            {
+                var bv = first ? d : TV.FusedMultiplyAdd(oneMinusDampening, d, TV.Load(ref b, i) * momentum);
+                bv.Store(ref b, i);
+                d = nesterov ? TV.FusedMultiplyAdd(momentum, bv, d) : bv;
+            }
+            TV.FusedMultiplyAdd(negativeLr, d, pv).Store(ref p, i);
+        }
+        return start + (int)i;
     }
 }

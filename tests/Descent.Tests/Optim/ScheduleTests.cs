@@ -22,8 +22,6 @@ internal sealed class FakeOptimizer<TOptions>(IEnumerable<ParamGroup<TOptions>> 
     where TOptions : OptimizerOptions
 {
     protected override void StepGroup(int groupIndex, TOptions options, ArenaSlice slice) { }
-    protected override IEnumerable<(string Name, int Group, float[]? Buffer)> StateBuffers() => [];
-    protected override void SetStateBuffer(string name, int group, float[]? buffer) { }
 }
 
 /// <summary>Learning-rate schedules against torch.optim.lr_scheduler 1.13 (tests/fixtures/optim/schedules.json) and their formulas.</summary>
