@@ -1,0 +1,253 @@
+using System.Buffers;
+using System.Diagnostics;
+using Descent.TensorBoard.Proto;
+
+namespace Descent.TensorBoard;
+
+/// <summary>
+/// One event file, <c>events.out.tfevents.&lt;unix seconds&gt;.&lt;host&gt;.&lt;pid&gt;.&lt;counter&gt;&lt;suffix&gt;</c>
+/// as PyTorch names it. It is created, with its <c>brain.Event:2</c> first record, on the caller's thread,
+/// so that a directory that cannot be written fails at once; afterwards only <see cref="EventFileWriter"/>'s
+/// thread appends to it.
+/// </summary>
+internal sealed class EventFile
+{
+    /// <summary>The file version every Descent event file declares, as TensorBoard's EventFileWriter does.</summary>
+    public const string FileVersion = "brain.Event:2";
+
+    private static int _fileCounter = -1;
+
+    private readonly FileStream _stream;
+    private ArrayBufferWriter<byte> _record = new(256);
+
+    private EventFile(string path, FileStream stream)
+    {
+        FilePath = path;
+        _stream = stream;
+    }
+
+    /// <summary>Where the records go.</summary>
+    public string FilePath { get; }
+
+    /// <summary>Creates a new event file in <paramref name="directory"/> (created as needed) and writes its first record.</summary>
+    /// <exception cref="ArgumentException">The directory or the file cannot be created or written.</exception>
+    public static EventFile Create(string directory, string filenameSuffix)
+    {
+        double wallTime = SummaryWriter.UnixNow();
+        // The counter tells apart files of one process created in the same second, as PyTorch's does.
+        int counter = Interlocked.Increment(ref _fileCounter);
+        string path = Path.Combine(directory, $"events.out.tfevents.{(long)Math.Floor(wallTime):D10}.{HostName}.{Environment.ProcessId}.{counter}{filenameSuffix}");
+        FileStream? stream = null;
+        try
+        {
+            Directory.CreateDirectory(directory);
+            stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 64 << 10);
+            var file = new EventFile(path, stream);
+            file.Append(new Event { WallTime = wallTime, FileVersion = FileVersion });
+            file.Flush();
+            return file;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            stream?.Dispose();
+            throw new ArgumentException($"cannot write TensorBoard events to '{directory}': {e.Message}", nameof(directory), e);
+        }
+    }
+
+    /// <summary>Serializes <paramref name="evt"/> and appends it as one TFRecord.</summary>
+    public void Append(Event evt)
+    {
+        _record.ResetWrittenCount();
+        TfRecord.Write(_record, evt);
+        _stream.Write(_record.WrittenSpan);
+        // An image leaves a large buffer behind; scalars need little.
+        if (_record.Capacity > 1 << 20) _record = new ArrayBufferWriter<byte>(256);
+    }
+
+    /// <summary>Hands the records appended so far to the operating system.</summary>
+    public void Flush() => _stream.Flush();
+
+    /// <summary>Flushes and closes the file.</summary>
+    public void Close() => _stream.Dispose();
+
+    /// <summary>
+    /// The host name in file and run names, as Python's <c>socket.gethostname()</c>. On Linux the kernel's
+    /// host name is read directly: <see cref="Environment.MachineName"/> cuts it at the first dot.
+    /// </summary>
+    public static string HostName { get; } = ReadHostName();
+
+    private static string ReadHostName()
+    {
+        try
+        {
+            if (OperatingSystem.IsLinux() && File.ReadAllText("/proc/sys/kernel/hostname").Trim() is { Length: > 0 } name) return name;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return Environment.MachineName;
+    }
+}
+
+/// <summary>
+/// The writer behind a <see cref="SummaryWriter"/>: callers queue events for their files, and one background
+/// thread serializes them with Google.Protobuf, appends them as TFRecords and flushes the files every
+/// <c>flushSecs</c>, as PyTorch's <c>EventFileWriter</c> does. <see cref="Flush"/> waits until everything
+/// queued before it is in the files; <see cref="Dispose"/> waits until the queue is drained, then closes the
+/// files. A failure on the thread is kept and thrown to the next caller.
+/// </summary>
+/// <remarks>
+/// The queue is bounded: a caller that finds it full waits (PyTorch's <c>max_queue</c>). The thread is woken
+/// when half the queue is taken, by <see cref="Flush"/> and <see cref="Dispose"/>, and at the flush interval,
+/// not for every event: waking a sleeping thread costs the caller a system call.
+/// </remarks>
+internal sealed class EventFileWriter : IDisposable
+{
+    private readonly object _gate = new();
+    private readonly Queue<(EventFile File, Event Event)> _queue = new();
+    private readonly List<EventFile> _files = [];
+    private readonly int _capacity, _wakeAt;
+    private readonly long _flushTicks;
+    private readonly Thread _thread;
+    // Events queued so far, events written and flushed so far, and the count a Flush waits for.
+    private long _queued, _flushed, _flushWanted;
+    private bool _stopping;
+    private Exception? _failure;
+
+    /// <summary>Starts the thread; <paramref name="first"/> is the first of the files it writes and closes.</summary>
+    public EventFileWriter(EventFile first, double flushSecs, int capacity)
+    {
+        _files.Add(first);
+        _capacity = capacity;
+        _wakeAt = Math.Max(1, capacity / 2);
+        _flushTicks = (long)(flushSecs * Stopwatch.Frequency);
+        _thread = new Thread(Run) { IsBackground = true, Name = "TensorBoard event writer" };
+        _thread.Start();
+    }
+
+    /// <summary>Another file for the thread to flush and close (a run of <c>add_scalars</c>).</summary>
+    public void AddFile(EventFile file)
+    {
+        lock (_gate) _files.Add(file);
+    }
+
+    /// <summary>Queues <paramref name="evt"/> for <paramref name="file"/>, waiting while the queue is full.</summary>
+    /// <exception cref="ObjectDisposedException">The writer was disposed.</exception>
+    /// <exception cref="IOException">An earlier write failed.</exception>
+    public void Enqueue(EventFile file, Event evt)
+    {
+        lock (_gate)
+        {
+            ThrowIfStoppedOrFailed();
+            while (_queue.Count >= _capacity)
+            {
+                Monitor.PulseAll(_gate);
+                Monitor.Wait(_gate);
+                ThrowIfStoppedOrFailed();
+            }
+            _queue.Enqueue((file, evt));
+            _queued++;
+            if (_queue.Count == _wakeAt) Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>Returns once every event queued before the call is written and the files are flushed.</summary>
+    public void Flush()
+    {
+        lock (_gate)
+        {
+            ThrowIfStoppedOrFailed();
+            long target = _queued;
+            _flushWanted = Math.Max(_flushWanted, target);
+            Monitor.PulseAll(_gate);
+            while (_flushed < target && _failure is null) Monitor.Wait(_gate);
+            if (_failure is { } failure) throw Failed(failure);
+        }
+    }
+
+    /// <summary>Writes what is queued, ends the thread and closes the files; throws a failure not reported yet.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_stopping) return;
+            _stopping = true;
+            Monitor.PulseAll(_gate);
+        }
+        _thread.Join();
+        foreach (var file in _files)
+        {
+            try
+            {
+                file.Close();
+            }
+            catch (IOException e)
+            {
+                _failure ??= e;
+            }
+        }
+        if (_failure is { } failure) throw Failed(failure);
+    }
+
+    private void ThrowIfStoppedOrFailed()
+    {
+        if (_stopping) throw new ObjectDisposedException(nameof(SummaryWriter), "the SummaryWriter has been disposed");
+        if (_failure is { } failure) throw Failed(failure);
+    }
+
+    private static IOException Failed(Exception failure) => new($"writing TensorBoard events failed: {failure.Message}", failure);
+
+    private void Run()
+    {
+        var batch = new List<(EventFile File, Event Event)>();
+        long nextFlush = Stopwatch.GetTimestamp() + _flushTicks;
+        while (true)
+        {
+            bool stopping, flush;
+            long taken;
+            EventFile[]? files = null;
+            lock (_gate)
+            {
+                while (!_stopping && _flushWanted <= _flushed && _queue.Count < _wakeAt)
+                {
+                    long wait = nextFlush - Stopwatch.GetTimestamp();
+                    if (wait <= 0) break;
+                    Monitor.Wait(_gate, TimeSpan.FromSeconds(Math.Min((double)wait / Stopwatch.Frequency, int.MaxValue / 1000.0)));
+                }
+                while (_queue.TryDequeue(out var item)) batch.Add(item);
+                taken = _queued;
+                stopping = _stopping;
+                flush = stopping || _flushWanted > _flushed || Stopwatch.GetTimestamp() >= nextFlush;
+                if (flush) files = [.. _files];
+                // Callers waiting on a full queue may go on.
+                Monitor.PulseAll(_gate);
+            }
+            try
+            {
+                // After a failure the queue is still drained, so that no caller waits on it, but nothing is written.
+                if (Volatile.Read(ref _failure) is null)
+                {
+                    foreach (var (file, evt) in batch) file.Append(evt);
+                    if (files is not null)
+                        foreach (var file in files) file.Flush();
+                }
+            }
+            catch (Exception e)
+            {
+                lock (_gate) _failure ??= e;
+            }
+            batch.Clear();
+            if (flush)
+            {
+                nextFlush = Stopwatch.GetTimestamp() + _flushTicks;
+                lock (_gate)
+                {
+                    _flushed = taken;
+                    Monitor.PulseAll(_gate);
+                }
+            }
+            // Once stopping, nothing more can be queued: everything was taken above.
+            if (stopping) return;
+        }
+    }
+}
