@@ -93,6 +93,9 @@ public sealed class SummaryWriter : IDisposable
     /// <summary>The event file this writer writes to.</summary>
     public string FilePath => _file.FilePath;
 
+    /// <summary>The event file of this writer's own run.</summary>
+    internal EventFile MainFile => _file;
+
     /// <summary>Seconds between timed flushes.</summary>
     public double FlushSecs { get; }
 

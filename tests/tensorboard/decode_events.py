@@ -24,7 +24,7 @@ import tempfile
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROTO_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "src", "Descent", "Logging", "TensorBoard", "Proto"))
+PROTO_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "src", "Descent.TensorBoard", "Proto"))
 
 
 def fail(message):
