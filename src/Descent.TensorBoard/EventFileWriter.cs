@@ -6,9 +6,9 @@ namespace Descent.TensorBoard;
 
 /// <summary>
 /// One event file, <c>events.out.tfevents.&lt;unix seconds&gt;.&lt;host&gt;.&lt;pid&gt;.&lt;counter&gt;&lt;suffix&gt;</c>
-/// as PyTorch names it. It is created, with its <c>brain.Event:2</c> first record, on the caller's thread,
-/// so that a directory that cannot be written fails at once; afterwards only <see cref="EventFileWriter"/>'s
-/// thread appends to it.
+/// as PyTorch names it. It is created on the caller's thread, so that a directory that cannot be written
+/// fails at once; only <see cref="EventFileWriter"/>'s thread writes to it, starting with the
+/// <see cref="FirstEvent"/>.
 /// </summary>
 internal sealed class EventFile
 {
@@ -29,27 +29,25 @@ internal sealed class EventFile
     /// <summary>Where the records go.</summary>
     public string FilePath { get; }
 
-    /// <summary>Creates a new event file in <paramref name="directory"/> (created as needed) and writes its first record.</summary>
-    /// <exception cref="ArgumentException">The directory or the file cannot be created or written.</exception>
+    /// <summary>The record every event file starts with: its creation time and <see cref="FileVersion"/>.</summary>
+    public Event FirstEvent { get; private init; } = null!;
+
+    /// <summary>Creates a new, empty event file in <paramref name="directory"/> (created as needed).</summary>
+    /// <exception cref="ArgumentException">The directory or the file cannot be created.</exception>
     public static EventFile Create(string directory, string filenameSuffix)
     {
         double wallTime = SummaryWriter.UnixNow();
         // The counter tells apart files of one process created in the same second, as PyTorch's does.
         int counter = Interlocked.Increment(ref _fileCounter);
         string path = Path.Combine(directory, $"events.out.tfevents.{(long)Math.Floor(wallTime):D10}.{HostName}.{Environment.ProcessId}.{counter}{filenameSuffix}");
-        FileStream? stream = null;
         try
         {
             Directory.CreateDirectory(directory);
-            stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 64 << 10);
-            var file = new EventFile(path, stream);
-            file.Append(new Event { WallTime = wallTime, FileVersion = FileVersion });
-            file.Flush();
-            return file;
+            var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 64 << 10);
+            return new EventFile(path, stream) { FirstEvent = new Event { WallTime = wallTime, FileVersion = FileVersion } };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
-            stream?.Dispose();
             throw new ArgumentException($"cannot write TensorBoard events to '{directory}': {e.Message}", nameof(directory), e);
         }
     }
@@ -98,8 +96,8 @@ internal sealed class EventFile
 /// </summary>
 /// <remarks>
 /// The queue is bounded: a caller that finds it full waits (PyTorch's <c>max_queue</c>). The thread is woken
-/// when half the queue is taken, by <see cref="Flush"/> and <see cref="Dispose"/>, and at the flush interval,
-/// not for every event: waking a sleeping thread costs the caller a system call.
+/// when half the queue (at most 256 events) is taken, by <see cref="Flush"/> and <see cref="Dispose"/>, and at
+/// the flush interval, not for every event: waking a sleeping thread costs the caller a system call.
 /// </remarks>
 internal sealed class EventFileWriter : IDisposable
 {
@@ -117,18 +115,19 @@ internal sealed class EventFileWriter : IDisposable
     /// <summary>Starts the thread; <paramref name="first"/> is the first of the files it writes and closes.</summary>
     public EventFileWriter(EventFile first, double flushSecs, int capacity)
     {
-        _files.Add(first);
         _capacity = capacity;
-        _wakeAt = Math.Max(1, capacity / 2);
+        _wakeAt = Math.Clamp(capacity / 2, 1, 256);
         _flushTicks = (long)(flushSecs * Stopwatch.Frequency);
         _thread = new Thread(Run) { IsBackground = true, Name = "TensorBoard event writer" };
         _thread.Start();
+        AddFile(first);
     }
 
-    /// <summary>Another file for the thread to flush and close (a run of <c>add_scalars</c>).</summary>
+    /// <summary>Another file for the thread to write its first event to, flush and close (a run of <c>add_scalars</c>).</summary>
     public void AddFile(EventFile file)
     {
         lock (_gate) _files.Add(file);
+        Enqueue(file, file.FirstEvent);
     }
 
     /// <summary>Queues <paramref name="evt"/> for <paramref name="file"/>, waiting while the queue is full.</summary>

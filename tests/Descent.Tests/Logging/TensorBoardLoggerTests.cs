@@ -332,31 +332,34 @@ public class TensorBoardLoggerTests
         var (trainer, model, optimizer) = Setup();
         using (var logger = new TensorBoardLogger(dir.Path, model, optimizer))
         {
-            // A gradient with one non-zero entry: its global norm is that entry's size.
-            void Gradient(float size)
+            var batch = new DataLoader(Blobs(1), 8).Epoch(1).First();
+            // The trainer (without the logger) steps up to just before the given step, then the logger sees a
+            // gradient with one non-zero entry, whose global norm is that entry's size.
+            void GradientBefore(long step, float size)
             {
+                while (trainer.GlobalStep < step - 1) trainer.TrainStep(batch.X, batch.Y, out _);
                 Array.Clear(optimizer.Arena.Grad);
                 optimizer.Arena.Grad[0] = size;
                 logger.OnBeforeOptimizerStep(trainer);
             }
-            logger.OnTrainBegin(trainer, 1, 4);
-            Gradient(0.5f);
-            logger.OnOptimizerStep(1);
-            logger.OnBatchEnd(1, 0, 1, 2.0f, 0.25f);
-            // Step 2 has no batch end: its norm and learning rate are written without a loss.
-            Gradient(0.7f);
-            logger.OnOptimizerStep(2);
-            // Step 3 has no gradient hook (a closure optimizer): no norm.
-            logger.OnOptimizerStep(3);
-            logger.OnBatchEnd(1, 1, 3, 1.5f, 0.5f);
+            logger.OnTrainBegin(trainer, 1, 40);
+            GradientBefore(10, 0.5f);
+            logger.OnOptimizerStep(10);
+            logger.OnBatchEnd(1, 0, 10, 2.0f, 0.25f);
+            // Step 20 has no batch end: its norm and learning rate are written without a loss.
+            GradientBefore(20, 0.7f);
+            logger.OnOptimizerStep(20);
+            // Step 30 has no gradient hook (a closure optimizer): no norm.
+            logger.OnOptimizerStep(30);
+            logger.OnBatchEnd(1, 1, 30, 1.5f, 0.5f);
             // A batch end that no optimizer step announced (a loop calling the callbacks itself).
-            logger.OnBatchEnd(1, 2, 4, 1.0f, 0.75f);
+            logger.OnBatchEnd(1, 2, 40, 1.0f, 0.75f);
         }
         var scalars = EventFileReader.ReadRun(dir.Path).Scalars;
-        Assert.Equal([(1L, 2.0f), (3L, 1.5f), (4L, 1.0f)], scalars["train/loss"].Select(s => (s.Step, s.Value)));
-        Assert.Equal([(1L, 0.5f), (2L, 0.7f)], scalars["train/grad_norm"].Select(s => (s.Step, s.Value)));
-        Assert.Equal([1L, 2L, 3L], scalars["train/lr"].Select(s => s.Step));
-        Assert.Equal([1L, 3L, 4L], scalars["train/accuracy"].Select(s => s.Step));
+        Assert.Equal([(10L, 2.0f), (30L, 1.5f), (40L, 1.0f)], scalars["train/loss"].Select(s => (s.Step, s.Value)));
+        Assert.Equal([(10L, 0.5f), (20L, 0.7f)], scalars["train/grad_norm"].Select(s => (s.Step, s.Value)));
+        Assert.Equal([10L, 20L, 30L], scalars["train/lr"].Select(s => s.Step));
+        Assert.Equal([10L, 30L, 40L], scalars["train/accuracy"].Select(s => s.Step));
     }
 
     [Fact]
