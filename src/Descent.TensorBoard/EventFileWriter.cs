@@ -95,14 +95,19 @@ internal sealed class EventFile
 /// files. A failure on the thread is kept and thrown to the next caller.
 /// </summary>
 /// <remarks>
-/// The queue is bounded: a caller that finds it full waits (PyTorch's <c>max_queue</c>). The thread is woken
-/// when half the queue (at most 256 events) is taken, by <see cref="Flush"/> and <see cref="Dispose"/>, and at
-/// the flush interval, not for every event: waking a sleeping thread costs the caller a system call.
+/// <para>The queue is bounded: a caller that finds it full waits (PyTorch's <c>max_queue</c>). The thread
+/// sleeps until the flush interval, <see cref="Flush"/>, <see cref="Dispose"/> or a half-full queue: a
+/// caller that wakes it can lose its processor to it, which on a busy machine stalls training for
+/// milliseconds, so it is not woken for every event.</para>
+/// <para>A scalar (<c>simple_value</c>, nearly everything a training run logs) waits as plain values and is
+/// written through one reused message, so that logging it allocates nothing.</para>
 /// </remarks>
 internal sealed class EventFileWriter : IDisposable
 {
     private readonly object _gate = new();
-    private readonly Queue<(EventFile File, Event Event)> _queue = new();
+    private readonly Queue<Pending> _queue = new();
+    // The message every queued scalar is written through, on the thread.
+    private readonly Event _scalarEvent = new() { Summary = new Summary { Value = { new Summary.Types.Value() } } };
     private readonly List<EventFile> _files = [];
     private readonly int _capacity, _wakeAt;
     private readonly long _flushTicks;
@@ -116,7 +121,7 @@ internal sealed class EventFileWriter : IDisposable
     public EventFileWriter(EventFile first, double flushSecs, int capacity)
     {
         _capacity = capacity;
-        _wakeAt = Math.Clamp(capacity / 2, 1, 256);
+        _wakeAt = Math.Max(1, capacity / 2);
         _flushTicks = (long)(flushSecs * Stopwatch.Frequency);
         _thread = new Thread(Run) { IsBackground = true, Name = "TensorBoard event writer" };
         _thread.Start();
@@ -130,10 +135,21 @@ internal sealed class EventFileWriter : IDisposable
         Enqueue(file, file.FirstEvent);
     }
 
+    /// <summary>
+    /// One queued item: an event, or (with <see cref="Event"/> null) a scalar's summary value
+    /// <c>{tag, simple_value}</c> at a step and time.
+    /// </summary>
+    private readonly record struct Pending(EventFile File, Event? Event, string? Tag = null, float Value = 0, long Step = 0, double WallTime = 0);
+
     /// <summary>Queues <paramref name="evt"/> for <paramref name="file"/>, waiting while the queue is full.</summary>
     /// <exception cref="ObjectDisposedException">The writer was disposed.</exception>
     /// <exception cref="IOException">An earlier write failed.</exception>
-    public void Enqueue(EventFile file, Event evt)
+    public void Enqueue(EventFile file, Event evt) => Enqueue(new Pending(file, evt));
+
+    /// <summary>Queues the event <c>{wall_time, step, summary {value {tag, simple_value}}}</c> for <paramref name="file"/>.</summary>
+    public void EnqueueScalar(EventFile file, string tag, float value, long step, double wallTime) => Enqueue(new Pending(file, null, tag, value, step, wallTime));
+
+    private void Enqueue(in Pending item)
     {
         lock (_gate)
         {
@@ -144,7 +160,7 @@ internal sealed class EventFileWriter : IDisposable
                 Monitor.Wait(_gate);
                 ThrowIfStoppedOrFailed();
             }
-            _queue.Enqueue((file, evt));
+            _queue.Enqueue(item);
             _queued++;
             if (_queue.Count == _wakeAt) Monitor.PulseAll(_gate);
         }
@@ -196,9 +212,19 @@ internal sealed class EventFileWriter : IDisposable
 
     private static IOException Failed(Exception failure) => new($"writing TensorBoard events failed: {failure.Message}", failure);
 
+    private Event ScalarEvent(in Pending scalar)
+    {
+        _scalarEvent.WallTime = scalar.WallTime;
+        _scalarEvent.Step = scalar.Step;
+        var value = _scalarEvent.Summary.Value[0];
+        value.Tag = scalar.Tag;
+        value.SimpleValue = scalar.Value;
+        return _scalarEvent;
+    }
+
     private void Run()
     {
-        var batch = new List<(EventFile File, Event Event)>();
+        var batch = new List<Pending>();
         long nextFlush = Stopwatch.GetTimestamp() + _flushTicks;
         while (true)
         {
@@ -226,7 +252,7 @@ internal sealed class EventFileWriter : IDisposable
                 // After a failure the queue is still drained, so that no caller waits on it, but nothing is written.
                 if (Volatile.Read(ref _failure) is null)
                 {
-                    foreach (var (file, evt) in batch) file.Append(evt);
+                    foreach (var item in batch) item.File.Append(item.Event ?? ScalarEvent(item));
                     if (files is not null)
                         foreach (var file in files) file.Flush();
                 }

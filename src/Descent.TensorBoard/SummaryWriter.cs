@@ -151,7 +151,13 @@ public sealed class SummaryWriter : IDisposable
     public void AddScalar(string tag, double scalarValue, long step = 0, double? wallTime = null, bool newStyle = false)
     {
         string checkedTag = Tag(tag);
-        Enqueue(_file, ScalarValue(checkedTag, scalarValue, newStyle), step, wallTime);
+        if (newStyle)
+        {
+            Enqueue(_file, ScalarValue(checkedTag, scalarValue, newStyle), step, wallTime);
+            return;
+        }
+        ThrowIfDisposed();
+        _writer.EnqueueScalar(_file, checkedTag, (float)scalarValue, step, wallTime is { } w ? CheckWallTime(w) : UnixNow());
     }
 
     /// <summary>
@@ -169,7 +175,7 @@ public sealed class SummaryWriter : IDisposable
             if (string.IsNullOrWhiteSpace(key) || key is "." or ".." || key.IndexOfAny(['/', '\\', '\0']) >= 0)
                 throw new ArgumentException($"add_scalars key '{key}' names a run directory ('{mainTag.Replace('/', '_')}_{key}'), so it must be non-empty and hold no path separators", nameof(tagScalarDict));
         foreach (var (key, value) in tagScalarDict)
-            Enqueue(ScalarsFile(mainTag.Replace('/', '_') + "_" + key), ScalarValue(checkedTag, value, newStyle: false), step, time);
+            _writer.EnqueueScalar(ScalarsFile(mainTag.Replace('/', '_') + "_" + key), checkedTag, (float)value, step, time);
     }
 
     /// <summary>
@@ -368,7 +374,7 @@ public sealed class SummaryWriter : IDisposable
         Enqueue(file, HParamsValue("_hparams_/experiment", new HParamsPluginData { Experiment = experiment }), eventStep, time);
         Enqueue(file, HParamsValue("_hparams_/session_start_info", new HParamsPluginData { SessionStartInfo = start }), eventStep, time);
         Enqueue(file, HParamsValue("_hparams_/session_end_info", new HParamsPluginData { SessionEndInfo = new SessionEndInfo { Status = status } }), eventStep, time);
-        foreach (var (tag, value) in checkedMetrics) Enqueue(file, ScalarValue(tag, value, newStyle: false), eventStep, time);
+        foreach (var (tag, value) in checkedMetrics) _writer.EnqueueScalar(file, tag, (float)value, eventStep, time);
     }
 
     /// <summary>Writes every event added so far to the files and returns once it is there, like <c>flush()</c>.</summary>
