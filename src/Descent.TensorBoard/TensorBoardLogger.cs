@@ -374,6 +374,9 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     private int[]? _chunkIndices, _chunkLabels;
 
     /// <summary>‖after − before‖ and ‖before‖, accumulated in double precision.</summary>
+    // Vector<T> code is never precompiled: compiled straight to optimized code, the first round of a process
+    // does not run this pass over every weight unoptimized.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static (double Update, double Weight) UpdateAndWeightNorms(ReadOnlySpan<float> after, ReadOnlySpan<float> before)
     {
         var updates = Vector<double>.Zero;
