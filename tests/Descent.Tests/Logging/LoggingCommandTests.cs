@@ -33,7 +33,7 @@ public class LoggingCommandTests
     }
 
     [Fact]
-    public void Two_trainings_started_together_write_two_runs()
+    public async Task Two_trainings_started_together_write_two_runs()
     {
         using var dir = new TempDirectory();
         // Two processes, as two shells would start them; both name their run after the same second, most likely.
@@ -42,8 +42,8 @@ public class LoggingCommandTests
         {
             var stderr = process.StandardError.ReadToEndAsync();
             var stdout = process.StandardOutput.ReadToEndAsync();
-            process.WaitForExit();
-            Assert.True(process.ExitCode == 0, stderr.Result + stdout.Result);
+            await process.WaitForExitAsync();
+            Assert.True(process.ExitCode == 0, await stderr + await stdout);
             process.Dispose();
         }
         var runs = EventFileReader.ReadLogDir(dir.Path);
