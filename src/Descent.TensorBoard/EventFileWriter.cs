@@ -180,7 +180,7 @@ internal sealed class EventFileWriter : IDisposable
         }
     }
 
-    /// <summary>Writes what is queued, ends the thread and closes the files; throws a failure not reported yet.</summary>
+    /// <summary>Writes what is queued, ends the thread and closes the files; throws if a write failed.</summary>
     public void Dispose()
     {
         lock (_gate)
