@@ -42,7 +42,11 @@ public sealed class OptimizerComparison
     public double? ClipGradNorm { get; init; }
     /// <summary>Builds a schedule for each optimizer (given the optimizer and the batches per epoch), or null for none.</summary>
     public Func<Optimizer, int, ITrainerCallback?>? Schedule { get; init; }
-    /// <summary>Builds a logger for each optimizer's run (e.g. a <see cref="TensorBoardLogger"/>), or null for none; disposed after the run.</summary>
+    /// <summary>
+    /// Builds a logger for each optimizer's run, or null for none; disposed after the run. A
+    /// <see cref="TensorBoardLogger"/> also gets the final validation and test metrics
+    /// (<c>hparam/val_loss</c>, <c>hparam/val_accuracy</c>, <c>hparam/test_loss</c>, <c>hparam/test_accuracy</c>).
+    /// </summary>
     public Func<string, Module, Optimizer, ITrainerCallback?>? Logger { get; init; }
     /// <summary>Validation checks per epoch (for the steps-to-target figure).</summary>
     public int ChecksPerEpoch { get; init; } = 4;
@@ -65,16 +69,24 @@ public sealed class OptimizerComparison
         if (Schedule?.Invoke(opt, loader.Count) is { } schedule) trainer.Callbacks.Add(schedule);
         var logger = Logger?.Invoke(optimizer, model, opt);
         if (logger is not null) trainer.Callbacks.Add(logger);
+        Metrics val, test;
         try
         {
             trainer.Fit(loader, null, Epochs);
+            val = trainer.Evaluate(validation);
+            test = trainer.Evaluate(Data.Test);
+            if (logger is TensorBoardLogger tensorBoard)
+            {
+                tensorBoard.AddFinalMetric("hparam/val_loss", val.Loss);
+                tensorBoard.AddFinalMetric("hparam/val_accuracy", val.Accuracy);
+                tensorBoard.AddFinalMetric("hparam/test_loss", test.Loss);
+                tensorBoard.AddFinalMetric("hparam/test_accuracy", test.Accuracy);
+            }
         }
         finally
         {
             (logger as IDisposable)?.Dispose();
         }
-        var val = trainer.Evaluate(validation);
-        var test = trainer.Evaluate(Data.Test);
         double seconds = sw.Elapsed.TotalSeconds;
         bool diverged = !double.IsFinite(val.Loss) || curves.Losses.Any(l => !double.IsFinite(l.Loss));
         return new ComparisonResult(optimizer, opt.GroupOptions[0].Lr, val.Accuracy, val.Loss, test.Accuracy, test.Loss,

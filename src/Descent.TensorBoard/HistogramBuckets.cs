@@ -137,10 +137,7 @@ public static class HistogramBuckets
     /// empty bucket in front (TensorBoard stores right edges only, so that bucket supplies the left edge).
     /// </summary>
     /// <exception cref="ArgumentException">No values (PyTorch: "The input has no element.").</exception>
-    public static HistogramProto Build(ReadOnlySpan<float> values, int? maxBins = null) => Compute(values, maxBins).ToProto();
-
-    /// <summary><see cref="Build"/> as plain arrays, for writing the record directly.</summary>
-    internal static HistogramData Compute(ReadOnlySpan<float> values, int? maxBins = null)
+    public static HistogramProto Build(ReadOnlySpan<float> values, int? maxBins = null)
     {
         if (values.IsEmpty) throw new ArgumentException("a histogram needs at least one value, got an empty tensor", nameof(values));
         if (maxBins is < 1) throw new ArgumentOutOfRangeException(nameof(maxBins), $"max_bins must be a positive integer, got {maxBins}");
@@ -209,7 +206,7 @@ public static class HistogramBuckets
         return sawNaN ? (double.NaN, double.NaN, double.NaN, double.NaN) : (min, max, sum, sumSquares);
     }
 
-    private static HistogramData Assemble(ReadOnlySpan<float> values, ReadOnlySpan<long> counts, ReadOnlySpan<double> edges)
+    private static HistogramProto Assemble(ReadOnlySpan<float> values, ReadOnlySpan<long> counts, ReadOnlySpan<double> edges)
     {
         var (min, max, sum, sumSquares) = Statistics(values);
         int start = counts.IndexOfAnyExcept(0L);
@@ -217,24 +214,13 @@ public static class HistogramBuckets
         {
             // Every value was NaN, infinite or beyond the edges; PyTorch raises here. TensorFlow's own
             // encoding of an empty histogram, one empty bucket up to DBL_MAX, keeps readers happy instead.
-            return new HistogramData(min, max, values.Length, sum, sumSquares, [double.MaxValue], [0]);
+            return new HistogramProto { Min = min, Max = max, Num = values.Length, Sum = sum, SumSquares = sumSquares, BucketLimit = { double.MaxValue }, Bucket = { 0 } };
         }
         int end = counts.LastIndexOfAnyExcept(0L) + 1;
-        var bucketCounts = new double[end - start + 1];
-        bucketCounts[0] = start > 0 ? counts[start - 1] : 0;
-        for (int i = start; i < end; i++) bucketCounts[i - start + 1] = counts[i];
-        return new HistogramData(min, max, values.Length, sum, sumSquares, edges[start..(end + 1)].ToArray(), bucketCounts);
-    }
-}
-
-/// <summary>A histogram's statistics and buckets (right edges and counts, same length), as <see cref="HistogramProto"/> holds them.</summary>
-internal sealed record HistogramData(double Min, double Max, double Num, double Sum, double SumSquares, double[] BucketLimits, double[] BucketCounts)
-{
-    public HistogramProto ToProto()
-    {
-        var histogram = new HistogramProto { Min = Min, Max = Max, Num = Num, Sum = Sum, SumSquares = SumSquares };
-        histogram.BucketLimit.AddRange(BucketLimits);
-        histogram.Bucket.AddRange(BucketCounts);
+        var histogram = new HistogramProto { Min = min, Max = max, Num = values.Length, Sum = sum, SumSquares = sumSquares };
+        histogram.BucketLimit.AddRange(edges[start..(end + 1)].ToArray());
+        histogram.Bucket.Add(start > 0 ? counts[start - 1] : 0);
+        for (int i = start; i < end; i++) histogram.Bucket.Add(counts[i]);
         return histogram;
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Descent.TensorBoard.Proto;
@@ -13,11 +12,13 @@ namespace Descent.TensorBoard;
 /// shows Descent's runs next to PyTorch's.
 /// </summary>
 /// <remarks>
-/// <para>Every <c>Add*</c> method returns at once: events wait in a bounded queue (<c>maxQueue</c>) and are
-/// serialized and written by a background thread every <see cref="FlushSecs"/> seconds, and on the calling
-/// thread in <see cref="Flush"/> and <see cref="Dispose"/> — PyTorch's <c>flush_secs</c> defaults to
-/// 120 s; Descent's to 5 s so that a running TensorBoard shows progress. Records are appended whole, so a
-/// crash leaves every earlier record readable.</para>
+/// <para>Each <c>Add*</c> method builds its event (bucketing a histogram, encoding an image as PNG) and
+/// queues it; one background thread serializes the queued events and appends them to the event file, which
+/// it flushes every <see cref="FlushSecs"/> seconds. <see cref="Flush"/> returns once everything added
+/// before it is in the file; <see cref="Dispose"/> writes what is queued and closes the file. The queue is
+/// bounded (<c>maxQueue</c>): a caller that finds it full waits. PyTorch's <c>flush_secs</c> defaults to
+/// 120 s; Descent's to 5 s so that a running TensorBoard shows progress. A crash leaves every record the
+/// file holds readable but the last, which may be cut off; readers skip such a tail.</para>
 /// <para>One writer per run directory: TensorBoard follows one event file per run, so a second writer for
 /// a directory this process is still writing to is refused.</para>
 /// <para>Cost on disk: a scalar is about 30 bytes, a histogram of the default buckets a few kilobytes,
@@ -37,63 +38,51 @@ public sealed class SummaryWriter : IDisposable
 
     private static readonly HashSet<string> DirectoriesInUse = new(StringComparer.Ordinal);
 
-    private readonly BackgroundEventWriter _writer;
-    private readonly EventFileSink _sink;
-    private readonly Dictionary<string, EventFileSink> _scalarsSinks = new(StringComparer.Ordinal);
+    /// <summary>The file that <see cref="CreateRunDirectory"/> creates exclusively in each new run directory.</summary>
+    internal const string RunMarker = ".descent-run";
+
+    private readonly EventFileWriter _writer;
+    private readonly EventFile _file;
+    private readonly Dictionary<string, EventFile> _scalarsFiles = new(StringComparer.Ordinal);
     private readonly List<string> _claimedDirectories = [];
     private readonly string _filenameSuffix;
     private readonly bool _normalizeTags;
-    private readonly object _sinksGate = new();
+    private readonly object _filesGate = new();
     private bool _disposed;
 
     /// <summary>
     /// Opens a new event file in <paramref name="logDir"/> (created as needed).
     /// </summary>
-    /// <param name="logDir">The run directory; null gives PyTorch's <c>runs/&lt;Mon&gt;&lt;DD&gt;_&lt;HH&gt;-&lt;MM&gt;-&lt;SS&gt;_&lt;host&gt;&lt;comment&gt;</c>.</param>
+    /// <param name="logDir">The run directory; null creates a new one, <c>runs/&lt;Mon&gt;&lt;DD&gt;_&lt;HH&gt;-&lt;MM&gt;-&lt;SS&gt;_&lt;host&gt;&lt;comment&gt;</c> as in PyTorch (see <see cref="CreateRunDirectory"/>).</param>
     /// <param name="comment">Appended to the default directory name (ignored when <paramref name="logDir"/> is given), as in PyTorch.</param>
-    /// <param name="flushSecs">Seconds between writes of pending events to the file (PyTorch: <c>flush_secs</c>).</param>
-    /// <param name="maxQueue">Events that may wait in the writer's queue before an <c>Add*</c> call blocks (PyTorch: <c>max_queue</c>, 10 there). A queued scalar takes under 100 bytes; a large queue lets a training loop run on while the writer thread waits for a processor.</param>
+    /// <param name="flushSecs">Seconds between flushes of the event file (PyTorch: <c>flush_secs</c>).</param>
+    /// <param name="maxQueue">Events that may wait in the writer's queue before an <c>Add*</c> call blocks (PyTorch: <c>max_queue</c>, 10 there). A queued scalar takes a few hundred bytes.</param>
     /// <param name="filenameSuffix">Appended to the event file's name (PyTorch: <c>filename_suffix</c>).</param>
     /// <param name="normalizeTags">Rewrite tags with TensorFlow's <c>clean_tag</c> rule (<see cref="TensorBoardTags.Normalize"/>) instead of keeping them as given.</param>
     /// <exception cref="ArgumentException">The directory cannot be created or written, or another writer in this process is writing to it.</exception>
     public SummaryWriter(string? logDir = null, string comment = "", double flushSecs = 5, int maxQueue = 10_000, string filenameSuffix = "", bool normalizeTags = false)
-        : this(logDir, comment, flushSecs, maxQueue, filenameSuffix, normalizeTags, countedFile: true)
-    {
-    }
-
-    /// <summary>The public constructor; <paramref name="countedFile"/> false for a file that must not advance the process's file counter (see <see cref="EventFileSink.Create"/>).</summary>
-    internal SummaryWriter(string? logDir, string comment, double flushSecs, int maxQueue, string filenameSuffix, bool normalizeTags, bool countedFile)
     {
         if (!(flushSecs > 0) || double.IsInfinity(flushSecs)) throw new ArgumentOutOfRangeException(nameof(flushSecs), $"flush_secs must be a positive number of seconds, got {flushSecs}");
         if (maxQueue < 1) throw new ArgumentOutOfRangeException(nameof(maxQueue), $"max_queue must be a positive integer, got {maxQueue}");
         ArgumentNullException.ThrowIfNull(comment);
         ArgumentNullException.ThrowIfNull(filenameSuffix);
         if (filenameSuffix.IndexOfAny(['/', '\\', '\0']) >= 0) throw new ArgumentException($"filename_suffix must not contain path separators, got '{filenameSuffix}'", nameof(filenameSuffix));
-        if (logDir is not null && string.IsNullOrWhiteSpace(logDir)) throw new ArgumentException("log_dir must not be empty; pass null for the default runs/<date>_<host>", nameof(logDir));
-        LogDir = logDir ?? DefaultLogDir(comment);
+        if (logDir is not null && string.IsNullOrWhiteSpace(logDir)) throw new ArgumentException("log_dir must not be empty; pass null for a new runs/<date>_<host>", nameof(logDir));
+        LogDir = logDir ?? CreateRunDirectory("runs", comment);
         FlushSecs = flushSecs;
         _filenameSuffix = filenameSuffix;
         _normalizeTags = normalizeTags;
         Claim(LogDir);
         try
         {
-            _sink = EventFileSink.Create(LogDir, filenameSuffix, UnixNow(), countedFile, keepOpen: true);
+            _file = EventFile.Create(LogDir, filenameSuffix);
         }
         catch
         {
             ReleaseClaims();
             throw;
         }
-        try
-        {
-            _writer = new BackgroundEventWriter(flushSecs, maxQueue, _sink);
-        }
-        catch
-        {
-            _sink.Close();
-            ReleaseClaims();
-            throw;
-        }
+        _writer = new EventFileWriter(_file, flushSecs, maxQueue);
         AppDomain.CurrentDomain.ProcessExit += FlushAtExit;
     }
 
@@ -101,14 +90,52 @@ public sealed class SummaryWriter : IDisposable
     public string LogDir { get; }
 
     /// <summary>The event file this writer writes to.</summary>
-    public string FilePath => _sink.FilePath;
+    public string FilePath => _file.FilePath;
+
+    /// <summary>The event file of this writer's own run.</summary>
+    internal EventFile MainFile => _file;
 
     /// <summary>Seconds between timed flushes.</summary>
     public double FlushSecs { get; }
 
-    /// <summary>PyTorch's default run directory: <c>runs/&lt;Mon&gt;&lt;DD&gt;_&lt;HH&gt;-&lt;MM&gt;-&lt;SS&gt;_&lt;host&gt;&lt;comment&gt;</c> in local time.</summary>
-    public static string DefaultLogDir(string comment = "") =>
-        Path.Combine("runs", DateTime.Now.ToString("MMMdd_HH-mm-ss", CultureInfo.InvariantCulture) + "_" + EventFileSink.HostName + comment);
+    /// <summary>
+    /// Creates a new run directory in <paramref name="parent"/> named as PyTorch names its default one,
+    /// <c>&lt;Mon&gt;&lt;DD&gt;_&lt;HH&gt;-&lt;MM&gt;-&lt;SS&gt;_&lt;host&gt;&lt;comment&gt;</c> in local time, with <c>_1</c>,
+    /// <c>_2</c>, … appended when that name is taken, and returns its path: runs started in the same second,
+    /// in one process or several, get directories of their own.
+    /// </summary>
+    /// <exception cref="ArgumentException">The directory cannot be created.</exception>
+    public static string CreateRunDirectory(string parent = "runs", string comment = "")
+    {
+        ArgumentNullException.ThrowIfNull(parent);
+        ArgumentNullException.ThrowIfNull(comment);
+        string name = DateTime.Now.ToString("MMMdd_HH-mm-ss", CultureInfo.InvariantCulture) + "_" + EventFile.HostName + comment;
+        for (int n = 0; ; n++)
+        {
+            string directory = Path.Combine(parent, n == 0 ? name : $"{name}_{n}");
+            // Directory.CreateDirectory also succeeds when the directory exists, so it cannot tell apart two
+            // runs that pick the same name at once. A directory that exists already belongs to an earlier run;
+            // of the runs that found it missing and created it together, the one whose FileMode.CreateNew of
+            // the marker succeeds (an atomic create-if-absent) owns it, and the others try the next name. The
+            // marker stays: a run that found the name free a moment ago may still try it.
+            if (Directory.Exists(directory)) continue;
+            string marker = Path.Combine(directory, RunMarker);
+            try
+            {
+                Directory.CreateDirectory(directory);
+                new FileStream(marker, FileMode.CreateNew, FileAccess.Write).Dispose();
+                return directory;
+            }
+            catch (IOException) when (File.Exists(marker))
+            {
+                // Another run owns it.
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+            {
+                throw new ArgumentException($"cannot create a run directory in '{parent}': {e.Message}", nameof(parent), e);
+            }
+        }
+    }
 
     /// <summary>
     /// Adds one point to the scalar series <paramref name="tag"/>, like <c>add_scalar</c>. The value is
@@ -123,49 +150,13 @@ public sealed class SummaryWriter : IDisposable
     public void AddScalar(string tag, double scalarValue, long step = 0, double? wallTime = null, bool newStyle = false)
     {
         string checkedTag = Tag(tag);
-        ThrowIfDisposed();
-        _writer.Enqueue(_sink, new ScalarRecord(checkedTag, scalarValue, step, wallTime is { } w ? CheckWallTime(w) : UnixNow(), newStyle));
-    }
-
-    /// <summary>
-    /// Adds the rows of <paramref name="rows"/> (scalars of several series at successive steps, filled by the
-    /// caller), as <see cref="AddScalar"/> would one by one, and returns an empty block for the caller's
-    /// next rows of <paramref name="nextTags"/> (by default the same tags): <paramref name="rows"/> is the
-    /// writer's from now on. For loops that log several series every step.
-    /// </summary>
-    /// <exception cref="ArgumentException">A tag is invalid (nothing is written then).</exception>
-    internal ScalarRows AddScalarRows(ScalarRows rows, string[]? nextTags = null)
-    {
-        ArgumentNullException.ThrowIfNull(rows);
-        ThrowIfDisposed();
-        // A loop passes the same few tag arrays every time: each is checked (and normalized) once.
-        var tags = rows.Tags;
-        var known = _rowTags;
-        CheckedTags? checkedTags = null;
-        foreach (var k in known)
-            if (k.IsFor(tags)) checkedTags = k;
-        if (checkedTags is null)
+        if (newStyle)
         {
-            var written = new string[tags.Length];
-            for (int i = 0; i < tags.Length; i++) written[i] = Tag(tags[i]);
-            checkedTags = new CheckedTags(tags.ToArray(), written);
-            _rowTags = [checkedTags, .. known.Take(7)];
+            Enqueue(_file, ScalarValue(checkedTag, scalarValue, newStyle), step, wallTime);
+            return;
         }
-        return _writer.Enqueue(_sink, rows, checkedTags.Written, nextTags ?? tags);
-    }
-
-    private CheckedTags[] _rowTags = [];
-
-    /// <summary>Tags as given and as written (normalized when asked), checked once.</summary>
-    private sealed record CheckedTags(string[] Given, string[] Written)
-    {
-        public bool IsFor(ReadOnlySpan<string> tags)
-        {
-            if (tags.Length != Given.Length) return false;
-            for (int i = 0; i < tags.Length; i++)
-                if (!ReferenceEquals(tags[i], Given[i])) return false;
-            return true;
-        }
+        ThrowIfDisposed();
+        _writer.EnqueueScalar(_file, checkedTag, (float)scalarValue, step, wallTime is { } w ? CheckWallTime(w) : UnixNow());
     }
 
     /// <summary>
@@ -183,14 +174,13 @@ public sealed class SummaryWriter : IDisposable
             if (string.IsNullOrWhiteSpace(key) || key is "." or ".." || key.IndexOfAny(['/', '\\', '\0']) >= 0)
                 throw new ArgumentException($"add_scalars key '{key}' names a run directory ('{mainTag.Replace('/', '_')}_{key}'), so it must be non-empty and hold no path separators", nameof(tagScalarDict));
         foreach (var (key, value) in tagScalarDict)
-            _writer.Enqueue(ScalarsSink(mainTag.Replace('/', '_') + "_" + key), new ScalarRecord(checkedTag, value, step, time, NewStyle: false));
+            _writer.EnqueueScalar(ScalarsFile(mainTag.Replace('/', '_') + "_" + key), checkedTag, (float)value, step, time);
     }
 
     /// <summary>
     /// Adds a histogram of <paramref name="values"/>, like <c>add_histogram</c> with PyTorch's default
     /// ("tensorflow") buckets: min, max, count, sum and sum of squares over all values, empty buckets at
-    /// both ends trimmed (<see cref="HistogramBuckets"/>). The values are copied; bucketing happens off the
-    /// caller's thread, or at the next flush.
+    /// both ends trimmed (<see cref="HistogramBuckets"/>), counted before the call returns.
     /// </summary>
     /// <param name="tag">Series name.</param>
     /// <param name="values">The values, e.g. a weight tensor's <c>Data</c>.</param>
@@ -200,51 +190,10 @@ public sealed class SummaryWriter : IDisposable
     /// <exception cref="ArgumentException">No values: a histogram of an empty tensor.</exception>
     public void AddHistogram(string tag, ReadOnlySpan<float> values, long step = 0, double? wallTime = null, int? maxBins = null)
     {
-        ThrowIfDisposed();
         string checkedTag = Tag(tag);
         if (values.IsEmpty) throw new ArgumentException($"histogram '{checkedTag}' has no values: a histogram of an empty tensor cannot be drawn", nameof(values));
         if (maxBins is < 1) throw new ArgumentOutOfRangeException(nameof(maxBins), $"max_bins must be a positive integer, got {maxBins}");
-        double time = wallTime is { } w ? CheckWallTime(w) : UnixNow();
-        var copy = ArrayPool<float>.Shared.Rent(values.Length);
-        values.CopyTo(copy);
-        int count = values.Length;
-        _writer.EnqueueDeferred(() =>
-        {
-            try
-            {
-                _writer.AppendHistogramFromDeferred(_sink, checkedTag, step, time, HistogramBuckets.Compute(copy.AsSpan(0, count), maxBins));
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(copy);
-            }
-        }, heldBytes: (long)count * sizeof(float));
-    }
-
-    /// <summary>
-    /// Histograms of slices of <paramref name="buffer"/>, which the caller hands over: they are
-    /// bucketed when the queue is processed, then passes the buffer to <paramref name="release"/>. For logging many tensors at once
-    /// with one copy and no pooled buffers.
-    /// </summary>
-    internal void AddHistograms(float[] buffer, IReadOnlyList<(string Tag, int Offset, int Count)> slices, long step, Action<float[]> release)
-    {
-        ThrowIfDisposed();
-        var checkedSlices = new List<(string, int, int)>(slices.Count);
-        foreach (var (tag, offset, count) in slices)
-            if (count > 0) checkedSlices.Add((Tag(tag), offset, count));
-        double time = UnixNow();
-        _writer.EnqueueDeferred(() =>
-        {
-            try
-            {
-                foreach (var (tag, offset, count) in checkedSlices)
-                    _writer.AppendHistogramFromDeferred(_sink, tag, step, time, HistogramBuckets.Compute(buffer.AsSpan(offset, count)));
-            }
-            finally
-            {
-                release(buffer);
-            }
-        }, heldBytes: (long)buffer.Length * sizeof(float));
+        Enqueue(_file, new Summary.Types.Value { Tag = checkedTag, Histo = HistogramBuckets.Build(values, maxBins) }, step, wallTime);
     }
 
     /// <summary>Adds a histogram of a tensor's values (see <see cref="AddHistogram(string, ReadOnlySpan{float}, long, double?, int?)"/>).</summary>
@@ -268,14 +217,13 @@ public sealed class SummaryWriter : IDisposable
         var histogram = new HistogramProto { Min = min, Max = max, Num = num, Sum = sum, SumSquares = sumSquares };
         histogram.BucketLimit.AddRange(bucketLimits.ToArray());
         histogram.Bucket.AddRange(bucketCounts.ToArray());
-        Enqueue(_sink, new Summary.Types.Value { Tag = checkedTag, Histo = histogram }, step, wallTime);
+        Enqueue(_file, new Summary.Types.Value { Tag = checkedTag, Histo = histogram }, step, wallTime);
     }
 
     /// <summary>
     /// Adds an image, like <c>add_image</c>. Values are expected in [0, 1]: as in PyTorch they are multiplied
     /// by 255, clipped and truncated to bytes (standardized data needs rescaling first). Grey images are
-    /// stored as RGB, as PyTorch does. The pixels are copied at once; the PNG is encoded on the background
-    /// writer.
+    /// stored as RGB, as PyTorch does.
     /// </summary>
     /// <param name="tag">Series name.</param>
     /// <param name="image">Shape [C, H, W] by default; C is 1 (grey), 3 (RGB) or 4 (RGBA).</param>
@@ -286,7 +234,7 @@ public sealed class SummaryWriter : IDisposable
     public void AddImage(string tag, Tensor image, long step = 0, string dataFormats = "CHW", double? wallTime = null)
     {
         string checkedTag = Tag(tag);
-        WriteImage(checkedTag, ImageLayout.FromTensor(checkedTag, image, dataFormats), step, wallTime, imageIsOurs: true);
+        WriteImage(checkedTag, ImageLayout.FromTensor(checkedTag, image, dataFormats), step, wallTime);
     }
 
     /// <summary>Adds an 8-bit image (a numpy <c>uint8</c> HWC array in PyTorch), used as it is.</summary>
@@ -294,7 +242,7 @@ public sealed class SummaryWriter : IDisposable
     {
         string checkedTag = Tag(tag);
         ArgumentNullException.ThrowIfNull(image);
-        WriteImage(checkedTag, image, step, wallTime, imageIsOurs: false);
+        WriteImage(checkedTag, image, step, wallTime);
     }
 
     /// <summary>
@@ -309,7 +257,7 @@ public sealed class SummaryWriter : IDisposable
     public void AddImages(string tag, Tensor images, long step = 0, string dataFormats = "NCHW", double? wallTime = null)
     {
         string checkedTag = Tag(tag);
-        WriteImage(checkedTag, ImageLayout.GridFromTensor(checkedTag, images, dataFormats), step, wallTime, imageIsOurs: true);
+        WriteImage(checkedTag, ImageLayout.GridFromTensor(checkedTag, images, dataFormats), step, wallTime);
     }
 
     /// <summary>Adds a figure drawn as pixels, like <c>add_figure</c> (stored as an RGB(A) PNG image).</summary>
@@ -317,7 +265,7 @@ public sealed class SummaryWriter : IDisposable
     {
         string checkedTag = Tag(tag);
         ArgumentNullException.ThrowIfNull(figure);
-        WriteImage(checkedTag, figure.Render(), step, wallTime, imageIsOurs: false);
+        WriteImage(checkedTag, figure.Render(), step, wallTime);
     }
 
     /// <summary>Adds several figures of one size as a grid, like <c>add_figure</c> with a list.</summary>
@@ -325,7 +273,7 @@ public sealed class SummaryWriter : IDisposable
     {
         string checkedTag = Tag(tag);
         ArgumentNullException.ThrowIfNull(figures);
-        WriteImage(checkedTag, ImageLayout.Grid(figures.Select(f => f.Render()).ToList()), step, wallTime, imageIsOurs: true);
+        WriteImage(checkedTag, ImageLayout.Grid(figures.Select(f => f.Render()).ToList()), step, wallTime);
     }
 
     /// <summary>
@@ -336,12 +284,10 @@ public sealed class SummaryWriter : IDisposable
     {
         string checkedTag = Tag(tag);
         ArgumentNullException.ThrowIfNull(text);
-        ThrowIfDisposed();
-        double time = wallTime is { } w ? CheckWallTime(w) : UnixNow();
-        // Tag, metadata and framing add well under a kilobyte to the text itself.
+        // Checked before the text is copied into a message: tag, metadata and framing add well under a kilobyte.
         long size = Encoding.UTF8.GetByteCount(text) + 1024L + Encoding.UTF8.GetByteCount(checkedTag);
         if (size > MaxEventBytes) throw TooLarge(checkedTag, size);
-        _writer.EnqueueDeferred(() => _writer.AppendFromDeferred(_sink, SummaryEvent(TextValue(checkedTag, text), step, time)), 2L * text.Length);
+        Enqueue(_file, TextValue(checkedTag, text), step, wallTime);
     }
 
     private static Summary.Types.Value TextValue(string tag, string text)
@@ -371,71 +317,63 @@ public sealed class SummaryWriter : IDisposable
     /// all its training curves; any other name is a subdirectory of <see cref="LogDir"/>.
     /// </param>
     /// <param name="step">Step of the records; absent when null.</param>
+    /// <param name="status">
+    /// The session's end status in the HParams tab; <see cref="SessionStatus.StatusFailure"/> for a run that
+    /// diverged or stopped before its end (PyTorch always writes success).
+    /// </param>
     public void AddHParams(IReadOnlyDictionary<string, object?> hparams, IReadOnlyDictionary<string, double> metrics,
-        IReadOnlyDictionary<string, IReadOnlyList<object>>? hparamDomainDiscrete = null, string? runName = null, long? step = null) =>
-        WriteHParams(hparams, metrics, hparamDomainDiscrete, runName, step, SessionStatus.StatusSuccess);
+        IReadOnlyDictionary<string, IReadOnlyList<object>>? hparamDomainDiscrete = null, string? runName = null, long? step = null,
+        SessionStatus status = SessionStatus.StatusSuccess) =>
+        WriteHParams(hparams, metrics, hparamDomainDiscrete, runName, step, status);
 
-    // Types of Descent's own rather than tuples: lists of them are precompiled with the library, where lists of
-    // tuples would be compiled at run time, at the end of a run.
-    private readonly record struct CheckedHParam(string Name, object Value, HParamDataType Type, List<object>? Domain);
-
-    private readonly record struct CheckedMetric(string Tag, double Value);
-
-    /// <summary><see cref="AddHParams"/> with the session's end status chosen by the caller (a training run that failed).</summary>
+    /// <summary>
+    /// <see cref="AddHParams"/> that also declares hparams and metrics this session has no value for
+    /// (<paramref name="hparamsWithoutValue"/>, <paramref name="metricsWithoutValue"/>). TensorBoard takes the
+    /// names of every column from the first experiment record it finds, so sessions meant to be compared
+    /// declare the same names; its table leaves a missing value blank.
+    /// </summary>
     internal void WriteHParams(IReadOnlyDictionary<string, object?> hparams, IReadOnlyDictionary<string, double> metrics,
-        IReadOnlyDictionary<string, IReadOnlyList<object>>? hparamDomainDiscrete, string? runName, long? step, SessionStatus status)
+        IReadOnlyDictionary<string, IReadOnlyList<object>>? hparamDomainDiscrete, string? runName, long? step, SessionStatus status,
+        IReadOnlyDictionary<string, HParamDataType>? hparamsWithoutValue = null, IEnumerable<string>? metricsWithoutValue = null)
     {
         ArgumentNullException.ThrowIfNull(hparams);
         ArgumentNullException.ThrowIfNull(metrics);
         ThrowIfDisposed();
-        // Checked and converted here, so that bad input fails in the caller; the messages are built when the
-        // queue is processed, like every other event.
-        var checkedHParams = new List<CheckedHParam>();
+        var experiment = new Experiment();
+        var start = new SessionStartInfo();
         foreach (var (name, value) in hparams)
         {
             if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("hparam names must not be empty", nameof(hparams));
             if (value is null) continue;
             var (plain, type) = HParamValue(name, value);
-            List<object>? domain = null;
+            var info = new HParamInfo { Name = name, Type = type };
             if (hparamDomainDiscrete is not null && hparamDomainDiscrete.TryGetValue(name, out var options))
             {
-                domain = [];
+                info.DomainDiscrete = new WellKnown.ListValue();
                 foreach (var option in options)
                 {
                     var (plainOption, optionType) = HParamValue(name, option);
                     if (optionType != type) throw new ArgumentException($"hparam '{name}' is a {Describe(type)} but its domain holds '{option}', a {Describe(optionType)}", nameof(hparamDomainDiscrete));
-                    domain.Add(plainOption);
+                    info.DomainDiscrete.Values.Add(ProtoValue(plainOption));
                 }
             }
-            checkedHParams.Add(new CheckedHParam(name, plain, type, domain));
+            start.Hparams[name] = ProtoValue(plain);
+            experiment.HparamInfos.Add(info);
         }
-        var metricTags = new List<CheckedMetric>();
-        foreach (var (name, value) in metrics) metricTags.Add(new CheckedMetric(Tag(name, nameof(metrics)), value));
+        foreach (var (name, type) in hparamsWithoutValue ?? new Dictionary<string, HParamDataType>())
+            if (!start.Hparams.ContainsKey(name)) experiment.HparamInfos.Add(new HParamInfo { Name = name, Type = type });
+        var checkedMetrics = metrics.Select(m => (Tag: Tag(m.Key, nameof(metrics)), m.Value)).ToList();
+        foreach (var (tag, _) in checkedMetrics) experiment.MetricInfos.Add(new MetricInfo { Name = new MetricName { Tag = tag } });
+        foreach (var name in metricsWithoutValue ?? [])
+            if (!metrics.ContainsKey(name)) experiment.MetricInfos.Add(new MetricInfo { Name = new MetricName { Tag = Tag(name, nameof(metricsWithoutValue)) } });
 
-        var sink = runName == SameRun ? _sink : NewRunSink(runName ?? UnixNow().ToString("R", CultureInfo.InvariantCulture));
+        var file = runName == SameRun ? _file : NewRunFile(runName ?? UnixNow().ToString("R", CultureInfo.InvariantCulture));
         double time = UnixNow();
         long eventStep = step ?? 0;
-        _writer.EnqueueDeferred(() =>
-        {
-            var experiment = new Experiment();
-            var start = new SessionStartInfo();
-            foreach (var (name, value, type, domain) in checkedHParams)
-            {
-                start.Hparams[name] = ProtoValue(value);
-                var info = new HParamInfo { Name = name, Type = type };
-                if (domain is not null)
-                {
-                    info.DomainDiscrete = new WellKnown.ListValue();
-                    foreach (var option in domain) info.DomainDiscrete.Values.Add(ProtoValue(option));
-                }
-                experiment.HparamInfos.Add(info);
-            }
-            foreach (var (tag, _) in metricTags) experiment.MetricInfos.Add(new MetricInfo { Name = new MetricName { Tag = tag } });
-            _writer.AppendFromDeferred(sink, SummaryEvent(HParamsValue("_hparams_/experiment", new HParamsPluginData { Experiment = experiment }), eventStep, time));
-            _writer.AppendFromDeferred(sink, SummaryEvent(HParamsValue("_hparams_/session_start_info", new HParamsPluginData { SessionStartInfo = start }), eventStep, time));
-            _writer.AppendFromDeferred(sink, SummaryEvent(HParamsValue("_hparams_/session_end_info", new HParamsPluginData { SessionEndInfo = new SessionEndInfo { Status = status } }), eventStep, time));
-            foreach (var (tag, value) in metricTags) _writer.AppendFromDeferred(sink, SummaryEvent(ScalarValue(tag, value, newStyle: false), eventStep, time));
-        });
+        Enqueue(file, HParamsValue("_hparams_/experiment", new HParamsPluginData { Experiment = experiment }), eventStep, time);
+        Enqueue(file, HParamsValue("_hparams_/session_start_info", new HParamsPluginData { SessionStartInfo = start }), eventStep, time);
+        Enqueue(file, HParamsValue("_hparams_/session_end_info", new HParamsPluginData { SessionEndInfo = new SessionEndInfo { Status = status } }), eventStep, time);
+        foreach (var (tag, value) in checkedMetrics) _writer.EnqueueScalar(file, tag, (float)value, eventStep, time);
     }
 
     /// <summary>Writes every event added so far to the files and returns once it is there, like <c>flush()</c>.</summary>
@@ -491,16 +429,10 @@ public sealed class SummaryWriter : IDisposable
     private static double CheckWallTime(double wallTime) =>
         double.IsFinite(wallTime) ? wallTime : throw new ArgumentOutOfRangeException(nameof(wallTime), $"walltime must be finite Unix seconds, got {wallTime}");
 
-    private void Enqueue(EventFileSink sink, Summary.Types.Value value, long step, double? wallTime, bool checkSize = false)
+    private void Enqueue(EventFile file, Summary.Types.Value value, long step, double? wallTime)
     {
         ThrowIfDisposed();
-        var evt = SummaryEvent(value, step, wallTime is { } w ? CheckWallTime(w) : UnixNow());
-        if (checkSize)
-        {
-            int size = evt.CalculateSize();
-            if (size > MaxEventBytes) throw TooLarge(value.Tag, size);
-        }
-        _writer.Enqueue(sink, evt);
+        _writer.Enqueue(file, SummaryEvent(value, step, wallTime is { } w ? CheckWallTime(w) : UnixNow()));
     }
 
     private static ArgumentException TooLarge(string tag, long size) =>
@@ -517,26 +449,13 @@ public sealed class SummaryWriter : IDisposable
         return new Summary.Types.Value { Tag = tag, Tensor = tensor, Metadata = PluginMetadata("scalars", ByteString.Empty) };
     }
 
-    /// <summary>
-    /// Images up to this many raw bytes are PNG-encoded when the queue is processed: their PNG cannot come
-    /// near <see cref="MaxEventBytes"/>. Larger ones are encoded at once so that an oversized one is refused
-    /// to the caller.
-    /// </summary>
-    private const int DeferredImageBytes = 4 << 20;
-
-    private void WriteImage(string tag, RasterImage image, long step, double? wallTime, bool imageIsOurs)
+    private void WriteImage(string tag, RasterImage image, long step, double? wallTime)
     {
         ThrowIfDisposed();
-        double time = wallTime is { } w ? CheckWallTime(w) : UnixNow();
-        var color = image.ToColor();
-        if (color.Pixels.Length > DeferredImageBytes)
-        {
-            Enqueue(_sink, ImageValue(tag, color), step, time, checkSize: true);
-            return;
-        }
-        // The caller may reuse its pixel buffer once this returns.
-        if (!imageIsOurs && ReferenceEquals(color, image)) color = new RasterImage(image.Width, image.Height, image.Channels, (byte[])image.Pixels.Clone());
-        _writer.EnqueueDeferred(() => _writer.AppendFromDeferred(_sink, SummaryEvent(ImageValue(tag, color), step, time)), color.Pixels.Length);
+        var value = ImageValue(tag, image.ToColor());
+        int size = value.CalculateSize();
+        if (size > MaxEventBytes) throw TooLarge(tag, size);
+        Enqueue(_file, value, step, wallTime);
     }
 
     private static Summary.Types.Value ImageValue(string tag, RasterImage color) => new()
@@ -583,32 +502,34 @@ public sealed class SummaryWriter : IDisposable
         _ => "number",
     };
 
-    private EventFileSink ScalarsSink(string subdirectory)
+    private EventFile ScalarsFile(string subdirectory)
     {
-        lock (_sinksGate)
+        lock (_filesGate)
         {
             ThrowIfDisposed();
-            if (_scalarsSinks.TryGetValue(subdirectory, out var sink)) return sink;
-            sink = NewRunSinkLocked(subdirectory);
-            _scalarsSinks[subdirectory] = sink;
-            return sink;
+            if (_scalarsFiles.TryGetValue(subdirectory, out var file)) return file;
+            file = NewRunFileLocked(subdirectory);
+            _scalarsFiles[subdirectory] = file;
+            return file;
         }
     }
 
-    private EventFileSink NewRunSink(string runName)
+    private EventFile NewRunFile(string runName)
     {
         if (string.IsNullOrWhiteSpace(runName) || Path.IsPathRooted(runName) || runName.Split('/', '\\').Any(part => part is ".." or "."))
             throw new ArgumentException($"run_name '{runName}' must be a relative directory below the log directory (or \".\" for this run)", nameof(runName));
-        lock (_sinksGate) return NewRunSinkLocked(runName);
+        lock (_filesGate) return NewRunFileLocked(runName);
     }
 
-    private EventFileSink NewRunSinkLocked(string subdirectory)
+    private EventFile NewRunFileLocked(string subdirectory)
     {
         string directory = Path.Combine(LogDir, subdirectory);
         Claim(directory);
         try
         {
-            return EventFileSink.Create(directory, _filenameSuffix, UnixNow());
+            var file = EventFile.Create(directory, _filenameSuffix);
+            _writer.AddFile(file);
+            return file;
         }
         catch
         {

@@ -26,10 +26,6 @@ public static class TfRecord
     private const uint MaskDelta = 0xA282EAD8;
 
     /// <summary>CRC-32C of <paramref name="data"/> (initial value and final XOR 0xFFFFFFFF); "123456789" gives 0xE3069283.</summary>
-    // Per-step logging code is compiled optimized at its first call (by TensorBoardLogger.WarmUp's rehearsal)
-    // instead of being recompiled once a run has called it 30 times, on a background thread that competes
-    // with training.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static uint Crc32C(ReadOnlySpan<byte> data)
     {
         uint crc = 0xFFFFFFFF;

@@ -1,4 +1,4 @@
-#:project ../../src/Descent/Descent.csproj
+#:project ../../src/Descent.Lab/Descent.Lab.csproj
 #:property PublishAot=false
 #:property Nullable=enable
 // As descent itself runs (src/Descent.Cli/Descent.Cli.csproj).
@@ -7,8 +7,8 @@
 // What TensorBoardLogger costs a training run: the `descent train` setup (MLP 256,128, ReLU, SGD at its
 // conventional lr, batch 32, seed 0, the dataset's default validation split) trained with and without
 // the logger that `--logdir` attaches (per-step scalars with the gradient norm, histograms and update
-// ratios every --log-every steps, per-epoch metrics, the misclassified-images grid when training ends, the
-// hparams session).
+// ratios at every epoch's end and every --log-every steps if given, per-epoch metrics, the
+// misclassified-images grid when training ends, the hparams session).
 //
 // Paired runs, interleaved step by step. This machine has spells of 2-2.5x slowness lasting seconds and
 // single runs differ by ±10 %, so comparing whole runs cannot resolve a few percent. Here the two runs of
@@ -21,8 +21,7 @@
 // time during the turns of the run without the logger is added to the run with it.
 //
 //   cold: the logger has not run in the process before (the training code has: about 2000 steps without
-//         logging come first), as in `descent train --logdir`, which starts TensorBoardLogger.WarmUp()
-//         before it loads the data (so does this tool); the logger's remaining one-time costs count.
+//         logging come first), as in `descent train --logdir`; the logger's one-time costs count.
 //   warm: about 2000 steps with the logger come first; the cost per step and per epoch alone.
 //   --control: neither side logs; shows the method's own bias and spread (it should centre on 0).
 //
@@ -43,10 +42,9 @@ if (args.Length > 0 && args[0] == "--child")
     // --child DATASET EPOCHS MODE CONTROL LOG-EVERY LOGGER-THREAD WITH-FIRST LOGDIR: prints the figures Pair returns.
     string childDataset = args[1], childMode = args[3], childLogDir = args[8];
     bool childControl = args[4] == "1";
-    int childEpochs = int.Parse(args[2], inv), childLogEvery = int.Parse(args[5], inv), loggerThread = int.Parse(args[6], inv);
+    int childEpochs = int.Parse(args[2], inv), loggerThread = int.Parse(args[6], inv);
+    int? childLogEvery = args[5] == "0" ? null : int.Parse(args[5], inv);
     bool withFirst = args[7] == "1";
-    // As `descent train --logdir` does before it loads the data.
-    if (!childControl) _ = TensorBoardLogger.WarmUp();
     var data = DataPreparation.Load(childDataset, null, asImages: false, DataPreparation.DefaultValFraction(childDataset), seed: 0);
     // About 2000 steps, then a pause: long enough for the runtime to recompile the hot training code with
     // full optimization (it does so on a background thread a while after a method's 30th call), which would
@@ -66,7 +64,7 @@ int pairCount = args.Length > 2 ? int.Parse(args[2], inv) : 10;
 string mode = args.Length > 3 && !args[3].StartsWith("--", StringComparison.Ordinal) ? args[3] : "cold";
 bool control = args.Contains("--control");
 int logEveryAt = Array.IndexOf(args, "--log-every");
-int logEvery = logEveryAt >= 0 ? int.Parse(args[logEveryAt + 1], inv) : 1000;
+int? logEvery = logEveryAt >= 0 ? int.Parse(args[logEveryAt + 1], inv) : null;
 if (mode is not ("cold" or "warm")) throw new ArgumentException($"mode must be cold or warm, got '{mode}'");
 string logRoot = Path.Combine(Path.GetTempPath(), "descent-overhead-" + Guid.NewGuid().ToString("N"));
 
@@ -74,7 +72,7 @@ double[] Child(int index)
 {
     string logDir = Path.Combine(logRoot, $"pair{index}");
     var start = new ProcessStartInfo(Environment.ProcessPath!, ["--child", dataset, epochs.ToString(inv), mode, control ? "1" : "0",
-        logEvery.ToString(inv), (index / 2 % 2).ToString(inv), index % 2 == 0 ? "1" : "0", logDir])
+        (logEvery ?? 0).ToString(inv), (index / 2 % 2).ToString(inv), index % 2 == 0 ? "1" : "0", logDir])
     { RedirectStandardOutput = true };
     for (int attempt = 1; ; attempt++)
     {
@@ -122,7 +120,7 @@ var cells = Enumerable.Range(0, 4).Select(c =>
 double mean = Math.Round(cells.Average(c => c.Mean), 4) + 0.0;
 double standardError = Math.Sqrt(cells.Sum(c => c.Variance / c.Count)) / cells.Count;
 long bytes = control ? 0 : Directory.EnumerateDirectories(logRoot, "pair0").SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories)).Sum(f => new FileInfo(f).Length);
-Console.WriteLine($"{dataset} MLP, {epochs} epochs, log every {logEvery} steps, {pairCount} pairs interleaved step by step, {mode}{(control ? ", CONTROL (neither side logs)" : "")}, {Environment.ProcessorCount} cores, {bytes / 1024} KiB of events per run");
+Console.WriteLine($"{dataset} MLP, {epochs} epochs, histograms at epoch ends{(logEvery is { } n ? $" and every {n} steps" : "")}, {pairCount} pairs interleaved step by step, {mode}{(control ? ", CONTROL (neither side logs)" : "")}, {Environment.ProcessorCount} cores, {bytes / 1024} KiB of events per run");
 Console.WriteLine(FormattableString.Invariant(
     $"training time: without logger median {Median(without):F4} s, with logger median {Median(with):F4} s; overhead {mean * 100:+0.00;-0.00} % ± {standardError * 100:F2} % (mean of the four combinations ± standard error; {string.Join(", ", cells.Select((c, k) => FormattableString.Invariant($"thread {k / 2} {(k % 2 == 0 ? "with" : "without")} first {c.Mean * 100:+0.00;-0.00} %")))}; median of all pairs {(Median(ratios) - 1) * 100:+0.00;-0.00} %)"));
 if (Directory.Exists(logRoot)) Directory.Delete(logRoot, recursive: true);
@@ -135,7 +133,7 @@ return 0;
 // many steps of the pair and, the turns being regular, tends to fall in the same run's turns every time
 // (about 1.5 ms each, 5 % of a digits run). Each run is charged the collection pauses in proportion to the
 // bytes allocated during its turns instead of the pauses that fell in its turns.
-static double[] Pair(PreparedData data, string dataset, int epochs, int logEvery, string? logDir, int loggerThread, bool withFirst)
+static double[] Pair(PreparedData data, string dataset, int epochs, int? logEvery, string? logDir, int loggerThread, bool withFirst)
 {
     int first = withFirst ? loggerThread : 1 - loggerThread;
     var baton = new Baton(first);
@@ -195,7 +193,7 @@ static double[] Pair(PreparedData data, string dataset, int epochs, int logEvery
     return [seconds[loggerThread], seconds[other], writerCpu[other], allocated[loggerThread], allocated[other], totalPaused];
 }
 
-static void Train(PreparedData data, string dataset, int epochs, int logEvery, string? logDir, ITrainerCallback? turnTaking)
+static void Train(PreparedData data, string dataset, int epochs, int? logEvery, string? logDir, ITrainerCallback? turnTaking)
 {
     int side = dataset == "digits" ? 8 : 28;
     Rng.ManualSeed(0);

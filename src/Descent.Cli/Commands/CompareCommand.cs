@@ -61,8 +61,15 @@ internal static class CompareCommand
             Settings = optimizerSettings,
             ClipGradNorm = clipNorm,
             Schedule = scheduleFactory,
-            Logger = logdir is null ? null : (name, model, opt) => new LoggingSettings(logdir, 50, 5).Create(model, opt,
-                new Dictionary<string, object?> { ["optimizer"] = name, ["lr"] = opt.GroupOptions[0].Lr, ["dataset"] = settings.Dataset, ["model"] = settings.Model }, run: name),
+            // One run per optimizer under --logdir; every run declares the same hparams and metrics (the
+            // logger's own, these, and the final validation and test metrics), so TensorBoard's HParams tab
+            // shows all of them in one table.
+            Logger = logdir is null ? null : (name, model, opt) => new LoggingSettings(logdir, null, 5).Create(model, opt,
+                new Dictionary<string, object?>
+                {
+                    ["optimizer"] = name, ["lr"] = opt.GroupOptions[0].Lr, ["dataset"] = settings.Dataset, ["model"] = settings.Model,
+                    ["batch_size"] = settings.BatchSize, ["epochs"] = settings.Epochs, ["seed"] = settings.Seed,
+                }, run: name),
         };
         stdout.WriteLine($"Comparing {names.Length} optimizers: {RunHeader.Model(settings, prepared, parameters: null)} on {RunHeader.Data(settings.Dataset, prepared)} for {RunHeader.Count(settings.Epochs, "epoch")}, batch {settings.BatchSize}, seed {settings.Seed}; the same initial weights and batch order for each");
         var results = new List<ComparisonResult>();

@@ -83,7 +83,10 @@ public static class ExperimentRegularizationCommand
             if (which != "subset") pictures.AddRange(RunPolynomial(polyOptions, directory, logDir, stdout));
             if (which != "polynomial") pictures.AddRange(RunSubset(subsetOptions, directory, logDir, stdout));
             stdout.WriteLine($"pictures: {string.Join(", ", pictures)}");
-            if (logDir is not null) stdout.WriteLine($"tensorboard: tensorboard --logdir {logDir}");
+            // Each part is an experiment of its own, with its own hparams: TensorBoard's HParams tab shows one at a time.
+            if (logDir is not null)
+                foreach (var shown in new[] { "polynomial", "subset" }.Where(p => which == "both" || which == p))
+                    stdout.WriteLine($"tensorboard: tensorboard --logdir {Path.Combine(logDir, shown)}");
             return 0;
         });
         return cmd;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Descent.TensorBoard;
+using Descent.TensorBoard.Proto;
 using Descent.Nn;
 using Descent.Optim;
 using Descent.Lab.Plots;
@@ -213,7 +214,7 @@ public static class BatchNormExperiment
         {
             ["row"] = row.Variant.Name, ["batch_norm"] = row.Variant.BatchNorm, ["lr"] = row.Lr, ["lr_multiplier"] = row.Variant.LrMultiplier,
             ["activation"] = row.Variant.Activation ?? options.Activation, ["dataset"] = options.Dataset, ["target"] = target,
-        }, metrics, runName: SummaryWriter.SameRun);
+        }, metrics, runName: SummaryWriter.SameRun, status: row.Diverged ? SessionStatus.StatusFailure : SessionStatus.StatusSuccess);
     }
 
     /// <summary>Writes <c>batchnorm-val-accuracy.svg</c> and <c>batchnorm-train-loss.svg</c> into <paramref name="directory"/>; returns their paths.</summary>

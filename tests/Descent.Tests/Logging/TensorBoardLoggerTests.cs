@@ -30,50 +30,6 @@ public class TensorBoardLoggerTests
     }
 
     [Fact]
-    public void The_warm_up_rehearsal_succeeds_once_and_leaves_no_directory_behind()
-    {
-        var first = TensorBoardLogger.WarmUp();
-        Assert.Same(first, TensorBoardLogger.WarmUp());
-        Assert.True(first.Wait(TimeSpan.FromSeconds(60)), "the rehearsal did not end within a minute");
-        Assert.True(first.IsCompletedSuccessfully, first.Exception?.ToString());
-        Assert.Empty(Directory.EnumerateDirectories(Path.GetTempPath(), $"descent-warm-up-{Environment.ProcessId}-*"));
-        // The rehearsal's generator is its own thread's: this thread's stream is as seeded.
-        Rng.ManualSeed(3);
-        double expected = new Random(3).NextDouble();
-        TensorBoardLogger.WarmUp().Wait();
-        Assert.Equal(expected, Rng.Default.NextDouble());
-    }
-
-    [Fact]
-    public void Files_of_the_warm_up_rehearsal_leave_the_file_counter_alone()
-    {
-        using var dir = new TempDirectory();
-        static int Counter(SummaryWriter w) => int.Parse(w.FilePath[(w.FilePath.LastIndexOf('.') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-        // A counted file made first: any counted file after it ends in 1 or more.
-        using (var first = new SummaryWriter(Path.Combine(dir.Path, "a"))) Assert.True(Counter(first) >= 0);
-        int rehearsalCounter;
-        using (var rehearsal = new SummaryWriter(Path.Combine(dir.Path, "b"), "", 5, 10_000, "", false, countedFile: false)) rehearsalCounter = Counter(rehearsal);
-        Assert.Equal(0, rehearsalCounter);
-    }
-
-    [Fact]
-    public void Records_reach_the_file_during_training_every_2048_steps()
-    {
-        using var dir = new TempDirectory();
-        var (trainer, model, optimizer) = Setup();
-        // A flush timer that never fires during the test: only the logger's hand-overs write.
-        using var writer = new SummaryWriter(dir.Path, flushSecs: 3600);
-        using var logger = new TensorBoardLogger(writer, model, optimizer, logEvery: 100_000);
-        trainer.Callbacks.Add(logger);
-        trainer.Fit(new DataLoader(Blobs(1), 8, shuffle: true, seed: 0), null, epochs: 257);
-        Assert.Equal(2056, trainer.GlobalStep);
-        var losses = EventFileReader.ReadRun(dir.Path).Scalars["train/loss"];
-        // At step 2048 the steps before it are on disk; the step's own loss comes after its optimizer step.
-        Assert.Equal(Enumerable.Range(1, 2047).Select(i => (long)i), losses.Select(s => s.Step).Take(2047));
-        Assert.Equal(2047, losses.Count);
-    }
-
-    [Fact]
     public void A_training_run_logs_steps_epochs_histograms_ratios_images_and_hparams()
     {
         using var dir = new TempDirectory();
@@ -107,12 +63,13 @@ public class TensorBoardLoggerTests
 
         var names = model.NamedParameters().Select(p => p.Name).ToList();
         Assert.Equal(["0.weight", "0.bias", "2.weight", "2.bias"], names);
+        // Every 5 steps and at the end of each 8-step epoch.
         foreach (var name in names)
         {
-            Assert.Equal([5L, 10L, 15L], run.Histograms["weights/" + name].Select(h => h.Step));
-            Assert.Equal([5L, 10L, 15L], run.Histograms["grads/" + name].Select(h => h.Step));
+            Assert.Equal([5L, 8L, 10L, 15L, 16L], run.Histograms["weights/" + name].Select(h => h.Step));
+            Assert.Equal([5L, 8L, 10L, 15L, 16L], run.Histograms["grads/" + name].Select(h => h.Step));
             var ratios = run.Scalars["update_ratio/" + name];
-            Assert.Equal([5L, 10L, 15L], ratios.Select(r => r.Step));
+            Assert.Equal([5L, 8L, 10L, 15L, 16L], ratios.Select(r => r.Step));
             Assert.All(ratios, r => Assert.InRange(r.Value, 1e-6, 10));
         }
         Assert.Equal(8 * 16, run.Histograms["weights/0.weight"][0].Count);
@@ -133,6 +90,48 @@ public class TensorBoardLoggerTests
             hp.Experiment!.MetricInfos.Select(m => m.Name.Tag));
         Assert.Equal((float)0.75, run.Scalars["hparam/test_accuracy"].Single().Value);
         Assert.Equal(16, run.Tags.Single(t => t.Tag == "_hparams_/session_end_info").LastStep);
+    }
+
+    [Fact]
+    public void By_default_histograms_and_update_ratios_come_at_every_epoch_end()
+    {
+        using var dir = new TempDirectory();
+        var (trainer, model, optimizer) = Setup();
+        using (var logger = new TensorBoardLogger(dir.Path, model, optimizer))
+        {
+            trainer.Callbacks.Add(logger);
+            // 64 samples in batches of 16: epochs end at steps 4, 8 and 12.
+            trainer.Fit(new DataLoader(Blobs(1), 16), epochs: 3);
+        }
+        var run = EventFileReader.ReadRun(dir.Path);
+        foreach (var name in model.NamedParameters().Select(p => p.Name))
+        {
+            Assert.Equal([4L, 8L, 12L], run.Histograms["weights/" + name].Select(h => h.Step));
+            Assert.Equal([4L, 8L, 12L], run.Histograms["grads/" + name].Select(h => h.Step));
+            Assert.Equal([4L, 8L, 12L], run.Scalars["update_ratio/" + name].Select(r => r.Step));
+        }
+        // The last step's weights, bucketed: as many values as the layer has.
+        var last = run.Histograms["weights/0.weight"][^1];
+        Assert.Equal(8 * 16, last.Count);
+        var weights = model.NamedParameters().First().Parameter.Data.ToArray();
+        Assert.Equal(weights.Min(), last.Min);
+        Assert.Equal(weights.Max(), last.Max);
+    }
+
+    [Fact]
+    public void Under_gradient_accumulation_the_epoch_end_is_the_epochs_last_step()
+    {
+        using var dir = new TempDirectory();
+        var (trainer, model, optimizer) = Setup();
+        // 5 batches an epoch, 2 per step: steps of batches (1, 2), (3, 4), (5); epochs end at steps 3 and 6.
+        trainer.AccumulationSteps = 2;
+        using (var logger = new TensorBoardLogger(dir.Path, model, optimizer))
+        {
+            trainer.Callbacks.Add(logger);
+            trainer.Fit(new DataLoader(Blobs(1, 80), 16), epochs: 2);
+        }
+        Assert.Equal(6, trainer.GlobalStep);
+        Assert.Equal([3L, 6L], EventFileReader.ReadRun(dir.Path).Histograms["weights/0.weight"].Select(h => h.Step));
     }
 
     [Fact]
@@ -190,13 +189,17 @@ public class TensorBoardLoggerTests
             trainer.Callbacks.Add(logger);
             trainer.Fit(new DataLoader(Blobs(1), 16), epochs: 1);
         }
-        var ratio = EventFileReader.ReadRun(dir.Path).Scalars["update_ratio/0.weight"].Single();
-        Assert.Equal(3, ratio.Step);
-        var before = weights[1];
-        var after = weights[2];
-        double delta = Math.Sqrt(before.Zip(after, (b, a) => (double)(a - b) * (a - b)).Sum());
-        double norm = Math.Sqrt(before.Sum(b => (double)b * b));
-        Assert.Equal((float)(delta / norm), ratio.Value, 4);
+        // Step 3 (every 3 steps) and step 4 (the epoch's end); weights[k] are the weights after step k + 1.
+        var ratios = EventFileReader.ReadRun(dir.Path).Scalars["update_ratio/0.weight"];
+        Assert.Equal([3L, 4L], ratios.Select(r => r.Step));
+        for (int k = 0; k < 2; k++)
+        {
+            var before = weights[k + 1];
+            var after = weights[k + 2];
+            double delta = Math.Sqrt(before.Zip(after, (b, a) => (double)(a - b) * (a - b)).Sum());
+            double norm = Math.Sqrt(before.Sum(b => (double)b * b));
+            Assert.Equal((float)(delta / norm), ratios[k].Value, 4);
+        }
     }
 
     private sealed class WeightRecorder(Module model, List<float[]> weights) : ITrainerCallback
@@ -239,6 +242,7 @@ public class TensorBoardLoggerTests
         var runs = EventFileReader.ReadLogDir(dir.Path).ToDictionary(r => r.Name);
         Assert.Equal(["adam", "sgd"], runs.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("Adam", runs["adam"].HParams!.HParams["optimizer"]);
+        // Every 2 steps; the epoch's end, step 4, is one of them.
         Assert.Equal([2L, 4L], runs["sgd"].Histograms["weights/0.weight"].Select(h => h.Step));
         using var unbound = new TensorBoardLogger(dir.Sub("unbound"));
         Assert.Contains("add it to Trainer.Callbacks", Assert.Throws<InvalidOperationException>(() => unbound.OnOptimizerStep(1)).Message);
@@ -254,9 +258,71 @@ public class TensorBoardLoggerTests
             logger.OnTrainBegin(trainer, 3, 8);
             logger.OnOptimizerStep(1);
         }
-        var hp = EventFileReader.ReadRun(dir.Path).HParams!;
+        var run = EventFileReader.ReadRun(dir.Path);
+        var hp = run.HParams!;
         Assert.Equal(SessionStatus.StatusFailure, hp.SessionEnd!.Status);
-        Assert.Empty(hp.Experiment!.MetricInfos);
+        // The metrics are declared, as in every run, but have no values.
+        Assert.Equal(["hparam/train_loss", "hparam/train_accuracy", "hparam/val_loss", "hparam/val_accuracy"], hp.Experiment!.MetricInfos.Select(m => m.Name.Tag));
+        Assert.DoesNotContain(run.Scalars.Keys, tag => tag.StartsWith("hparam/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_run_that_diverged_is_a_failed_session()
+    {
+        using var dir = new TempDirectory();
+        Rng.ManualSeed(0);
+        var model = Models.Mlp(16, [8], 4);
+        // A learning rate this large sends the weights to infinity within a few steps.
+        var optimizer = new SGD(model.Parameters(), lr: 1e12);
+        var trainer = new Trainer(model, optimizer);
+        using (var logger = new TensorBoardLogger(dir.Path, model, optimizer))
+        {
+            trainer.Callbacks.Add(logger);
+            trainer.Fit(new DataLoader(Blobs(1), 8), epochs: 2);
+        }
+        var run = EventFileReader.ReadRun(dir.Path);
+        Assert.Contains(run.Scalars["train/loss"], s => !double.IsFinite(s.Value));
+        Assert.Equal(SessionStatus.StatusFailure, run.HParams!.SessionEnd!.Status);
+    }
+
+    [Fact]
+    public void A_run_stopped_before_its_last_epoch_is_a_failed_session()
+    {
+        using var dir = new TempDirectory();
+        var (trainer, model, optimizer) = Setup();
+        using (var logger = new TensorBoardLogger(dir.Path, model, optimizer))
+        {
+            trainer.Callbacks.Add(new StopAfterFirstEpoch(trainer));
+            trainer.Callbacks.Add(logger);
+            trainer.Fit(new DataLoader(Blobs(1), 16), epochs: 3);
+        }
+        var run = EventFileReader.ReadRun(dir.Path);
+        Assert.Single(run.Scalars["epoch/train_loss"]);
+        Assert.Equal(SessionStatus.StatusFailure, run.HParams!.SessionEnd!.Status);
+    }
+
+    private sealed class StopAfterFirstEpoch(Trainer trainer) : ITrainerCallback
+    {
+        public void OnEpochEnd(EpochResult result) => trainer.StopRequested = true;
+    }
+
+    [Fact]
+    public void Runs_of_optimizers_with_and_without_momentum_declare_the_same_hparams()
+    {
+        using var dir = new TempDirectory();
+        var data = new PreparedData(Blobs(1), null, Blobs(3, 40), 4);
+        var comparison = new OptimizerComparison { ModelFactory = () => Models.Mlp(16, [8], 4), Data = data, Epochs = 1, BatchSize = 16 };
+        foreach (var name in new[] { "momentum", "adagrad" })
+            using (var logger = new TensorBoardLogger(dir.Sub(name), hparams: new Dictionary<string, object?> { ["batch_size"] = 16 }))
+                comparison.Run(name, logger);
+        var runs = EventFileReader.ReadLogDir(dir.Path).ToDictionary(r => r.Name, r => r.HParams!);
+        string[] declared = ["optimizer", "lr", "weight_decay", "momentum", "parameters", "batch_size"];
+        Assert.Equal(declared.Order(), runs["adagrad"].Experiment!.HparamInfos.Select(h => h.Name).Order());
+        Assert.Equal(declared.Order(), runs["momentum"].Experiment!.HparamInfos.Select(h => h.Name).Order());
+        Assert.Equal(0.9, runs["momentum"].HParams["momentum"]);
+        // Adagrad has no momentum: declared as a number, with no value in its session.
+        Assert.False(runs["adagrad"].HParams.ContainsKey("momentum"));
+        Assert.Equal(HParamDataType.DataTypeFloat64, runs["adagrad"].Experiment!.HparamInfos.Single(h => h.Name == "momentum").Type);
     }
 
     [Fact]
@@ -266,40 +332,34 @@ public class TensorBoardLoggerTests
         var (trainer, model, optimizer) = Setup();
         using (var logger = new TensorBoardLogger(dir.Path, model, optimizer))
         {
-            logger.OnTrainBegin(trainer, 1, 4);
-            logger.OnOptimizerStep(1);
-            logger.OnBatchEnd(1, 0, 1, 2.0f, 0.25f);
-            // Step 2 has no batch end: its norm and learning rate are written without a loss.
-            logger.OnOptimizerStep(2);
-            logger.OnOptimizerStep(3);
-            logger.OnBatchEnd(1, 1, 3, 1.5f, 0.5f);
+            var batch = new DataLoader(Blobs(1), 8).Epoch(1).First();
+            // The trainer (without the logger) steps up to just before the given step, then the logger sees a
+            // gradient with one non-zero entry, whose global norm is that entry's size.
+            void GradientBefore(long step, float size)
+            {
+                while (trainer.GlobalStep < step - 1) trainer.TrainStep(batch.X, batch.Y, out _);
+                Array.Clear(optimizer.Arena.Grad);
+                optimizer.Arena.Grad[0] = size;
+                logger.OnBeforeOptimizerStep(trainer);
+            }
+            logger.OnTrainBegin(trainer, 1, 40);
+            GradientBefore(10, 0.5f);
+            logger.OnOptimizerStep(10);
+            logger.OnBatchEnd(1, 0, 10, 2.0f, 0.25f);
+            // Step 20 has no batch end: its norm and learning rate are written without a loss.
+            GradientBefore(20, 0.7f);
+            logger.OnOptimizerStep(20);
+            // Step 30 has no gradient hook (a closure optimizer): no norm.
+            logger.OnOptimizerStep(30);
+            logger.OnBatchEnd(1, 1, 30, 1.5f, 0.5f);
             // A batch end that no optimizer step announced (a loop calling the callbacks itself).
-            logger.OnBatchEnd(1, 2, 4, 1.0f, 0.75f);
+            logger.OnBatchEnd(1, 2, 40, 1.0f, 0.75f);
         }
         var scalars = EventFileReader.ReadRun(dir.Path).Scalars;
-        Assert.Equal([(1L, 2.0f), (3L, 1.5f), (4L, 1.0f)], scalars["train/loss"].Select(s => (s.Step, s.Value)));
-        Assert.Equal([(1L, 0.5f), (2L, 0.7f), (3L, 0.9f)], scalars["train/grad_norm"].Select(s => (s.Step, s.Value)));
-        Assert.Equal([1L, 2L, 3L], scalars["train/lr"].Select(s => s.Step));
-        Assert.Equal([1L, 3L, 4L], scalars["train/accuracy"].Select(s => s.Step));
-    }
-
-    [Fact]
-    public void An_epoch_longer_than_a_second_hands_its_rows_over_when_it_ends()
-    {
-        using var dir = new TempDirectory();
-        var (trainer, model, optimizer) = Setup();
-        using var writer = new SummaryWriter(dir.Path, flushSecs: 3600);
-        using var logger = new TensorBoardLogger(writer, model, optimizer);
-        logger.OnTrainBegin(trainer, 3, 2);
-        logger.OnOptimizerStep(1);
-        logger.OnBatchEnd(1, 0, 1, 2.0f, 0.25f);
-        Thread.Sleep(1100);
-        logger.OnEpochEnd(new EpochResult(1, 2.0, 0.25, null, null, 1.1, 0.1));
-        // No flush of the logger's own: what reaches the file here was handed over when the epoch ended.
-        writer.Flush();
-        var scalars = EventFileReader.ReadRun(dir.Path).Scalars;
-        Assert.Equal([1L], scalars["train/loss"].Select(s => s.Step));
-        Assert.Equal([2.0f], scalars["epoch/train_loss"].Select(s => s.Value));
+        Assert.Equal([(10L, 2.0f), (30L, 1.5f), (40L, 1.0f)], scalars["train/loss"].Select(s => (s.Step, s.Value)));
+        Assert.Equal([(10L, 0.5f), (20L, 0.7f)], scalars["train/grad_norm"].Select(s => (s.Step, s.Value)));
+        Assert.Equal([10L, 20L, 30L], scalars["train/lr"].Select(s => s.Step));
+        Assert.Equal([10L, 30L, 40L], scalars["train/accuracy"].Select(s => s.Step));
     }
 
     [Fact]
