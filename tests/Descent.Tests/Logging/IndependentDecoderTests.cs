@@ -11,24 +11,11 @@ namespace Descent.Tests.Logging;
 /// </summary>
 public class IndependentDecoderTests
 {
-    private const string Python = "/usr/bin/python3";
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Descent.slnx"))) return dir.FullName;
-        throw new InvalidOperationException($"no Descent.slnx above {AppContext.BaseDirectory}");
-    }
-
-    private static string? OnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
-            .Select(d => Path.Combine(d, program)).FirstOrDefault(File.Exists);
-
     private static JsonElement Decode(string logDir)
     {
         SystemPackages.Protoc.Require();
         SystemPackages.PythonProtobuf.Require();
-        var start = new ProcessStartInfo(Python, [Path.Combine(RepositoryRoot(), "tests", "tensorboard", "decode_events.py"), logDir])
+        var start = new ProcessStartInfo(SystemPackages.Python, [Path.Combine(ArchitectureTests.RepoRoot(), "tests", "tensorboard", "decode_events.py"), logDir])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
