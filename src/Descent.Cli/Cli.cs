@@ -69,3 +69,17 @@ public static class Cli
 
 /// <summary>A command-line value the library accepts in principle but the command refuses.</summary>
 public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>What the command line said, beyond the values System.CommandLine fills in.</summary>
+internal static class ParseResultExtensions
+{
+    /// <summary>True when <paramref name="option"/> was on the command line (not only its default).</summary>
+    public static bool Given(this ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
+
+    /// <summary>Refuses every option of <paramref name="options"/> that was given: "OPTION does not apply REASON".</summary>
+    public static void Refuse(this ParseResult parse, IEnumerable<Option> options, string reason)
+    {
+        foreach (var option in options)
+            if (parse.Given(option)) throw new UsageException($"{option.Name} does not apply {reason}");
+    }
+}

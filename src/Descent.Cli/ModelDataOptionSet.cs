@@ -31,6 +31,8 @@ internal sealed class ModelDataOptionSet
     public TrainSettings Settings(ParseResult p, double? defaultValFraction = null)
     {
         var dataset = p.GetValue(Dataset)!;
+        if (dataset == "digits" && p.Given(DataDir))
+            throw new UsageException("--data does not apply to --dataset digits (the digits are embedded); use it with --dataset fashion-mnist");
         var s = new TrainSettings
         {
             Dataset = dataset,

@@ -66,9 +66,9 @@ public static class PlaygroundCommand
         // A preset fixes its functions, optimizers, start points and hyperparameters: its claim depends on them.
         var fixedByPreset = new Option[] { o.Function, o.Optimizers, o.Start, o.Trace }.Concat(o.Optim.All.Where(x => x != o.Optim.Accumulate && x != o.Optim.ClipNorm));
         foreach (var conflicting in fixedByPreset)
-            if (Given(parse, conflicting))
+            if (parse.Given(conflicting))
                 throw new UsageException($"--preset chooses its own functions, optimizers, start points and hyperparameters; drop {conflicting.Name}");
-        if (Given(parse, o.Optim.ClipNorm) && key != "cliff")
+        if (parse.Given(o.Optim.ClipNorm) && key != "cliff")
             throw new UsageException("--clip-norm with a preset sets the clip of --preset cliff's clipped run; the other presets do not clip");
 
         var preset = Presets.Get(key, parse.GetValue(o.Optim.ClipNorm) ?? 1);
@@ -92,8 +92,8 @@ public static class PlaygroundCommand
 
         bool comparison = parse.GetValue(o.Optimizers) is not null;
         string optionName = comparison ? "--optimizers" : "--optimizer";
-        if (comparison && Given(parse, o.Optim.Optimizer)) throw new UsageException("give either --optimizer (one run) or --optimizers (a comparison), not both");
-        if (comparison && Given(parse, o.Trace)) throw new UsageException("--trace writes one run's path: use it with --optimizer; a comparison writes one trace per optimizer under --out");
+        if (comparison && parse.Given(o.Optim.Optimizer)) throw new UsageException("give either --optimizer (one run) or --optimizers (a comparison), not both");
+        if (comparison && parse.Given(o.Trace)) throw new UsageException("--trace writes one run's path: use it with --optimizer; a comparison writes one trace per optimizer under --out");
         string[] names = comparison
             ? parse.GetValue(o.Optimizers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : [parse.GetValue(o.Optim.Optimizer)!];
@@ -168,8 +168,6 @@ public static class PlaygroundCommand
         }
         return trajectories;
     }
-
-    private static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
     private static string YesNo(bool? value) => value switch { true => "yes", false => "no", null => "-" };
 

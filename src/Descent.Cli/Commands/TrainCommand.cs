@@ -36,6 +36,8 @@ internal static class TrainCommand
             if (parse.GetValue(folds) is { } k)
             {
                 if (k < 2) throw new UsageException($"--folds must be at least 2, got {k}");
+                // Cross-validation trains k plain models; these would change the run without being reported.
+                parse.Refuse([augment, l1, l2, optim.Accumulate, logdir, logEvery, flushSecs, json, .. schedule.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
                 return RunFolds(settings, k, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), stdout);
             }
             return Run(settings, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,

@@ -138,6 +138,37 @@ public class TrainOptionTests
     }
 }
 
+public class OptionsThatDoNotApplyTests
+{
+    [Theory]
+    [InlineData("--augment", "flip")]
+    [InlineData("--l1", "0.001")]
+    [InlineData("--l2", "0.001")]
+    [InlineData("--accumulate", "2")]
+    [InlineData("--schedule", "cosine")]
+    [InlineData("--warmup-steps", "10")]
+    [InlineData("--logdir", "never-written")]
+    [InlineData("--json", null)]
+    public void Folds_refuse_options_they_would_ignore(string option, string? value)
+    {
+        string[] args = value is null ? ["train", "--folds", "3", option] : ["train", "--folds", "3", option, value];
+        var (code, output, err) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Equal($"descent: error: {option} does not apply with --folds (k-fold cross-validation trains plain models and prints a table)\n", err);
+        Assert.Equal("", output);
+        Assert.False(Directory.Exists("never-written"));
+    }
+
+    [Fact]
+    public void Data_directory_is_refused_for_the_embedded_digits()
+    {
+        var (code, output, err) = Run("train", "--data", "/tmp", "--epochs", "1");
+        Assert.Equal(2, code);
+        Assert.Equal("descent: error: --data does not apply to --dataset digits (the digits are embedded); use it with --dataset fashion-mnist\n", err);
+        Assert.Equal("", output);
+    }
+}
+
 public class TrainAugmentOptionTests
 {
     [Fact]
