@@ -13,6 +13,7 @@ public class ArchitectureTests
     internal static readonly Dictionary<string, int> AssemblyLevels = new()
     {
         ["Descent"] = 0,
+        ["Descent.IO"] = 1,
         ["Descent.TensorBoard"] = 1,
         ["Descent.Lab"] = 2,
         ["Descent.Board"] = 2,

@@ -1,0 +1,312 @@
+using System.Globalization;
+
+namespace Descent.IO;
+
+/// <summary>What a model learns from a table's target column.</summary>
+public enum TaskKind
+{
+    /// <summary>Predict one class out of several (cross-entropy, accuracy).</summary>
+    Classification,
+    /// <summary>Predict a real value (mean squared error, RMSE, R²).</summary>
+    Regression,
+}
+
+/// <summary>What to do with a missing cell in a feature column.</summary>
+public enum MissingValues
+{
+    /// <summary>
+    /// Replace it by the column's mean over the training rows (a category column: no category), and add a
+    /// 0/1 column <c>NAME_missing</c> for every column that has missing cells in the training rows, like
+    /// scikit-learn's <c>SimpleImputer(add_indicator=True)</c>.
+    /// </summary>
+    Impute,
+    /// <summary>Refuse the table, naming the first missing cell.</summary>
+    Refuse,
+}
+
+/// <summary>
+/// Turns a <see cref="CsvTable"/> into model inputs and targets, with everything it learns taken from the
+/// training rows only (so that nothing of the validation or test rows leaks into training): numeric columns
+/// are copied, text columns one-hot encoded (scikit-learn's <c>OneHotEncoder(handle_unknown='ignore')</c>: a
+/// category first seen outside the training rows encodes as all zeros), missing cells handled as
+/// <see cref="MissingValues"/> says. Standardizing the encoded features is left to the data pipeline
+/// (<c>Descent.Data.Standardizer</c>, fitted on the same training rows).
+/// </summary>
+/// <remarks>
+/// The task is inferred when not given: a text target, or a numeric target whose training values are all
+/// integers with at most <c>maxClasses</c> distinct values, is classification; any other numeric target is
+/// regression. <see cref="TaskReason"/> says which rule decided, so that a command can print it.
+/// </remarks>
+public sealed class TabularEncoder
+{
+    private readonly List<FeaturePart> _parts;
+    private readonly TableColumn _target;
+    private readonly Dictionary<string, int>? _classIndex;
+
+    private TabularEncoder(TableColumn target, TaskKind task, string reason, List<FeaturePart> parts, IReadOnlyList<string> classNames)
+    {
+        _target = target;
+        Task = task;
+        TaskReason = reason;
+        _parts = parts;
+        ClassNames = classNames;
+        FeatureNames = parts.SelectMany(p => p.Names).ToList();
+        if (task == TaskKind.Classification)
+            _classIndex = classNames.Select((name, i) => (name, i)).ToDictionary(x => x.name, x => x.i, StringComparer.Ordinal);
+    }
+
+    /// <summary>Classification or regression.</summary>
+    public TaskKind Task { get; }
+
+    /// <summary>Why <see cref="Task"/> was chosen, in words (e.g. "the target holds 3 distinct integers").</summary>
+    public string TaskReason { get; }
+
+    /// <summary>The encoded feature columns in order: <c>age</c>, <c>age_missing</c>, <c>color=red</c>, …</summary>
+    public IReadOnlyList<string> FeatureNames { get; }
+
+    /// <summary>The number of encoded features, the model's input width.</summary>
+    public int Width => FeatureNames.Count;
+
+    /// <summary>The classes in index order (sorted: numerically for integers, ordinally for texts); empty for regression.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>Learns the encoding of <paramref name="table"/> from the rows <paramref name="trainRows"/> (0-based record indices).</summary>
+    /// <param name="table">The table.</param>
+    /// <param name="target">The column to predict.</param>
+    /// <param name="features">The columns to predict it from; null for every other column.</param>
+    /// <param name="trainRows">The training rows: every statistic (means, categories, classes) comes from these.</param>
+    /// <param name="task">The task; null infers it.</param>
+    /// <param name="missing">How missing feature cells are handled.</param>
+    /// <param name="maxClasses">The most distinct integer targets that are still read as classes when the task is inferred.</param>
+    /// <exception cref="ArgumentException">An unknown column, the target among the features, or an empty set of rows.</exception>
+    /// <exception cref="InvalidDataException">A missing target, a refused missing feature, a text target for regression, or a column without a value in the training rows; the message names file, row and column.</exception>
+    public static TabularEncoder Fit(CsvTable table, string target, IReadOnlyList<string>? features, ReadOnlySpan<int> trainRows,
+        TaskKind? task = null, MissingValues missing = MissingValues.Impute, int maxClasses = 20)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        if (trainRows.IsEmpty) throw new ArgumentException("there are no training rows to fit the encoding on", nameof(trainRows));
+        var targetColumn = table.Find(target, nameof(target));
+        var featureColumns = features is null
+            ? table.Columns.Where(c => c != targetColumn).ToList()
+            : features.Select(name => table.Find(name, nameof(features))).ToList();
+        if (featureColumns.Contains(targetColumn)) throw new ArgumentException($"the target column '{target}' cannot also be a feature", nameof(features));
+        if (featureColumns.Count == 0) throw new ArgumentException($"{table.Source}: there is no column to predict '{target}' from", nameof(features));
+        foreach (int row in trainRows) RequireTarget(table, targetColumn, row);
+
+        var (kind, reason, classNames) = DecideTask(table, targetColumn, trainRows, task, maxClasses);
+        var parts = new List<FeaturePart>(featureColumns.Count);
+        foreach (var column in featureColumns) parts.Add(FeaturePart.Fit(table, column, trainRows, missing));
+        return new TabularEncoder(targetColumn, kind, reason, parts, classNames);
+    }
+
+    /// <summary>The encoded features of <paramref name="rows"/>, row-major [rows, <see cref="Width"/>].</summary>
+    public float[] Features(CsvTable table, ReadOnlySpan<int> rows)
+    {
+        var x = new float[rows.Length * Width];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            var destination = x.AsSpan(i * Width, Width);
+            int at = 0;
+            foreach (var part in _parts)
+            {
+                part.Encode(table, rows[i], destination.Slice(at, part.Names.Count));
+                at += part.Names.Count;
+            }
+        }
+        return x;
+    }
+
+    /// <summary>The class index of each of <paramref name="rows"/> (classification).</summary>
+    /// <exception cref="InvalidDataException">A missing target, or a class that the training rows do not have.</exception>
+    public int[] Classes(CsvTable table, ReadOnlySpan<int> rows)
+    {
+        if (_classIndex is null) throw new InvalidOperationException("the task is regression: read the targets with Targets");
+        var classes = new int[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            RequireTarget(table, _target, rows[i]);
+            string name = ClassName(_target, rows[i]);
+            classes[i] = _classIndex.TryGetValue(name, out int index) ? index
+                : throw new InvalidDataException($"{table.Source}: row {rows[i] + 2}, column '{_target.Name}': class '{name}' does not occur in the training rows");
+        }
+        return classes;
+    }
+
+    /// <summary>The target value of each of <paramref name="rows"/> (regression).</summary>
+    /// <exception cref="InvalidDataException">A missing target.</exception>
+    public float[] Targets(CsvTable table, ReadOnlySpan<int> rows)
+    {
+        if (Task != TaskKind.Regression || _target is not NumericColumn numeric)
+            throw new InvalidOperationException("the task is classification: read the targets with Classes");
+        var y = new float[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            RequireTarget(table, _target, rows[i]);
+            y[i] = (float)numeric.Values[rows[i]];
+        }
+        return y;
+    }
+
+    private static void RequireTarget(CsvTable table, TableColumn target, int row)
+    {
+        bool missing = target switch
+        {
+            NumericColumn n => double.IsNaN(n.Values[row]),
+            CategoricalColumn c => c.Codes[row] < 0,
+            _ => false,
+        };
+        if (missing) throw new InvalidDataException($"{table.Source}: row {row + 2}, column '{target.Name}': the target is missing");
+    }
+
+    private static string ClassName(TableColumn target, int row) => target switch
+    {
+        CategoricalColumn c => c.Categories[c.Codes[row]],
+        NumericColumn n => n.Values[row].ToString("R", CultureInfo.InvariantCulture),
+        _ => throw new InvalidOperationException(),
+    };
+
+    private static (TaskKind, string, IReadOnlyList<string>) DecideTask(CsvTable table, TableColumn target, ReadOnlySpan<int> rows, TaskKind? task, int maxClasses)
+    {
+        if (target is CategoricalColumn text)
+        {
+            if (task == TaskKind.Regression)
+                throw new InvalidDataException($"{table.Source}: column '{target.Name}' holds text, so it cannot be a regression target");
+            var names = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (int row in rows) names.Add(text.Categories[text.Codes[row]]);
+            return (TaskKind.Classification, $"the target '{target.Name}' holds text ({names.Count} classes)", names.ToList());
+        }
+        var numeric = (NumericColumn)target;
+        var distinct = new SortedSet<double>();
+        bool integers = true;
+        foreach (int row in rows)
+        {
+            double v = numeric.Values[row];
+            integers &= v == Math.Floor(v);
+            if (distinct.Count <= maxClasses) distinct.Add(v);
+        }
+        var classNames = distinct.Select(v => v.ToString("R", CultureInfo.InvariantCulture)).ToList();
+        if (task == TaskKind.Classification)
+        {
+            if (!integers) throw new InvalidDataException($"{table.Source}: column '{target.Name}' holds non-integer numbers, so it cannot be a classification target");
+            var all = new SortedSet<double>();
+            foreach (int row in rows) all.Add(numeric.Values[row]);
+            return (TaskKind.Classification, "given", all.Select(v => v.ToString("R", CultureInfo.InvariantCulture)).ToList());
+        }
+        if (task == TaskKind.Regression) return (TaskKind.Regression, "given", []);
+        if (integers && distinct.Count <= maxClasses)
+            return (TaskKind.Classification, $"the target '{target.Name}' holds {distinct.Count} distinct integers (at most {maxClasses} are read as classes)", classNames);
+        return (TaskKind.Regression, integers
+            ? $"the target '{target.Name}' holds more than {maxClasses} distinct integers"
+            : $"the target '{target.Name}' holds real numbers", []);
+    }
+
+    /// <summary>The encoded columns that one table column becomes, and how to fill them for a row.</summary>
+    private abstract class FeaturePart
+    {
+        public List<string> Names { get; } = [];
+
+        public abstract void Encode(CsvTable table, int row, Span<float> destination);
+
+        public static FeaturePart Fit(CsvTable table, TableColumn column, ReadOnlySpan<int> rows, MissingValues missing)
+        {
+            int missingInTraining = 0;
+            foreach (int row in rows)
+                if (IsMissing(column, row))
+                {
+                    if (missing == MissingValues.Refuse) RefuseMissing(table, column, row);
+                    missingInTraining++;
+                }
+            return column switch
+            {
+                NumericColumn n => new NumericPart(table, n, rows, missing, missingInTraining > 0),
+                CategoricalColumn c => new OneHotPart(c, rows, missing, missingInTraining > 0),
+                _ => throw new InvalidOperationException(),
+            };
+        }
+
+        protected static bool IsMissing(TableColumn column, int row) => column switch
+        {
+            NumericColumn n => double.IsNaN(n.Values[row]),
+            CategoricalColumn c => c.Codes[row] < 0,
+            _ => false,
+        };
+
+        protected static void RefuseMissing(CsvTable table, TableColumn column, int row) =>
+            throw new InvalidDataException($"{table.Source}: row {row + 2}, column '{column.Name}': the value is missing (missing values are refused)");
+    }
+
+    private sealed class NumericPart : FeaturePart
+    {
+        private readonly NumericColumn _column;
+        private readonly double _mean;
+        private readonly bool _flag, _refuse;
+
+        public NumericPart(CsvTable table, NumericColumn column, ReadOnlySpan<int> rows, MissingValues missing, bool flag)
+        {
+            _column = column;
+            _flag = flag;
+            _refuse = missing == MissingValues.Refuse;
+            double sum = 0;
+            int count = 0;
+            foreach (int row in rows)
+                if (!double.IsNaN(column.Values[row]))
+                {
+                    sum += column.Values[row];
+                    count++;
+                }
+            if (count == 0) throw new InvalidDataException($"{table.Source}: column '{column.Name}' has no value in the training rows");
+            _mean = sum / count;
+            Names.Add(column.Name);
+            if (flag) Names.Add(column.Name + "_missing");
+        }
+
+        public override void Encode(CsvTable table, int row, Span<float> destination)
+        {
+            double v = _column.Values[row];
+            bool missing = double.IsNaN(v);
+            if (missing && _refuse) RefuseMissing(table, _column, row);
+            destination[0] = (float)(missing ? _mean : v);
+            if (_flag) destination[1] = missing ? 1f : 0f;
+        }
+    }
+
+    private sealed class OneHotPart : FeaturePart
+    {
+        private readonly CategoricalColumn _column;
+        // Table category code → one-hot position, −1 for a category the training rows do not have.
+        private readonly int[] _position;
+        private readonly bool _flag, _refuse;
+
+        public OneHotPart(CategoricalColumn column, ReadOnlySpan<int> rows, MissingValues missing, bool flag)
+        {
+            _column = column;
+            _flag = flag;
+            _refuse = missing == MissingValues.Refuse;
+            _position = Enumerable.Repeat(-1, column.Categories.Count).ToArray();
+            int next = 0;
+            foreach (int row in rows)
+            {
+                int code = column.Codes[row];
+                if (code >= 0 && _position[code] < 0) _position[code] = next++;
+            }
+            var ordered = new string[next];
+            for (int code = 0; code < _position.Length; code++)
+                if (_position[code] >= 0) ordered[_position[code]] = column.Categories[code];
+            Names.AddRange(ordered.Select(category => $"{column.Name}={category}"));
+            if (flag) Names.Add(column.Name + "_missing");
+        }
+
+        public override void Encode(CsvTable table, int row, Span<float> destination)
+        {
+            destination.Clear();
+            int code = _column.Codes[row];
+            if (code < 0)
+            {
+                if (_refuse) RefuseMissing(table, _column, row);
+                if (_flag) destination[^1] = 1f;
+                return;
+            }
+            if (_position[code] >= 0) destination[_position[code]] = 1f;
+        }
+    }
+}
