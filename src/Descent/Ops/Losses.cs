@@ -199,7 +199,7 @@ public static partial class Functional
     /// sign(x − y), 0 where x = y, as in PyTorch. Gradients flow to both input and target.
     /// </summary>
     public static Tensor L1Loss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean) =>
-        PointwiseLoss("l1_loss", input, target, reduction, d => Math.Abs(d), d => MathF.Sign(d));
+        PointwiseLoss("l1_loss", input, target, reduction, d => Math.Abs(d), Sign);
 
     /// <summary>
     /// Huber loss, like <c>F.huber_loss(input, target, delta=1.0)</c>: ½d² where |d| &lt; delta, else
@@ -230,12 +230,15 @@ public static partial class Functional
     public static Tensor SmoothL1Loss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, double beta = 1.0)
     {
         if (!(beta >= 0)) throw new ArgumentException($"smooth_l1_loss: beta must not be negative, got {beta}", nameof(beta));
-        if (beta == 0) return PointwiseLoss("smooth_l1_loss", input, target, reduction, d => Math.Abs(d), d => MathF.Sign(d));
+        if (beta == 0) return PointwiseLoss("smooth_l1_loss", input, target, reduction, d => Math.Abs(d), Sign);
         float betaF = (float)beta;
         return PointwiseLoss("smooth_l1_loss", input, target, reduction,
             d => Math.Abs(d) < beta ? 0.5 * d * d / beta : Math.Abs(d) - 0.5 * beta,
             d => Math.Clamp(d / betaF, -1f, 1f));
     }
+
+    /// <summary>sign(d): 0 at 0 as PyTorch's, and NaN stays NaN (MathF.Sign would throw).</summary>
+    private static float Sign(float d) => d > 0 ? 1f : d < 0 ? -1f : d == 0 ? 0f : float.NaN;
 
     /// <summary>
     /// An elementwise loss of d = input − target: <paramref name="value"/>(d) per element (in double), reduced;
