@@ -61,6 +61,16 @@ public class GradCheckTests
         ["mse_sum"] = (x => Functional.MseLoss(x[0], x[1], Reduction.Sum), () => [TestData.Random(1, 3, 4).Grad(), TestData.Random(2, 3, 4)]),
         ["bce_with_logits"] = (x => Functional.BinaryCrossEntropyWithLogits(x[0], x[1]), () => [TestData.Uniform(1, -3.0, 3.0, 3, 4).Grad(), TestData.Uniform(2, 0.0, 1.0, 3, 4).Grad()]),
         ["bce_with_logits_sum"] = (x => Functional.BinaryCrossEntropyWithLogits(x[0], x[1], Reduction.Sum), () => [TestData.Uniform(1, -3.0, 3.0, 3, 4).Grad(), TestData.Uniform(2, 0.0, 1.0, 3, 4)]),
+        ["bce_with_logits_weights"] = (x => Functional.BinaryCrossEntropyWithLogits(x[0], x[1], Reduction.Mean, TestData.Uniform(3, 0.5, 2.0, 3, 1), TestData.Uniform(4, 0.2, 3.0, 4)), () => [TestData.Uniform(1, -3.0, 3.0, 3, 4).Grad(), TestData.Uniform(2, 0.0, 1.0, 3, 4).Grad()]),
+        // |input − target| ≥ 0.05, beyond the kink of |d| by more than the step ε = 0.01.
+        ["l1_mean"] = (x => Functional.L1Loss(x[0], x[1]), () => [TestData.AwayFromZero(1, 0.1f, 3, 4).Grad(), TestData.Uniform(2, -0.05, 0.05, 3, 4).Grad()]),
+        ["l1_none"] = (x => Functional.L1Loss(x[0], x[1], Reduction.None), () => [TestData.AwayFromZero(1, 0.1f, 7).Grad(), TestData.Uniform(2, -0.05, 0.05, 7).Grad()]),
+        ["huber_delta0.5"] = (x => Functional.HuberLoss(x[0], x[1], Reduction.Sum, delta: 0.5), () => [TestData.Random(1, 3, 4).Grad(), TestData.Random(2, 3, 4).Grad()]),
+        ["smooth_l1_beta0.5"] = (x => Functional.SmoothL1Loss(x[0], x[1], Reduction.Mean, beta: 0.5), () => [TestData.Random(1, 3, 4).Grad(), TestData.Random(2, 3, 4).Grad()]),
+        ["smooth_l1_beta0"] = (x => Functional.SmoothL1Loss(x[0], x[1], Reduction.Mean, beta: 0), () => [TestData.AwayFromZero(1, 0.1f, 3, 4).Grad(), TestData.Uniform(2, -0.05, 0.05, 3, 4).Grad()]),
+        ["cross_entropy_weight"] = (x => Functional.CrossEntropy(x[0], [0, 3, 1, 4, 2, 2], weight: Tensor.FromArray([0.5f, 2f, 1f, 1.5f, 0.2f], 5)), () => [TestData.Uniform(1, -2.0, 2.0, 6, 5).Grad()]),
+        ["cross_entropy_smoothing"] = (x => Functional.CrossEntropy(x[0], [0, 3, 1, 4, 2, 2], Reduction.Sum, labelSmoothing: 0.1), () => [TestData.Uniform(1, -2.0, 2.0, 6, 5).Grad()]),
+        ["cross_entropy_weight_smoothing_none"] = (x => Functional.CrossEntropy(x[0], [0, 3, 1], Reduction.None, Tensor.FromArray([0.5f, 2f, 1f, 1.5f, 0.2f], 5), 0.2), () => [TestData.Uniform(1, -2.0, 2.0, 3, 5).Grad()]),
     };
 
     /// <summary>Distinct values spaced well apart, so max has no ties and no near-ties under ±ε.</summary>
