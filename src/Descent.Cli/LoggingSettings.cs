@@ -5,7 +5,7 @@ using Descent.Optim;
 namespace Descent.Cli;
 
 /// <summary>The <c>--logdir</c>, <c>--log-every</c> and <c>--flush-secs</c> options of the training commands.</summary>
-internal sealed record LoggingSettings(string? LogDir, int? LogEvery, double FlushSecs)
+internal sealed record LoggingSettings(string? LogDir, int? LogEvery, double? FlushSecs)
 {
     /// <summary>
     /// A TensorBoard logger writing one run under <see cref="LogDir"/>, or null without <c>--logdir</c>: into
@@ -17,11 +17,12 @@ internal sealed record LoggingSettings(string? LogDir, int? LogEvery, double Flu
         if (LogDir is null)
         {
             if (LogEvery is not null) throw new UsageException("--log-every applies only with --logdir");
+            if (FlushSecs is not null) throw new UsageException("--flush-secs applies only with --logdir");
             return null;
         }
         if (LogEvery is < 1) throw new UsageException($"--log-every must be a positive integer, got {LogEvery}");
-        if (!(FlushSecs > 0)) throw new UsageException($"--flush-secs must be positive, got {FlushSecs}");
+        if (FlushSecs is { } secs && !(secs > 0)) throw new UsageException($"--flush-secs must be positive, got {secs}");
         var dir = run is null ? SummaryWriter.CreateRunDirectory(LogDir) : Path.Combine(LogDir, run);
-        return new TensorBoardLogger(dir, model, optimizer, LogEvery, FlushSecs, hparams) { Misclassified = misclassified };
+        return new TensorBoardLogger(dir, model, optimizer, LogEvery, FlushSecs ?? 5, hparams) { Misclassified = misclassified };
     }
 }

@@ -24,7 +24,7 @@ internal static class TrainCommand
         var l2 = new Option<double>("--l2") { Description = "L2 penalty λ on the weights (λ/2‖w‖² added to the loss; gradient λw)" };
         var logdir = new Option<string?>("--logdir") { Description = "Write TensorBoard event files under this directory" };
         var logEvery = new Option<int?>("--log-every") { Description = "Weight and gradient histograms and update ratios every N steps too (they come at every epoch's end)" };
-        var flushSecs = new Option<double>("--flush-secs") { Description = "Flush event files at least this often", DefaultValueFactory = _ => 5 };
+        var flushSecs = new Option<double?>("--flush-secs") { Description = "Flush event files at least this often, in seconds (default 5; with --logdir)" };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary as the last line of stdout" };
         foreach (var o in data.All.Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs]).Append(json))
             cmd.Options.Add(o);

@@ -159,6 +159,16 @@ public class OptionsThatDoNotApplyTests
         Assert.False(Directory.Exists("never-written"));
     }
 
+    [Theory]
+    [InlineData("--log-every", "10")]
+    [InlineData("--flush-secs", "1")]
+    public void Logging_options_need_a_logdir(string option, string value)
+    {
+        var (code, output, err) = Run("train", "--epochs", "1", option, value);
+        Assert.Equal(2, code);
+        Assert.Equal($"descent: error: {option} applies only with --logdir\n", err);
+    }
+
     [Fact]
     public void Data_directory_is_refused_for_the_embedded_digits()
     {
