@@ -12,6 +12,9 @@ public abstract class TableColumn(string name)
 
     /// <summary>Cells that were empty or a missing-value marker (<see cref="CsvTable.MissingMarkers"/>).</summary>
     public abstract int MissingCount { get; }
+
+    /// <summary>True when the cell of record <paramref name="row"/> (0-based) was missing.</summary>
+    public abstract bool IsMissing(int row);
 }
 
 /// <summary>A column whose every present cell is a number; a missing cell is NaN.</summary>
@@ -30,6 +33,9 @@ public sealed class NumericColumn : TableColumn
 
     /// <inheritdoc />
     public override int MissingCount { get; }
+
+    /// <inheritdoc />
+    public override bool IsMissing(int row) => double.IsNaN(ValuesList[row]);
 }
 
 /// <summary>A column of text: each distinct text is a category; a missing cell has code −1.</summary>
@@ -52,6 +58,9 @@ public sealed class CategoricalColumn : TableColumn
 
     /// <inheritdoc />
     public override int MissingCount { get; }
+
+    /// <inheritdoc />
+    public override bool IsMissing(int row) => CodesList[row] < 0;
 }
 
 /// <summary>

@@ -149,13 +149,7 @@ public sealed class TabularEncoder
 
     private static void RequireTarget(CsvTable table, TableColumn target, int row)
     {
-        bool missing = target switch
-        {
-            NumericColumn n => double.IsNaN(n.Values[row]),
-            CategoricalColumn c => c.Codes[row] < 0,
-            _ => false,
-        };
-        if (missing) throw new InvalidDataException($"{table.Source}: row {row + 2}, column '{target.Name}': the target is missing");
+        if (target.IsMissing(row)) throw new InvalidDataException($"{table.Source}: row {row + 2}, column '{target.Name}': the target is missing");
     }
 
     private static string ClassName(TableColumn target, int row) => target switch
@@ -176,23 +170,23 @@ public sealed class TabularEncoder
             return (TaskKind.Classification, $"the target '{target.Name}' holds text ({names.Count} classes)", names.ToList());
         }
         var numeric = (NumericColumn)target;
+        if (task == TaskKind.Regression) return (TaskKind.Regression, "given", []);
+        // Inferring needs only to know whether there are more than maxClasses values; a given task needs them all.
+        int keep = task == TaskKind.Classification ? int.MaxValue : maxClasses + 1;
         var distinct = new SortedSet<double>();
         bool integers = true;
         foreach (int row in rows)
         {
             double v = numeric.Values[row];
             integers &= v == Math.Floor(v);
-            if (distinct.Count <= maxClasses) distinct.Add(v);
+            if (distinct.Count < keep) distinct.Add(v);
         }
         var classNames = distinct.Select(v => v.ToString("R", CultureInfo.InvariantCulture)).ToList();
         if (task == TaskKind.Classification)
         {
             if (!integers) throw new InvalidDataException($"{table.Source}: column '{target.Name}' holds non-integer numbers, so it cannot be a classification target");
-            var all = new SortedSet<double>();
-            foreach (int row in rows) all.Add(numeric.Values[row]);
-            return (TaskKind.Classification, "given", all.Select(v => v.ToString("R", CultureInfo.InvariantCulture)).ToList());
+            return (TaskKind.Classification, "given", classNames);
         }
-        if (task == TaskKind.Regression) return (TaskKind.Regression, "given", []);
         if (integers && distinct.Count <= maxClasses)
             return (TaskKind.Classification, $"the target '{target.Name}' holds {distinct.Count} distinct integers (at most {maxClasses} are read as classes)", classNames);
         return (TaskKind.Regression, integers
@@ -211,7 +205,7 @@ public sealed class TabularEncoder
         {
             int missingInTraining = 0;
             foreach (int row in rows)
-                if (IsMissing(column, row))
+                if (column.IsMissing(row))
                 {
                     if (missing == MissingValues.Refuse) RefuseMissing(table, column, row);
                     missingInTraining++;
@@ -223,13 +217,6 @@ public sealed class TabularEncoder
                 _ => throw new InvalidOperationException(),
             };
         }
-
-        protected static bool IsMissing(TableColumn column, int row) => column switch
-        {
-            NumericColumn n => double.IsNaN(n.Values[row]),
-            CategoricalColumn c => c.Codes[row] < 0,
-            _ => false,
-        };
 
         protected static void RefuseMissing(CsvTable table, TableColumn column, int row) =>
             throw new InvalidDataException($"{table.Source}: row {row + 2}, column '{column.Name}': the value is missing (missing values are refused)");

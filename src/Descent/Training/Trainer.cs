@@ -235,10 +235,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         int correct = 0;
         for (int i = 0; i < n; i++)
         {
-            var scores = d.Slice(i * c, c);
-            int best = 0;
-            for (int j = 1; j < c; j++) if (scores[j] > scores[best]) best = j;
-            if (best == targets[i]) correct++;
+            if (ClassificationBatch.ArgMax(d.Slice(i * c, c)) == targets[i]) correct++;
         }
         return correct;
     }

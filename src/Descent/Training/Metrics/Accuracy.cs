@@ -22,7 +22,7 @@ public sealed class Accuracy : IMetric
     public void Reset() => (_correct, _samples) = (0, 0);
 
     /// <summary>Correct predictions divided by samples since the last <see cref="Reset"/>.</summary>
-    public double Compute() => (double)_correct / ClassificationBatch.Samples(_samples, Name);
+    public double Compute() => (double)_correct / MetricSamples.Require(_samples, Name);
 
     private void Add(Tensor output, int[] classes)
     {

@@ -41,10 +41,6 @@ internal static class ClassificationBatch
         return best;
     }
 
-    /// <summary>Throws unless metrics have seen at least one sample.</summary>
-    public static long Samples(long samples, string metric) =>
-        samples > 0 ? samples : throw new InvalidOperationException($"{metric}: no samples since the last Reset(); call Update first");
-
     private static int CheckOutput(Tensor output, int? numClasses)
     {
         ArgumentNullException.ThrowIfNull(output);

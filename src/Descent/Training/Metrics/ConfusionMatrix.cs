@@ -49,7 +49,7 @@ public sealed class ConfusionMatrix : IMetric
     {
         long correct = 0;
         for (int i = 0; i < NumClasses; i++) correct += _counts[i, i];
-        return (double)correct / ClassificationBatch.Samples(_samples, Name);
+        return (double)correct / MetricSamples.Require(_samples, Name);
     }
 
     /// <summary>The live counts, for metrics built on the matrix.</summary>

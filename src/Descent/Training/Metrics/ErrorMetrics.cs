@@ -27,7 +27,7 @@ public sealed class MeanSquaredError : IMetric
     public double Compute() => Mean(Name);
 
     /// <summary>The mean squared error; <paramref name="metric"/> names the metric asking, should there be no samples.</summary>
-    internal double Mean(string metric) => _sum / RegressionBatch.Count(_count, metric);
+    internal double Mean(string metric) => _sum / MetricSamples.Require(_count, metric);
 }
 
 /// <summary>
@@ -80,7 +80,7 @@ public sealed class MeanAbsoluteError : IMetric
     public void Reset() => (_sum, _count) = (0, 0);
 
     /// <summary>The mean absolute error over every element since the last <see cref="Reset"/>.</summary>
-    public double Compute() => _sum / RegressionBatch.Count(_count, Name);
+    public double Compute() => _sum / MetricSamples.Require(_count, Name);
 }
 
 /// <summary>Sums of errors in double precision.</summary>

@@ -57,7 +57,7 @@ public sealed class PrecisionRecallF1 : IMetric
     /// <summary>Per-class precision, recall, F1 and support, and their macro and weighted averages.</summary>
     public ClassificationReport Compute()
     {
-        long samples = ClassificationBatch.Samples(_matrix.Samples, Name);
+        long samples = MetricSamples.Require(_matrix.Samples, Name);
         int c = NumClasses;
         var counts = _matrix.Counts;
         var precision = new double[c];

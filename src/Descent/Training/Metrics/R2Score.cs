@@ -21,7 +21,6 @@ public sealed class R2Score : IMetric
 {
     private long _count;
     private double[] _mean = [], _deviations = [], _residuals = [];
-    private float[] _min = [], _max = [];
 
     /// <inheritdoc />
     public string Name => "r2";
@@ -46,8 +45,6 @@ public sealed class R2Score : IMetric
                 sum += v;
                 double e = v - (double)y[i * outputs + k];
                 residuals += e * e;
-                _min[k] = Math.Min(_min[k], v);
-                _max[k] = Math.Max(_max[k], v);
             }
             double batchMean = sum / n, deviations = 0;
             for (int i = 0; i < n; i++)
@@ -72,12 +69,13 @@ public sealed class R2Score : IMetric
     /// <summary>R² of each of the K outputs (<c>multioutput="raw_values"</c>); one value for targets [N].</summary>
     public double[] ComputeRawValues()
     {
-        RegressionBatch.Count(_count, Name);
+        MetricSamples.Require(_count, Name);
         var scores = new double[_mean.Length];
         for (int k = 0; k < scores.Length; k++)
         {
             if (_count < 2) scores[k] = double.NaN;
-            else if (_min[k] == _max[k]) scores[k] = _residuals[k] == 0 ? 1 : 0;   // constant target
+            // A constant target: its deviations sum to exactly 0 (equal floats add, average and merge exactly in double).
+            else if (_deviations[k] == 0) scores[k] = _residuals[k] == 0 ? 1 : 0;
             else scores[k] = 1 - _residuals[k] / _deviations[k];
         }
         return scores;
@@ -88,9 +86,5 @@ public sealed class R2Score : IMetric
         _mean = new double[outputs];
         _deviations = new double[outputs];
         _residuals = new double[outputs];
-        _min = new float[outputs];
-        _max = new float[outputs];
-        _min.AsSpan().Fill(float.PositiveInfinity);
-        _max.AsSpan().Fill(float.NegativeInfinity);
     }
 }

@@ -14,8 +14,12 @@ internal static class RegressionBatch
             throw new ArgumentException($"target of shape {ShapeUtil.Format(target.Shape)} does not match output of shape {ShapeUtil.Format(output.Shape)}", nameof(target));
         return output.Rank == 1 ? 1 : output.Shape[1];
     }
+}
 
-    /// <summary>Throws unless metrics have seen at least one value.</summary>
-    public static long Count(long count, string metric) =>
+/// <summary>The check every metric makes before computing.</summary>
+internal static class MetricSamples
+{
+    /// <summary>Returns <paramref name="count"/>, or throws unless the metric has seen at least one sample.</summary>
+    public static long Require(long count, string metric) =>
         count > 0 ? count : throw new InvalidOperationException($"{metric}: no samples since the last Reset(); call Update first");
 }

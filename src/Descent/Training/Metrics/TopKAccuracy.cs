@@ -35,7 +35,7 @@ public sealed class TopKAccuracy : IMetric
     public void Reset() => (_correct, _samples) = (0, 0);
 
     /// <summary>Samples whose target ranks among the best <see cref="K"/>, divided by samples since the last <see cref="Reset"/>.</summary>
-    public double Compute() => (double)_correct / ClassificationBatch.Samples(_samples, Name);
+    public double Compute() => (double)_correct / MetricSamples.Require(_samples, Name);
 
     private void Add(Tensor output, int[] classes)
     {
