@@ -31,8 +31,7 @@ internal sealed class ModelDataOptionSet
     public TrainSettings Settings(ParseResult p, double? defaultValFraction = null)
     {
         var dataset = p.GetValue(Dataset)!;
-        if (dataset == "digits" && p.Given(DataDir))
-            throw new UsageException("--data does not apply to --dataset digits (the digits are embedded); use it with --dataset fashion-mnist");
+        RefuseDataDir(p, dataset, DataDir);
         var s = new TrainSettings
         {
             Dataset = dataset,
@@ -62,5 +61,12 @@ internal sealed class ModelDataOptionSet
         {
             throw new UsageException($"--init: {e.Message}");
         }
+    }
+
+    /// <summary>Refuses <c>--data</c> with the embedded digits, which read no files.</summary>
+    public static void RefuseDataDir(ParseResult p, string dataset, Option dataDir)
+    {
+        if (dataset == "digits" && p.Given(dataDir))
+            throw new UsageException("--data does not apply to --dataset digits (the digits are embedded); use it with --dataset fashion-mnist");
     }
 }

@@ -26,7 +26,11 @@ public static class BoardCommand
         {
             string dir = parse.GetValue(logdir)!;
             if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"--logdir: log directory '{dir}' does not exist");
-            if (parse.GetValue(export) is { } file) return Export(dir, OutputPaths.FileIn(file, "--export"), stdout);
+            if (parse.GetValue(export) is { } file)
+            {
+                parse.Refuse([port, host], "with --export (it writes a file and serves nothing)");
+                return Export(dir, OutputPaths.FileIn(file, "--export"), stdout);
+            }
             return Serve(dir, parse.GetValue(port), parse.GetValue(host)!, stdout);
         });
         return cmd;

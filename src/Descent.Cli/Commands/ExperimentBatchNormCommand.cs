@@ -36,6 +36,7 @@ public static class ExperimentBatchNormCommand
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
+            ModelDataOptionSet.RefuseDataDir(parse, parse.GetValue(dataset)!, dataDir);
             if (parse.GetValue(valFraction) is { } v && !(v > 0 && v < 1)) throw new UsageException($"--val-fraction must be in (0, 1), got {v.ToString(CultureInfo.InvariantCulture)}");
             var options = new BatchNormExperimentOptions
             {

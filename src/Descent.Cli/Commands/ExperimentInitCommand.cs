@@ -36,6 +36,7 @@ public static class ExperimentInitCommand
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
+            if (parse.GetValue(noTrain)) parse.Refuse([trainWidth, batchSize, lr, momentum], "with --no-train (they set the one-epoch training)");
             var options = new InitExperimentOptions
             {
                 Depth = ExperimentCommand.AtLeast(parse, depth, 1),

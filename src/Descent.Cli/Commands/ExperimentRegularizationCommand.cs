@@ -49,6 +49,10 @@ public static class ExperimentRegularizationCommand
         {
             string which = parse.GetValue(part)!.Trim().ToLowerInvariant();
             if (!Parts.Contains(which)) throw new UsageException($"--part: unknown part '{parse.GetValue(part)}' (expected one of: {string.Join(", ", Parts)})");
+            if (which == "polynomial")
+                parse.Refuse([dataset, dataDir, samples, validationSamples, epochs, batchSize, hidden, lr, dropout, l2, augment, regularizers], "with --part polynomial (it sets the subset part)");
+            if (which == "subset") parse.Refuse([degrees, lambdas, points, noise], "with --part subset (it sets the polynomial part)");
+            ModelDataOptionSet.RefuseDataDir(parse, parse.GetValue(dataset)!, dataDir);
             var polyOptions = poly with
             {
                 Degrees = ParseDegrees(parse.GetValue(degrees)!),

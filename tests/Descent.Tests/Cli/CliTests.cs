@@ -145,6 +145,7 @@ public class OptionsThatDoNotApplyTests
     [InlineData("--l1", "0.001")]
     [InlineData("--l2", "0.001")]
     [InlineData("--accumulate", "2")]
+    [InlineData("--val-fraction", "0.2")]
     [InlineData("--schedule", "cosine")]
     [InlineData("--warmup-steps", "10")]
     [InlineData("--logdir", "never-written")]
@@ -167,6 +168,22 @@ public class OptionsThatDoNotApplyTests
         var (code, output, err) = Run("train", "--epochs", "1", option, value);
         Assert.Equal(2, code);
         Assert.Equal($"descent: error: {option} applies only with --logdir\n", err);
+        Assert.Equal("", output);
+    }
+
+    [Theory]
+    [InlineData("descent: error: --port does not apply with --export (it writes a file and serves nothing)\n", "board", "--logdir", ".", "--export", "never-written.html", "--port", "7000")]
+    [InlineData("descent: error: --lr does not apply with --no-train (they set the one-epoch training)\n", "experiment", "init", "--no-train", "--lr", "0.5")]
+    [InlineData("descent: error: --samples does not apply with --part polynomial (it sets the subset part)\n", "experiment", "regularization", "--part", "polynomial", "--samples", "100")]
+    [InlineData("descent: error: --noise does not apply with --part subset (it sets the polynomial part)\n", "experiment", "regularization", "--part", "subset", "--noise", "0.1")]
+    [InlineData("descent: error: --data does not apply to --dataset digits (the digits are embedded); use it with --dataset fashion-mnist\n", "experiment", "batchnorm", "--data", "/tmp")]
+    public void Experiment_and_board_options_that_would_be_ignored_are_refused(string expected, params string[] args)
+    {
+        var (code, output, err) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Equal(expected, err);
+        Assert.Equal("", output);
+        Assert.False(File.Exists("never-written.html"));
     }
 
     [Fact]
