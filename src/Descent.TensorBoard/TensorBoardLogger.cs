@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Numerics;
 using System.Text;
 using Descent.Autodiff;
 using Descent.Data;
@@ -107,8 +106,8 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     private double _lossSum, _accuracySum;
     private int _lossCount;
     private long _lastLossStep = long.MinValue;
-    private double _gradNorm;
-    private bool _haveGradNorm;
+    // The gradient norm measured before the step in progress, on the steps that log one.
+    private double? _gradNorm;
     // The weights before the step _beforeStep, for its update ratios.
     private float[]? _before;
     private long _beforeStep = -1;
@@ -125,7 +124,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     /// <param name="flushSecs">Seconds between flushes of the event file.</param>
     /// <param name="hparams">Hyperparameters for the HParams tab, added to (and overriding) the optimizer's own: optimizer, lr, weight_decay, momentum, parameters.</param>
     public TensorBoardLogger(string? logDir, Module model, Optimizer optimizer, int? logEvery = null, double flushSecs = 5, IReadOnlyDictionary<string, object?>? hparams = null)
-        : this(CheckLogEvery(logEvery), hparams, () => new SummaryWriter(logDir, flushSecs: flushSecs), ownsWriter: true)
+        : this(CheckLogEvery(logEvery), hparams, new SummaryWriter(logDir, flushSecs: flushSecs), ownsWriter: true)
     {
         _subject = new Subject(model, optimizer, hparams);
     }
@@ -136,22 +135,23 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     /// that build them out of reach, such as <c>OptimizerComparison</c>.
     /// </summary>
     public TensorBoardLogger(string? logDir, int? logEvery = null, double flushSecs = 5, IReadOnlyDictionary<string, object?>? hparams = null)
-        : this(CheckLogEvery(logEvery), hparams, () => new SummaryWriter(logDir, flushSecs: flushSecs), ownsWriter: true)
+        : this(CheckLogEvery(logEvery), hparams, new SummaryWriter(logDir, flushSecs: flushSecs), ownsWriter: true)
     {
     }
 
     /// <summary>Logs to <paramref name="writer"/>, which stays the caller's to dispose (the logger only flushes it).</summary>
     public TensorBoardLogger(SummaryWriter writer, Module model, Optimizer optimizer, int? logEvery = null, IReadOnlyDictionary<string, object?>? hparams = null)
-        : this(CheckLogEvery(logEvery), hparams, () => writer ?? throw new ArgumentNullException(nameof(writer)), ownsWriter: false)
+        : this(CheckLogEvery(logEvery), hparams, writer ?? throw new ArgumentNullException(nameof(writer)), ownsWriter: false)
     {
         _subject = new Subject(model, optimizer, hparams);
     }
 
-    private TensorBoardLogger(int? logEvery, IReadOnlyDictionary<string, object?>? hparams, Func<SummaryWriter> writer, bool ownsWriter)
+    // logEvery is checked first (arguments are evaluated in order), so a bad value creates no run directory.
+    private TensorBoardLogger(int? logEvery, IReadOnlyDictionary<string, object?>? hparams, SummaryWriter writer, bool ownsWriter)
     {
         LogEvery = logEvery;
         _extraHParams = hparams;
-        Writer = writer();
+        Writer = writer;
         _ownsWriter = ownsWriter;
     }
 
@@ -257,10 +257,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     public void OnBeforeOptimizerStep(Trainer trainer)
     {
         if ((trainer.GlobalStep + 1) % GradNormEvery == 0)
-        {
             _gradNorm = GradientClipping.GradNorm(trainer.Optimizer.Arena);
-            _haveGradNorm = true;
-        }
         if (IsHistogramStep(trainer.GlobalStep + 1)) SnapshotWeights(trainer.GlobalStep + 1);
     }
 
@@ -268,8 +265,8 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     public void OnOptimizerStep(long globalStep)
     {
         var subject = Bound;
-        if (_haveGradNorm) Writer.AddScalar("train/grad_norm", _gradNorm, globalStep);
-        _haveGradNorm = false;
+        if (_gradNorm is { } norm) Writer.AddScalar("train/grad_norm", norm, globalStep);
+        _gradNorm = null;
         var groups = subject.Optimizer.GroupOptions;
         for (int g = 0; g < groups.Count; g++) Writer.AddScalar(subject.LrTags[g], groups[g].Lr, globalStep);
         if (IsHistogramStep(globalStep)) LogParameters(subject, globalStep);
@@ -373,25 +370,11 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     private float[]? _chunkFeatures;
     private int[]? _chunkIndices, _chunkLabels;
 
-    /// <summary>‖after − before‖ and ‖before‖, accumulated in double precision.</summary>
-    // Vector<T> code is never precompiled: compiled straight to optimized code, the first round of a process
-    // does not run this pass over every weight unoptimized.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    /// <summary>‖after − before‖ and ‖before‖, accumulated in double precision (once a round, so a plain loop).</summary>
     private static (double Update, double Weight) UpdateAndWeightNorms(ReadOnlySpan<float> after, ReadOnlySpan<float> before)
     {
-        var updates = Vector<double>.Zero;
-        var weights = Vector<double>.Zero;
-        int j = 0;
-        for (; j + Vector<float>.Count <= before.Length; j += Vector<float>.Count)
-        {
-            var b = new Vector<float>(before[j..]);
-            Vector.Widen(new Vector<float>(after[j..]) - b, out var dLow, out var dHigh);
-            Vector.Widen(b, out var bLow, out var bHigh);
-            updates += dLow * dLow + dHigh * dHigh;
-            weights += bLow * bLow + bHigh * bHigh;
-        }
-        double update = Vector.Sum(updates), weight = Vector.Sum(weights);
-        for (; j < before.Length; j++)
+        double update = 0, weight = 0;
+        for (int j = 0; j < before.Length; j++)
         {
             double b = before[j], d = after[j] - before[j];
             update += d * d;

@@ -67,7 +67,7 @@ internal static class CompareCommand
             Logger = logdir is null ? null : (name, model, opt) => new LoggingSettings(logdir, null, 5).Create(model, opt,
                 new Dictionary<string, object?>
                 {
-                    ["optimizer"] = name, ["lr"] = opt.GroupOptions[0].Lr, ["dataset"] = settings.Dataset, ["model"] = settings.Model,
+                    ["optimizer"] = name, ["dataset"] = settings.Dataset, ["model"] = settings.Model,
                     ["batch_size"] = settings.BatchSize, ["epochs"] = settings.Epochs, ["seed"] = settings.Seed,
                 }, run: name),
         };

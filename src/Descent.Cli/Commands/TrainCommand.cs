@@ -72,7 +72,7 @@ internal static class TrainCommand
         using var tensorBoard = logging.Create(model, optimizer, new Dictionary<string, object?>
         {
             ["dataset"] = settings.Dataset, ["model"] = settings.Model, ["optimizer"] = optimizerName,
-            ["lr"] = optimizer.GroupOptions[0].Lr, ["batch_size"] = settings.BatchSize, ["epochs"] = settings.Epochs, ["seed"] = settings.Seed,
+            ["batch_size"] = settings.BatchSize, ["epochs"] = settings.Epochs, ["seed"] = settings.Seed,
         }, misclassified: prepared.Validation is null ? null
             : new MisclassifiedImages(prepared.Validation, prepared.Train.SampleShape.Count == 1 ? ImageShape(settings.Dataset) : null));
         if (tensorBoard is not null) trainer.Callbacks.Add(tensorBoard);
