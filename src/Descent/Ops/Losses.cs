@@ -51,9 +51,11 @@ public static partial class Functional
                 var lp = logp.Data;
                 var g = gx.Data;
                 var gyd = gy.Data;
+                // A reduced loss has one upstream gradient: read it once, not per element.
+                float scale = reduction switch { Reduction.None => 0, Reduction.Mean => gyd[0] / n, _ => gyd[0] };
                 for (int i = 0; i < n; i++)
                 {
-                    float s = reduction switch { Reduction.None => gyd[i], Reduction.Mean => gyd[0] / n, _ => gyd[0] };
+                    float s = reduction == Reduction.None ? gyd[i] : scale;
                     for (int j = 0; j < c; j++) g[i * c + j] += s * MathF.Exp(lp[i * c + j]);
                     g[i * c + targets[i]] -= s;
                 }
@@ -76,8 +78,10 @@ public static partial class Functional
                 if (Tape.GradOf(logProbs) is not { } gx) return;
                 var g = gx.Data;
                 var gyd = gy.Data;
+                // A reduced loss has one upstream gradient: read it once, not per element.
+                float scale = reduction switch { Reduction.None => 0, Reduction.Mean => gyd[0] / n, _ => gyd[0] };
                 for (int i = 0; i < n; i++)
-                    g[i * c + targets[i]] -= reduction switch { Reduction.None => gyd[i], Reduction.Mean => gyd[0] / n, _ => gyd[0] };
+                    g[i * c + targets[i]] -= reduction == Reduction.None ? gyd[i] : scale;
             });
         }
         return y;
@@ -110,9 +114,11 @@ public static partial class Functional
                 var av = input.Data;
                 var bv = target.Data;
                 var gyd = gy.Data;
+                // A reduced loss has one upstream gradient: read it once, not per element.
+                float scale = reduction switch { Reduction.None => 0, Reduction.Mean => gyd[0] / av.Length, _ => gyd[0] };
                 for (int i = 0; i < av.Length; i++)
                 {
-                    float s = reduction switch { Reduction.None => gyd[i], Reduction.Mean => gyd[0] / av.Length, _ => gyd[0] };
+                    float s = reduction == Reduction.None ? gyd[i] : scale;
                     float g = 2f * (av[i] - bv[i]) * s;
                     if (ga is not null) ga.Data[i] += g;
                     if (gb is not null) gb.Data[i] -= g;
@@ -171,9 +177,11 @@ public static partial class Functional
                 var xv = input.Data;
                 var tv = target.Data;
                 var gyd = gy.Data;
+                // A reduced loss has one upstream gradient: read it once, not per element.
+                float scale = reduction switch { Reduction.None => 0, Reduction.Mean => gyd[0] / xv.Length, _ => gyd[0] };
                 for (int i = 0; i < xv.Length; i++)
                 {
-                    float s = reduction switch { Reduction.None => gyd[i], Reduction.Mean => gyd[0] / xv.Length, _ => gyd[0] };
+                    float s = reduction == Reduction.None ? gyd[i] : scale;
                     if (w is not null) s *= w[i];
                     if (pw is null)
                     {
@@ -268,9 +276,11 @@ public static partial class Functional
                 var av = input.Data;
                 var bv = target.Data;
                 var gyd = gy.Data;
+                // A reduced loss has one upstream gradient: read it once, not per element.
+                float scale = reduction switch { Reduction.None => 0, Reduction.Mean => gyd[0] / av.Length, _ => gyd[0] };
                 for (int i = 0; i < av.Length; i++)
                 {
-                    float s = reduction switch { Reduction.None => gyd[i], Reduction.Mean => gyd[0] / av.Length, _ => gyd[0] };
+                    float s = reduction == Reduction.None ? gyd[i] : scale;
                     float g = slope(av[i] - bv[i]) * s;
                     if (ga is not null) ga.Data[i] += g;
                     if (gb is not null) gb.Data[i] -= g;
@@ -316,9 +326,11 @@ public static partial class Functional
                 var lpv = logp.Data;
                 var g = gx.Data;
                 var gyd = gy.Data;
+                // A reduced loss has one upstream gradient: read it once, not per element.
+                double scale = reduction switch { Reduction.None => 0, Reduction.Mean => gyd[0] / divisor, _ => gyd[0] };
                 for (int i = 0; i < n; i++)
                 {
-                    double s = reduction switch { Reduction.None => gyd[i], Reduction.Mean => gyd[0] / divisor, _ => gyd[0] };
+                    double s = reduction == Reduction.None ? gyd[i] : scale;
                     int t = targets[i];
                     double qSum = (1 - eps) * w[t] + smooth * weightSum;
                     for (int j = 0; j < c; j++) g[i * c + j] += (float)(s * (qSum * Math.Exp(lpv[i * c + j]) - smooth * w[j]));
