@@ -367,8 +367,6 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
 
     private readonly record struct MisclassifiedSample(int Index, int Label, int Predicted);
 
-    private float[]? _chunkFeatures;
-    private int[]? _chunkIndices, _chunkLabels;
 
     /// <summary>‖after − before‖ and ‖before‖, accumulated in double precision (once a round, so a plain loop).</summary>
     private static (double Update, double Weight) UpdateAndWeightNorms(ReadOnlySpan<float> after, ReadOnlySpan<float> before)
@@ -423,11 +421,7 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     /// </summary>
     private List<MisclassifiedSample> FindMisclassified(MisclassifiedImages config)
     {
-        const int chunk = 256;
         var data = config.Validation;
-        _chunkFeatures ??= new float[chunk * data.SampleSize];
-        _chunkIndices ??= new int[chunk];
-        _chunkLabels ??= new int[chunk];
         var picked = new List<MisclassifiedSample>();
         var model = Bound.Model;
         bool wasTraining = model.Training;
@@ -435,20 +429,18 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         try
         {
             using var noGrad = Tape.NoGrad();
-            for (int start = 0; start < data.Count && picked.Count < config.MaxImages; start += chunk)
+            int start = 0;
+            // In order, a few hundred at a time: the first batches usually hold enough mistakes.
+            foreach (var batch in new DataLoader(data, 256).Epoch(0))
             {
-                int n = Math.Min(chunk, data.Count - start);
-                for (int i = 0; i < n; i++) _chunkIndices[i] = start + i;
-                data.GetBatch(_chunkIndices.AsSpan(0, n), _chunkFeatures.AsSpan(0, n * data.SampleSize), _chunkLabels.AsSpan(0, n));
-                var logits = model.Forward(new Tensor(_chunkFeatures, 0, [n, .. data.SampleShape]));
-                if (logits.Rank != 2 || logits.Shape[0] != n)
+                var logits = model.Forward(batch.X);
+                if (logits.Rank != 2 || logits.Shape[0] != batch.Size)
                     throw new InvalidOperationException($"misclassified images need class scores of shape [batch, classes]; the model returned {ShapeUtil.Format(logits.Shape)}");
                 int[] predictions = logits.ArgMax(1);
-                for (int i = 0; i < n && picked.Count < config.MaxImages; i++)
-                {
-                    int predicted = predictions[i];
-                    if (predicted != _chunkLabels[i]) picked.Add(new MisclassifiedSample(start + i, _chunkLabels[i], predicted));
-                }
+                for (int i = 0; i < batch.Size && picked.Count < config.MaxImages; i++)
+                    if (predictions[i] != batch.Y[i]) picked.Add(new MisclassifiedSample(start + i, batch.Y[i], predictions[i]));
+                start += batch.Size;
+                if (picked.Count >= config.MaxImages) break;
             }
         }
         finally
