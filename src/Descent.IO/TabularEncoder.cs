@@ -1,15 +1,7 @@
+using Descent.Data;
 using System.Globalization;
 
 namespace Descent.IO;
-
-/// <summary>What a model learns from a table's target column.</summary>
-public enum TaskKind
-{
-    /// <summary>Predict one class out of several (cross-entropy, accuracy).</summary>
-    Classification,
-    /// <summary>Predict a real value (mean squared error, RMSE, R²).</summary>
-    Regression,
-}
 
 /// <summary>What to do with a missing cell in a feature column.</summary>
 public enum MissingValues

@@ -69,7 +69,7 @@ public sealed class OptimizerComparison
         if (Schedule?.Invoke(opt, loader.Count) is { } schedule) trainer.Callbacks.Add(schedule);
         var logger = Logger?.Invoke(optimizer, model, opt);
         if (logger is not null) trainer.Callbacks.Add(logger);
-        Metrics val, test;
+        Evaluation val, test;
         try
         {
             trainer.Fit(loader, null, Epochs);

@@ -185,7 +185,7 @@ public static class BatchNormExperiment
         {
             foreach (var batch in loader.Epoch(epoch))
             {
-                float loss = trainer.TrainStep(batch.X, batch.Y, out _);
+                float loss = trainer.TrainStep(batch.X, batch.Target);
                 step++;
                 losses.Add((step, loss));
                 diverged = !float.IsFinite(loss);

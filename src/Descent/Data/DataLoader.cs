@@ -5,38 +5,49 @@ using Descent.Kernels;
 namespace Descent.Data;
 
 /// <summary>
-/// One mini-batch from a <see cref="DataLoader"/>: inputs <see cref="X"/> of shape
-/// <c>[Size, ...SampleShape]</c> and class labels <see cref="Y"/>. Deconstructs like PyTorch's
+/// One mini-batch from a <see cref="DataLoader"/>: inputs <see cref="X"/> of shape <c>[Size, ...SampleShape]</c>
+/// and targets <see cref="Target"/> (<c>[Size]</c> class indices or <c>[Size, TargetSize]</c> values). A
+/// classification batch also has its labels as integers in <see cref="Y"/> and deconstructs like PyTorch's
 /// <c>for x, y in loader</c>: <c>foreach (var (x, y) in loader)</c>.
 /// </summary>
 /// <remarks>
 /// A batch is valid until the next batch is fetched: the loader refills the same buffers for every batch,
-/// so <see cref="X"/>, <see cref="Y"/> and <see cref="Indices"/> change under you once the enumeration moves
-/// on. Copy what you need to keep (<c>X.Clone()</c>, <c>Y.ToArray()</c>).
+/// so <see cref="X"/>, <see cref="Target"/>, <see cref="Y"/> and <see cref="Indices"/> change under you once the
+/// enumeration moves on. Copy what you need to keep (<c>X.Clone()</c>, <c>Y.ToArray()</c>).
 /// </remarks>
 public sealed class Batch
 {
     private readonly int[] _order;
     private readonly int _start;
+    private readonly int[]? _labels;
 
-    internal Batch(Tensor x, int[] y, int[] order, int start, int epoch, int index)
+    internal Batch(Tensor x, Tensor target, int[]? labels, int[] order, int start, int epoch, int index)
     {
         X = x;
-        Y = y;
+        Target = target;
+        _labels = labels;
         _order = order;
         _start = start;
         Epoch = epoch;
         Index = index;
+        Size = x.Shape[0];
     }
 
     /// <summary>The inputs, shape <c>[Size, ...SampleShape]</c>, a view over the loader's reused buffer.</summary>
     public Tensor X { get; }
 
+    /// <summary>
+    /// The targets: <c>[Size]</c> class indices (as floats) for classification, <c>[Size, TargetSize]</c> values for
+    /// regression, a view over the loader's reused buffer. This is what a loss takes: <c>loss(model(x), target)</c>.
+    /// </summary>
+    public Tensor Target { get; }
+
     /// <summary>The class labels, one per sample (length <see cref="Size"/>), in the loader's reused buffer.</summary>
-    public int[] Y { get; }
+    /// <exception cref="InvalidOperationException">A regression batch, whose targets are in <see cref="Target"/>.</exception>
+    public int[] Y => _labels ?? throw new InvalidOperationException("a regression batch has no class labels; its targets are in Target");
 
     /// <summary>Number of samples in this batch (the last batch of an epoch may be smaller).</summary>
-    public int Size => Y.Length;
+    public int Size { get; }
 
     /// <summary>The dataset indices of the samples in this batch, in batch order.</summary>
     public ReadOnlySpan<int> Indices => _order.AsSpan(_start, Size);
@@ -47,7 +58,7 @@ public sealed class Batch
     /// <summary>Position of this batch within its epoch (0-based).</summary>
     public int Index { get; }
 
-    /// <summary>Lets <c>var (x, y) = batch</c> and <c>foreach (var (x, y) in loader)</c> work.</summary>
+    /// <summary>Lets <c>var (x, y) = batch</c> and <c>foreach (var (x, y) in loader)</c> work for classification batches.</summary>
     public void Deconstruct(out Tensor x, out int[] y)
     {
         x = X;
@@ -86,11 +97,13 @@ public sealed class DataLoader : IEnumerable<Batch>
 
     private readonly int[] _order;
     private readonly float[] _features;
-    private readonly int[] _labels;
+    private readonly float[] _targets;
+    private readonly int[]? _labels;
     private readonly int[] _batchShape;
+    private readonly int[] _targetShape;
+    private int[]? _tailLabels;
     private readonly ImageShape _imageShape;
     private float[][]? _scratch;
-    private int[]? _tailLabels;
     private int _pass;
 
     /// <summary>Creates a loader over <paramref name="dataset"/>.</summary>
@@ -120,8 +133,10 @@ public sealed class DataLoader : IEnumerable<Batch>
         _order = new int[n];
         int capacity = Math.Min(batchSize, n);
         _features = new float[checked(capacity * dataset.SampleSize)];
-        _labels = new int[capacity];
+        _targets = new float[checked(capacity * dataset.TargetSize)];
+        if (dataset.Task == TaskKind.Classification) _labels = new int[capacity];
         _batchShape = [batchSize, .. dataset.SampleShapeArray];
+        _targetShape = dataset.Task == TaskKind.Classification ? [batchSize] : [batchSize, dataset.TargetSize];
         Count = dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
     }
 
@@ -199,10 +214,17 @@ public sealed class DataLoader : IEnumerable<Batch>
             CheckPass(pass);
             int start = b * BatchSize;
             int size = Math.Min(BatchSize, n - start);
-            int[] labels = size == _labels.Length ? _labels : (_tailLabels ??= new int[size]);
-            Assemble(epoch, start, size, labels);
+            Assemble(epoch, start, size);
             _batchShape[0] = size;
-            yield return new Batch(new Tensor(_features, 0, _batchShape), labels, _order, start, epoch, b);
+            _targetShape[0] = size;
+            int[]? labels = null;
+            if (_labels is not null)
+            {
+                // A batch's Y is a whole array; the short last batch of an epoch gets its own.
+                labels = size == _labels.Length ? _labels : (_tailLabels ??= new int[size]);
+                for (int i = 0; i < size; i++) labels[i] = (int)_targets[i];
+            }
+            yield return new Batch(new Tensor(_features, 0, _batchShape), new Tensor(_targets, 0, _targetShape), labels, _order, start, epoch, b);
         }
     }
 
@@ -214,10 +236,9 @@ public sealed class DataLoader : IEnumerable<Batch>
     }
 
     /// <summary>Copies the samples at order positions [start, start + size) into the batch buffers and augments them.</summary>
-    private void Assemble(int epoch, int start, int size, int[] labels)
+    private void Assemble(int epoch, int start, int size)
     {
-        int sampleSize = Dataset.SampleSize;
-        Dataset.GetBatch(_order.AsSpan(start, size), _features.AsSpan(0, size * sampleSize), labels);
+        Dataset.GetBatch(_order.AsSpan(start, size), _features.AsSpan(0, size * Dataset.SampleSize), _targets.AsSpan(0, size * Dataset.TargetSize));
         if (Transform is null) return;
         var scratch = _scratch ??= CreateScratch();
         var body = new AugmentBody

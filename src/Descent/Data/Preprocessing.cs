@@ -132,7 +132,7 @@ public sealed class Preprocessor
     {
         ArgumentNullException.ThrowIfNull(data);
         var features = (float[])data.Features.Clone();
-        var result = new InMemoryDataset(features, data.Labels, data.SampleShapeArray, data.NumClasses);
+        var result = data.WithFeatures(features);
         if (Options.ClipStd is { } k) Statistics.ClipSamples(features, data.SampleSize, k);
         Statistics.TransformInPlace(result);
         return result;

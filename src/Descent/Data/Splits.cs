@@ -9,6 +9,7 @@ namespace Descent.Data;
 /// The held-out part gets <c>ceil(fraction · N)</c> samples and the rest stays for training, as in
 /// scikit-learn. With stratification every class is split in the same proportion: class <c>c</c> with
 /// <c>N_c</c> samples puts <c>floor</c> or <c>ceil</c> of <c>held · N_c / N</c> in the held-out part.
+/// <c>stratify</c> defaults to true for classification and false for regression datasets.
 /// Both parts keep the dataset's order (shuffle them with <see cref="DataLoader"/>); the same seed gives the
 /// same split in every run.
 /// </remarks>
@@ -19,7 +20,7 @@ public static class Splits
 
     /// <summary>Splits off a test set holding <paramref name="testFraction"/> of the samples (0 &lt; fraction &lt; 1).</summary>
     public static (InMemoryDataset Train, InMemoryDataset Test) TrainTestSplit(
-        InMemoryDataset dataset, double testFraction, int seed = 0, bool stratify = true)
+        InMemoryDataset dataset, double testFraction, int seed = 0, bool? stratify = null)
     {
         var (train, test) = SplitIndices(dataset, testFraction, seed, stratify, nameof(testFraction), "test_fraction");
         return (dataset.Subset(train), dataset.Subset(test));
@@ -30,7 +31,7 @@ public static class Splits
     /// (0 &lt; fraction &lt; 1), typically from the training part of a <see cref="TrainTestSplit"/>.
     /// </summary>
     public static (InMemoryDataset Train, InMemoryDataset Validation) TrainValidationSplit(
-        InMemoryDataset dataset, double validationFraction, int seed = 0, bool stratify = true)
+        InMemoryDataset dataset, double validationFraction, int seed = 0, bool? stratify = null)
     {
         var (train, validation) = SplitIndices(dataset, validationFraction, seed, stratify, nameof(validationFraction), "validation_fraction");
         return (dataset.Subset(train), dataset.Subset(validation));
@@ -40,7 +41,7 @@ public static class Splits
     /// The index sets behind <see cref="TrainTestSplit"/>: ascending, disjoint, and together every index of
     /// <paramref name="dataset"/> once.
     /// </summary>
-    public static (int[] Train, int[] HeldOut) SplitIndices(Dataset dataset, double heldOutFraction, int seed = 0, bool stratify = true) =>
+    public static (int[] Train, int[] HeldOut) SplitIndices(Dataset dataset, double heldOutFraction, int seed = 0, bool? stratify = null) =>
         SplitIndices(dataset, heldOutFraction, seed, stratify, nameof(heldOutFraction), "held_out_fraction");
 
     /// <summary>
@@ -55,7 +56,7 @@ public static class Splits
     /// then lands within about one sample of its share in each part.
     /// </remarks>
     public static (InMemoryDataset Train, InMemoryDataset Validation, InMemoryDataset Test) TrainValidationTestSplit(
-        InMemoryDataset dataset, double trainFraction, double validationFraction, double testFraction, int seed = 0, bool stratify = true)
+        InMemoryDataset dataset, double trainFraction, double validationFraction, double testFraction, int seed = 0, bool? stratify = null)
     {
         var (train, validation, test) = TrainValidationTestIndices(dataset, trainFraction, validationFraction, testFraction, seed, stratify);
         return (dataset.Subset(train), dataset.Subset(validation), dataset.Subset(test));
@@ -66,7 +67,7 @@ public static class Splits
     /// every index of <paramref name="dataset"/> once.
     /// </summary>
     public static (int[] Train, int[] Validation, int[] Test) TrainValidationTestIndices(
-        Dataset dataset, double trainFraction, double validationFraction, double testFraction, int seed = 0, bool stratify = true)
+        Dataset dataset, double trainFraction, double validationFraction, double testFraction, int seed = 0, bool? stratify = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         CheckPartFraction(trainFraction, nameof(trainFraction), "train_fraction");
@@ -83,9 +84,9 @@ public static class Splits
         var rng = new SeededRandom(seed, SplitStream, ThreeWayIndex);
         var all = new int[n];
         for (int i = 0; i < n; i++) all[i] = i;
-        var testMask = Pick(dataset, all, sizes[2], stratify, ref rng);
+        var testMask = Pick(dataset, all, sizes[2], Stratified(dataset, stratify), ref rng);
         var rest = all.Where((_, i) => !testMask[i]).ToArray();
-        var validationMask = Pick(dataset, rest, sizes[1], stratify, ref rng);
+        var validationMask = Pick(dataset, rest, sizes[1], Stratified(dataset, stratify), ref rng);
 
         var test = all.Where((_, i) => testMask[i]).ToArray();
         var validation = rest.Where((_, i) => validationMask[i]).ToArray();
@@ -107,7 +108,7 @@ public static class Splits
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">Fewer than 2 folds.</exception>
     /// <exception cref="ArgumentException">More folds than samples.</exception>
-    public static IReadOnlyList<Fold> KFold(Dataset dataset, int folds, int seed = 0, bool stratify = true)
+    public static IReadOnlyList<Fold> KFold(Dataset dataset, int folds, int seed = 0, bool? stratify = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (folds < 2) throw new ArgumentOutOfRangeException(nameof(folds), $"folds must be at least 2, got {folds}");
@@ -116,7 +117,7 @@ public static class Splits
 
         var rng = new SeededRandom(seed, SplitStream, KFoldIndex);
         int[] dealt;
-        if (stratify)
+        if (Stratified(dataset, stratify))
         {
             var members = MembersByClass(dataset, Enumerable.Range(0, n).ToArray());
             var order = new List<int>(n);
@@ -148,7 +149,7 @@ public static class Splits
         return result;
     }
 
-    private static (int[] Train, int[] HeldOut) SplitIndices(Dataset dataset, double fraction, int seed, bool stratify, string parameter, string fractionName)
+    private static (int[] Train, int[] HeldOut) SplitIndices(Dataset dataset, double fraction, int seed, bool? stratify, string parameter, string fractionName)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (!(fraction > 0 && fraction < 1))
@@ -164,7 +165,7 @@ public static class Splits
         var rng = new SeededRandom(seed, SplitStream, 0);
         var all = new int[n];
         for (int i = 0; i < n; i++) all[i] = i;
-        var held = Pick(dataset, all, heldCount, stratify, ref rng);
+        var held = Pick(dataset, all, heldCount, Stratified(dataset, stratify), ref rng);
 
         var train = new int[n - heldCount];
         var heldOut = new int[heldCount];
@@ -258,6 +259,16 @@ public static class Splits
             assigned++;
         }
         return sizes;
+    }
+
+    /// <summary>
+    /// Whether a split keeps class proportions: <paramref name="stratify"/> when given, else for classification
+    /// datasets only (a regression target has no classes to keep).
+    /// </summary>
+    private static bool Stratified(Dataset dataset, bool? stratify)
+    {
+        if (stratify == true) dataset.RequireClassification("stratified splits");
+        return stratify ?? dataset.Task == TaskKind.Classification;
     }
 
     private static void CheckPartFraction(double fraction, string parameter, string name)

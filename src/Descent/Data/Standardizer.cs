@@ -182,7 +182,7 @@ public sealed class Standardizer
         CheckDataset(dataset);
         var features = (float[])dataset.Features.Clone();
         TransformSamples(features, dataset.SampleSize);
-        return new InMemoryDataset(features, dataset.Labels, dataset.SampleShapeArray, dataset.NumClasses);
+        return dataset.WithFeatures(features);
     }
 
     /// <summary>Standardizes <paramref name="dataset"/>'s features in place (every dataset sharing the array sees the change).</summary>

@@ -65,6 +65,56 @@ public static partial class Functional
         return y;
     }
 
+    /// <summary>
+    /// Cross-entropy from logits [N, C] and a target tensor, like <c>F.cross_entropy(input, target)</c>: the target
+    /// is either N class indices [N] (integral floats, as a <see cref="Data.Batch.Target"/> carries them) or class
+    /// probabilities [N, C] (soft labels; PyTorch's float-target form, where the mean divides by N and a class
+    /// weight scales each class's term). The target is a constant: no gradient flows to it.
+    /// </summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean, Tensor? weight = null, double labelSmoothing = 0)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(target);
+        if (target.Rank == 1) return CrossEntropy(logits, ClassIndices(logits, target), reduction, weight, labelSmoothing);
+        if (logits.Rank != 2 || !target.Shape.SequenceEqual(logits.Shape))
+            throw new ArgumentException($"cross_entropy: target of shape {ShapeUtil.Format(target.Shape)} is neither class indices [{(logits.Rank > 0 ? logits.Shape[0] : 0)}] nor probabilities of the input's shape {ShapeUtil.Format(logits.Shape)}", nameof(target));
+        if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
+            throw new ArgumentException($"cross_entropy: labelSmoothing must be between 0 and 1, got {labelSmoothing}", nameof(labelSmoothing));
+        int n = logits.Shape[0], c = logits.Shape[1];
+        if (weight is not null && (weight.Rank != 1 || weight.Shape[0] != c))
+            throw new ArgumentException($"cross_entropy: weight must have shape [{c}] (one per class of input {ShapeUtil.Format(logits.Shape)}), got {ShapeUtil.Format(weight.Shape)}", nameof(weight));
+        // −Σ_c w_c·t'_ic·log p_ic with t' = (1 − ε)·t + ε/C: the weighted, smoothed target is a constant factor.
+        var t = target.Data;
+        var factor = new float[n * c];
+        float keep = (float)(1 - labelSmoothing), spread = (float)(labelSmoothing / c);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < c; j++)
+                factor[i * c + j] = -(keep * t[i * c + j] + spread) * (weight is null ? 1f : weight.Data[j]);
+        var perSample = Sum(LogSoftmax(logits, 1) * Tensor.FromArray(factor, n, c), 1);
+        return reduction switch
+        {
+            Reduction.None => perSample,
+            Reduction.Sum => Sum(perSample),
+            _ => Mean(perSample),
+        };
+    }
+
+    /// <summary>The class indices a rank-1 float target holds, checked to be integers in [0, C).</summary>
+    private static int[] ClassIndices(Tensor logits, Tensor target)
+    {
+        var t = target.Data;
+        int c = logits.Rank == 2 ? logits.Shape[1] : 0;
+        var classes = new int[t.Length];
+        for (int i = 0; i < t.Length; i++)
+        {
+            float v = t[i];
+            if (!(v >= 0 && v < c && v == MathF.Floor(v)))
+                throw new ArgumentException($"cross_entropy: target[{i}] = {v} is not a class index in [0, {c}) for input of shape {ShapeUtil.Format(logits.Shape)}", nameof(target));
+            classes[i] = (int)v;
+        }
+        return classes;
+    }
+
     /// <summary>Negative log-likelihood of log-probabilities [N, C] at class indices, like <c>F.nll_loss</c>.</summary>
     public static Tensor NllLoss(Tensor logProbs, int[] targets, Reduction reduction = Reduction.Mean)
     {

@@ -21,8 +21,8 @@ public sealed record CrossValidationOptions
     /// <summary>Seed of the fold assignment and of each fold's batch order.</summary>
     public int Seed { get; init; }
 
-    /// <summary>Keep each class's proportion in every fold, like <c>StratifiedKFold</c> (default true).</summary>
-    public bool Stratify { get; init; } = true;
+    /// <summary>Keep each class's proportion in every fold, like <c>StratifiedKFold</c>; null (the default) stratifies classification data and not regression data.</summary>
+    public bool? Stratify { get; init; }
 
     /// <summary>
     /// Preprocessing fitted on each fold's training part alone and applied to its validation part, so no statistic of
@@ -53,7 +53,7 @@ public sealed record CrossValidationOptions
 /// <param name="Validation">Loss and accuracy on the fold's validation part after the last epoch.</param>
 /// <param name="History">The fold's per-epoch results (validation columns on its held-out part).</param>
 /// <param name="Seconds">Wall time of the fold, preprocessing and training included.</param>
-public sealed record FoldResult(int Fold, int TrainSamples, int ValidationSamples, Metrics Validation, IReadOnlyList<EpochResult> History, double Seconds);
+public sealed record FoldResult(int Fold, int TrainSamples, int ValidationSamples, Evaluation Validation, IReadOnlyList<EpochResult> History, double Seconds);
 
 /// <summary>
 /// The result of a k-fold cross-validation: one <see cref="FoldResult"/> per fold and the mean and standard deviation
@@ -69,6 +69,12 @@ public sealed record CrossValidationResult(IReadOnlyList<FoldResult> Folds)
     /// <summary>Standard deviation of the validation accuracy over the folds.</summary>
     public double StdAccuracy => Std(Folds.Select(f => f.Validation.Accuracy));
 
+    /// <summary>Mean over the folds of the validation metric <paramref name="name"/> (a <see cref="Trainer.Metrics"/> name).</summary>
+    public double Mean(string name) => Folds.Average(f => f.Validation.Values[name]);
+
+    /// <summary>Standard deviation over the folds of the validation metric <paramref name="name"/>.</summary>
+    public double Std(string name) => Std(Folds.Select(f => f.Validation.Values[name]));
+
     /// <summary>Mean validation loss over the folds.</summary>
     public double MeanLoss => Folds.Average(f => f.Validation.Loss);
 
@@ -76,8 +82,9 @@ public sealed record CrossValidationResult(IReadOnlyList<FoldResult> Folds)
     public double StdLoss => Std(Folds.Select(f => f.Validation.Loss));
 
     /// <inheritdoc />
-    public override string ToString() => FormattableString.Invariant(
-        $"{Folds.Count}-fold cross-validation: accuracy {MeanAccuracy:F4} ± {StdAccuracy:F4}, loss {MeanLoss:F4} ± {StdLoss:F4}");
+    public override string ToString() => double.IsNaN(MeanAccuracy)
+        ? FormattableString.Invariant($"{Folds.Count}-fold cross-validation: loss {MeanLoss:F4} ± {StdLoss:F4}")
+        : FormattableString.Invariant($"{Folds.Count}-fold cross-validation: accuracy {MeanAccuracy:F4} ± {StdAccuracy:F4}, loss {MeanLoss:F4} ± {StdLoss:F4}");
 
     private static double Std(IEnumerable<double> values)
     {
@@ -140,9 +147,8 @@ public static class CrossValidation
             var loader = new DataLoader(train, options.BatchSize, shuffle: true, seed: options.Seed + fold.Index, transform: options.Augmentation);
             var history = trainer.Fit(loader, validation, options.Epochs);
             var last = history[^1];
-            var metrics = last.ValLoss is { } loss && last.ValAccuracy is { } accuracy
-                ? new Metrics(loss, accuracy, validation.Count)
-                : trainer.Evaluate(validation);
+            var metrics = new Evaluation(last.ValLoss!.Value, last.ValAccuracy ?? double.NaN, validation.Count,
+                last.ValMetrics ?? new Dictionary<string, double>());
             var result = new FoldResult(fold.Index, train.Count, validation.Count, metrics, history, clock.Elapsed.TotalSeconds);
             results.Add(result);
             options.OnFoldEnd?.Invoke(result);

@@ -6,14 +6,26 @@ using Descent.Optim;
 
 namespace Descent.Training;
 
-/// <summary>Loss of a batch: model output and integer class targets → scalar tensor.</summary>
-public delegate Tensor LossFunction(Tensor output, int[] targets);
+/// <summary>
+/// Loss of a batch: model output and the batch's <see cref="Batch.Target"/> (class indices [N] or values
+/// [N, K]) → scalar tensor, like a PyTorch criterion <c>loss_fn(output, target)</c>. Any function of the two
+/// built from differentiable ops is a custom loss, e.g.
+/// <c>(output, target) =&gt; Functional.HuberLoss(output, target, delta: 0.5)</c>.
+/// </summary>
+public delegate Tensor LossFunction(Tensor output, Tensor target);
 
-/// <summary>Loss and accuracy over a dataset.</summary>
-public readonly record struct Metrics(double Loss, double Accuracy, int Samples);
+/// <summary>
+/// What evaluating a model on a dataset measured: the mean loss, the accuracy (classification; NaN for
+/// regression), the sample count and every metric of <see cref="Trainer.Metrics"/> by name.
+/// </summary>
+public readonly record struct Evaluation(double Loss, double Accuracy, int Samples, IReadOnlyDictionary<string, double> Values);
 
-/// <summary>What one epoch of <see cref="Trainer.Fit"/> measured.</summary>
-public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccuracy, double? ValLoss, double? ValAccuracy, double Seconds, double Lr);
+/// <summary>
+/// What one epoch of <see cref="Trainer.Fit"/> measured. Accuracies are NaN for regression;
+/// <paramref name="TrainMetrics"/> and <paramref name="ValMetrics"/> hold the <see cref="Trainer.Metrics"/> by name.
+/// </summary>
+public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccuracy, double? ValLoss, double? ValAccuracy, double Seconds, double Lr,
+    IReadOnlyDictionary<string, double>? TrainMetrics = null, IReadOnlyDictionary<string, double>? ValMetrics = null);
 
 /// <summary>
 /// Hooks into <see cref="Trainer.Fit"/>, like Keras callbacks. Every method has an empty default, so a
@@ -25,7 +37,7 @@ public interface ITrainerCallback
     void OnTrainBegin(Trainer trainer, int epochs, int batchesPerEpoch) { }
     /// <summary>Before each epoch (1-based).</summary>
     void OnEpochBegin(int epoch) { }
-    /// <summary>After each batch (a micro-batch under gradient accumulation) with its mean loss and its accuracy (fraction of samples whose arg-max prediction is the label).</summary>
+    /// <summary>After each batch (a micro-batch under gradient accumulation) with its mean loss and its accuracy (fraction of samples whose arg-max prediction is the label; NaN for regression).</summary>
     void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy) { }
     /// <summary>
     /// Before each optimizer step, once the step's gradients are complete (after backward, gradient
@@ -47,16 +59,34 @@ public interface ITrainerCallback
 /// The training loop: <see cref="Fit"/> (train with per-epoch validation), <see cref="Evaluate"/> and
 /// <see cref="Predict"/>. A step is the PyTorch idiom: zero grad, forward, loss, backward, step.
 /// </summary>
+/// <remarks>
+/// Without a loss the task of the data decides: cross-entropy on logits for classification, mean squared error
+/// for regression. Loss and (classification) accuracy are always measured; <see cref="Metrics"/> adds more.
+/// </remarks>
 public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? loss = null)
 {
+    private static readonly LossFunction CrossEntropyLoss = (o, t) => Functional.CrossEntropy(o, t);
+    private static readonly LossFunction MseLoss = (o, t) => Functional.MseLoss(o, t);
+
     /// <summary>The model being trained.</summary>
     public Module Model { get; } = model;
 
     /// <summary>The optimizer that updates <see cref="Model"/>.</summary>
     public Optimizer Optimizer { get; } = optimizer;
 
-    /// <summary>The loss; cross-entropy on logits by default.</summary>
-    public LossFunction Loss { get; } = loss ?? ((o, t) => Functional.CrossEntropy(o, t));
+    /// <summary>The loss given to the constructor; null picks one by the data's task (see the remarks).</summary>
+    public LossFunction? Loss { get; } = loss;
+
+    /// <summary>
+    /// Metrics measured on every training epoch and every evaluation besides loss and accuracy, like Keras's
+    /// <c>metrics=[...]</c>: e.g. <see cref="TopKAccuracy"/>, <see cref="PrecisionRecallF1"/>, <see cref="R2Score"/>,
+    /// or any <see cref="IMetric"/> of your own. Their values come in <see cref="EpochResult.TrainMetrics"/>,
+    /// <see cref="EpochResult.ValMetrics"/> and <see cref="Evaluation.Values"/>.
+    /// </summary>
+    public List<IMetric> Metrics { get; } = [];
+
+    /// <summary>The loss used on <paramref name="data"/>: <see cref="Loss"/>, or the task's default.</summary>
+    public LossFunction LossFor(Dataset data) => Loss ?? (data.Task == TaskKind.Classification ? CrossEntropyLoss : MseLoss);
 
     /// <summary>Callbacks run in order.</summary>
     public List<ITrainerCallback> Callbacks { get; } = [];
@@ -94,6 +124,8 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         if (Optimizer.RequiresClosure && _accumulationSteps > 1)
             throw new ArgumentException($"{Optimizer.GetType().Name} re-evaluates the loss inside its step and cannot accumulate gradients over batches (accumulation steps {_accumulationSteps})");
         var history = new List<EpochResult>();
+        var lossFunction = LossFor(train.Dataset);
+        bool classification = train.Dataset.Task == TaskKind.Classification;
         foreach (var c in Callbacks) c.OnTrainBegin(this, epochs, train.Count);
         StopRequested = false;
         for (int epoch = 1; epoch <= epochs && !StopRequested; epoch++)
@@ -105,23 +137,25 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
             long correct = 0, seen = 0;
             int batchIndex = 0;
             int batches = train.Count;
+            foreach (var m in Metrics) m.Reset();
             foreach (var batch in train.Epoch(epoch))
             {
                 bool first = batchIndex % _accumulationSteps == 0;
                 bool last = (batchIndex + 1) % _accumulationSteps == 0 || batchIndex + 1 == batches;
-                float batchLoss = ForwardBackward(batch.X, batch.Y, zeroGrad: first, out int batchCorrect);
+                float batchLoss = ForwardBackward(batch.X, batch.Target, lossFunction, zeroGrad: first, out int batchCorrect);
                 lossSum += (double)batchLoss * batch.Size;
                 correct += batchCorrect;
                 seen += batch.Size;
                 if (last) OptimizerStep();
-                float batchAccuracy = batch.Size > 0 ? (float)batchCorrect / batch.Size : float.NaN;
+                float batchAccuracy = classification && batch.Size > 0 ? (float)batchCorrect / batch.Size : float.NaN;
                 foreach (var c in Callbacks) c.OnBatchEnd(epoch, batchIndex, GlobalStep, batchLoss, batchAccuracy);
                 batchIndex++;
             }
-            Metrics? val = null;
+            var trainMetrics = ComputeMetrics();
+            Evaluation? val = null;
             if (validation is not null) val = Evaluate(validation);
-            var result = new EpochResult(epoch, lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1),
-                val?.Loss, val?.Accuracy, sw.Elapsed.TotalSeconds, Optimizer.GroupOptions[0].Lr);
+            var result = new EpochResult(epoch, lossSum / Math.Max(seen, 1), classification ? (double)correct / Math.Max(seen, 1) : double.NaN,
+                val?.Loss, val?.Accuracy, sw.Elapsed.TotalSeconds, Optimizer.GroupOptions[0].Lr, trainMetrics, val?.Values);
             history.Add(result);
             foreach (var c in Callbacks) c.OnEpochEnd(result);
         }
@@ -129,22 +163,28 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         return history;
     }
 
-    /// <summary>One optimizer step on a batch; returns the batch's loss and counts correct predictions.</summary>
-    public float TrainStep(Tensor x, int[] y, out int correct)
+    /// <summary>
+    /// One optimizer step on a batch of inputs <paramref name="x"/> and targets <paramref name="target"/> (class
+    /// indices [N] or values [N, K]; the loss is <see cref="Loss"/>, else cross-entropy for a rank-1 target and
+    /// mean squared error otherwise); returns the batch's loss. Does not update <see cref="Metrics"/>.
+    /// </summary>
+    public float TrainStep(Tensor x, Tensor target)
     {
-        float value = ForwardBackward(x, y, zeroGrad: true, out correct);
+        var lossFunction = Loss ?? (target.Rank == 1 ? CrossEntropyLoss : MseLoss);
+        float value = ForwardBackward(x, target, lossFunction, zeroGrad: true, out _, updateMetrics: false);
         OptimizerStep();
         return value;
     }
 
-    private float ForwardBackward(Tensor x, int[] y, bool zeroGrad, out int correct)
+    private float ForwardBackward(Tensor x, Tensor target, LossFunction lossFunction, bool zeroGrad, out int correct, bool updateMetrics = true)
     {
-        if (Optimizer.RequiresClosure) return ClosureStep(x, y, out correct);
+        if (Optimizer.RequiresClosure) return ClosureStep(x, target, lossFunction, out correct, updateMetrics);
         if (zeroGrad) Optimizer.ZeroGrad();
         var output = Model.Forward(x);
-        var lossTensor = Loss(output, y);
+        var lossTensor = lossFunction(output, target);
         float value = lossTensor.Item();
-        correct = CountCorrect(output, y);
+        correct = CountCorrect(output, target);
+        if (updateMetrics) foreach (var m in Metrics) m.Update(output, target);
         (_accumulationSteps > 1 ? lossTensor * (1f / _accumulationSteps) : lossTensor).Backward();
         return value;
     }
@@ -153,16 +193,20 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     /// For closure optimizers (LBFGS) the whole step happens here: the closure re-runs forward and backward
     /// as often as the line search needs; the reported loss and accuracy are those of the first evaluation.
     /// </summary>
-    private float ClosureStep(Tensor x, int[] y, out int correct)
+    private float ClosureStep(Tensor x, Tensor target, LossFunction lossFunction, out int correct, bool updateMetrics)
     {
         int firstCorrect = -1;
         float loss = Optimizer.Step(() =>
         {
             Optimizer.ZeroGrad();
             var output = Model.Forward(x);
-            var lossTensor = Loss(output, y);
+            var lossTensor = lossFunction(output, target);
             float value = lossTensor.Item();
-            if (firstCorrect < 0) firstCorrect = CountCorrect(output, y);
+            if (firstCorrect < 0)
+            {
+                firstCorrect = CountCorrect(output, target);
+                if (updateMetrics) foreach (var m in Metrics) m.Update(output, target);
+            }
             lossTensor.Backward();
             // The line search must see the loss whose gradient it gets: the penalty goes into both.
             if (Penalty is { } penalty) value += (float)penalty.AddGradient(Optimizer.Arena);
@@ -186,56 +230,91 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         foreach (var c in Callbacks) c.OnOptimizerStep(GlobalStep);
     }
 
-    /// <summary>Mean loss and accuracy over <paramref name="data"/> in evaluation mode, without recording a graph.</summary>
-    public Metrics Evaluate(Dataset data, int batchSize = 500)
+    /// <summary>
+    /// Mean loss, accuracy (classification) and every metric of <see cref="Metrics"/> over <paramref name="data"/>,
+    /// in evaluation mode, without recording a graph.
+    /// </summary>
+    public Evaluation Evaluate(Dataset data, int batchSize = 500)
     {
+        ArgumentNullException.ThrowIfNull(data);
+        var lossFunction = LossFor(data);
         bool wasTraining = Model.Training;
         Model.Eval();
         double lossSum = 0;
         long correct = 0;
+        foreach (var m in Metrics) m.Reset();
         using (Tape.NoGrad())
         {
             foreach (var batch in new DataLoader(data, batchSize).Epoch(0))
             {
                 var output = Model.Forward(batch.X);
-                lossSum += (double)Loss(output, batch.Y).Item() * batch.Size;
-                correct += CountCorrect(output, batch.Y);
+                lossSum += (double)lossFunction(output, batch.Target).Item() * batch.Size;
+                correct += CountCorrect(output, batch.Target);
+                foreach (var m in Metrics) m.Update(output, batch.Target);
             }
         }
         Model.Train(wasTraining);
-        return new Metrics(lossSum / Math.Max(data.Count, 1), (double)correct / Math.Max(data.Count, 1), data.Count);
+        double accuracy = data.Task == TaskKind.Classification ? (double)correct / Math.Max(data.Count, 1) : double.NaN;
+        return new Evaluation(lossSum / Math.Max(data.Count, 1), accuracy, data.Count, ComputeMetrics());
     }
 
     /// <summary>Predicted class (argmax of the output) of every sample of <paramref name="data"/>.</summary>
     public int[] Predict(Dataset data, int batchSize = 500)
     {
+        var outputs = PredictOutputs(data, batchSize);
+        if (outputs.Rank != 2) throw new InvalidOperationException($"the model's output of shape {ShapeUtil.Format(outputs.Shape)} is not class scores [N, C]");
+        return Functional.ArgMax(outputs, 1);
+    }
+
+    /// <summary>
+    /// The model's raw outputs for every sample of <paramref name="data"/>, in evaluation mode: logits [N, C]
+    /// for classification (apply <see cref="Functional.Softmax"/> for probabilities), predicted values [N, K]
+    /// for regression, like <c>torch.cat([model(x) for x, _ in loader])</c> under <c>no_grad</c>.
+    /// </summary>
+    public Tensor PredictOutputs(Dataset data, int batchSize = 500)
+    {
+        ArgumentNullException.ThrowIfNull(data);
         bool wasTraining = Model.Training;
         Model.Eval();
-        var predictions = new int[data.Count];
+        float[]? all = null;
+        int[]? shape = null;
         int at = 0;
         using (Tape.NoGrad())
         {
             foreach (var batch in new DataLoader(data, batchSize).Epoch(0))
             {
                 var output = Model.Forward(batch.X);
-                Functional.ArgMax(output, 1).CopyTo(predictions, at);
-                at += batch.Size;
+                if (all is null)
+                {
+                    shape = [data.Count, .. output.Shape[1..]];
+                    all = new float[checked(data.Count * (output.Numel / batch.Size))];
+                }
+                output.Data.CopyTo(all.AsSpan(at));
+                at += output.Numel;
             }
         }
         Model.Train(wasTraining);
-        return predictions;
+        return all is null ? Tensor.Zeros(0) : new Tensor(all, shape!);
     }
 
-    /// <summary>Samples whose arg-max class (the first on ties, as <c>torch.argmax</c>) is their target.</summary>
-    private static int CountCorrect(Tensor logits, int[] targets)
+    private Dictionary<string, double> ComputeMetrics()
     {
-        if (logits.Rank != 2) return 0;
+        var values = new Dictionary<string, double>(Metrics.Count);
+        foreach (var m in Metrics) values[m.Name] = m.Compute();
+        return values;
+    }
+
+    /// <summary>Samples whose arg-max class (the first on ties, as <c>torch.argmax</c>) is their class-index target; 0 unless the target is class indices [N].</summary>
+    private static int CountCorrect(Tensor logits, Tensor target)
+    {
+        if (logits.Rank != 2 || target.Rank != 1) return 0;
         int n = logits.Shape[0], c = logits.Shape[1];
         var d = logits.Data;
+        var t = target.Data;
         int correct = 0;
         for (int i = 0; i < n; i++)
         {
-            if (ClassificationBatch.ArgMax(d.Slice(i * c, c)) == targets[i]) correct++;
+            if (ClassificationBatch.ArgMax(d.Slice(i * c, c)) == t[i]) correct++;
         }
         return correct;
     }

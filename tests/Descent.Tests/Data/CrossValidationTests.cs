@@ -64,7 +64,7 @@ public sealed class CrossValidationTests
 
         var folds = Splits.KFold(digits, 2, seed: 5);
         Assert.Equal(folds.Select(f => f.Validation.Length), first.Folds.Select(f => f.ValidationSamples));
-        Assert.Equal(first.Folds.Select(f => f.Validation), second.Folds.Select(f => f.Validation));
+        Assert.Equal(first.Folds.Select(f => (f.Validation.Loss, f.Validation.Accuracy, f.Validation.Samples)), second.Folds.Select(f => (f.Validation.Loss, f.Validation.Accuracy, f.Validation.Samples)));
     }
 
     [Fact]

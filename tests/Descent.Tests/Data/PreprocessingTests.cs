@@ -113,7 +113,7 @@ public sealed class PreprocessingTests
     {
         var train = new InMemoryDataset(TestData.Random(5, 200 * 3).Data.ToArray(), new int[200], [3], 1);
         train.Features[7] = 40;
-        var test = new InMemoryDataset([-1000, 0, 1000], [0], [3], 1);
+        var test = new InMemoryDataset([-1000, 0, 1000], new[] { 0 }, [3], 1);
         var options = new PreprocessingOptions { ClipStd = 2.5 };
 
         var (z, preprocessor) = Preprocessor.FitTransform(train, options);

@@ -37,7 +37,7 @@ public sealed class ImageFolderTests : IDisposable
         Assert.Equal(2, r.Data.Count);
         Assert.Equal([0, 1], new[] { r.Data.GetLabel(0), r.Data.GetLabel(1) });
         var x = new float[6];
-        r.Data.GetBatch([1], x, new int[1]);
+        r.Data.GetBatch([1], x, new float[1]);
         // R plane, G plane, B plane; each row-major.
         Assert.Equal(new[] { 1f, 0f, 0f, 0.4f, 0.2f, 1f }, x);
     }
@@ -49,7 +49,7 @@ public sealed class ImageFolderTests : IDisposable
         var r = ImageFolder.Load(_root, grayscale: true);
         Assert.Equal([1, 1, 1], r.Data.SampleShape.ToArray());
         var x = new float[1];
-        r.Data.GetBatch([0], x, new int[1]);
+        r.Data.GetBatch([0], x, new float[1]);
         // round(200·0.299 + 100·0.587 + 50·0.114) = round(124.2) = 124
         Assert.Equal(124 / 255f, x[0], 6);
     }
@@ -64,7 +64,7 @@ public sealed class ImageFolderTests : IDisposable
         var r = ImageFolder.Load(_root, imageSize: 3, grayscale: true);
         Assert.Equal([1, 3, 3], r.Data.SampleShape.ToArray());
         var x = new float[9];
-        r.Data.GetBatch([1], x, new int[1]);   // files in ordinal order: small.png, then wide.png
+        r.Data.GetBatch([1], x, new float[1]);   // files in ordinal order: small.png, then wide.png
         Assert.True(x[4] > 0.9f, $"centre {x[4]}");
     }
 
@@ -100,14 +100,14 @@ public sealed class ImageFolderTrainingTests : IDisposable
         // The embedded digits (8×8, values 0-16) as one PNG per sample under <label>/.
         var digits = Datasets.Digits();
         var x = new float[64];
-        var y = new int[1];
+        var y = new float[1];
         for (int i = 0; i < digits.Count; i++)
         {
             digits.GetBatch([i], x, y);
             using var image = new Image<L8>(8, 8);
             for (int p = 0; p < 64; p++) image[p % 8, p / 8] = new L8((byte)Math.Round(x[p] / 16 * 255));
-            Directory.CreateDirectory(Path.Combine(_root, y[0].ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            image.SaveAsPng(Path.Combine(_root, y[0].ToString(System.Globalization.CultureInfo.InvariantCulture), $"{i:D4}.png"));
+            Directory.CreateDirectory(Path.Combine(_root, ((int)y[0]).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            image.SaveAsPng(Path.Combine(_root, ((int)y[0]).ToString(System.Globalization.CultureInfo.InvariantCulture), $"{i:D4}.png"));
         }
         var folder = ImageFolder.Load(_root, grayscale: true);
         Assert.Equal(digits.Count, folder.Data.Count);

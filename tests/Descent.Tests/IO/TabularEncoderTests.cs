@@ -1,3 +1,4 @@
+using Descent.Data;
 using Descent.IO;
 
 namespace Descent.Tests.IO;

@@ -337,7 +337,7 @@ public class TensorBoardLoggerTests
             // gradient with one non-zero entry, whose global norm is that entry's size.
             void GradientBefore(long step, float size)
             {
-                while (trainer.GlobalStep < step - 1) trainer.TrainStep(batch.X, batch.Y, out _);
+                while (trainer.GlobalStep < step - 1) trainer.TrainStep(batch.X, batch.Target);
                 Array.Clear(optimizer.Arena.Grad);
                 optimizer.Arena.Grad[0] = size;
                 logger.OnBeforeOptimizerStep(trainer);

@@ -35,7 +35,8 @@ public class LossTests
             "huber_loss" => Functional.HuberLoss(input, target!, reduction, attrs.GetProperty("delta").GetDouble()),
             "smooth_l1_loss" => Functional.SmoothL1Loss(input, target!, reduction, attrs.GetProperty("beta").GetDouble()),
             "binary_cross_entropy_with_logits" => Functional.BinaryCrossEntropyWithLogits(input, target!, reduction, weight, posWeight),
-            "cross_entropy" => Functional.CrossEntropy(input, Fixture.Ints(c.GetProperty("targets")), reduction, weight, attrs.GetProperty("label_smoothing").GetDouble()),
+            // Class indices travel as a float tensor [N], as a batch's Target carries them; probabilities as [N, C].
+            "cross_entropy" => Functional.CrossEntropy(input, target ?? ClassIndexTensor(Fixture.Ints(c.GetProperty("targets"))), reduction, weight, attrs.GetProperty("label_smoothing").GetDouble()),
             var op => throw new InvalidOperationException($"fixture op '{op}' has no runner"),
         };
 
@@ -52,6 +53,8 @@ public class LossTests
             Fixture.AssertClose(Fixture.Floats(g.Value.GetProperty("data")), grad!.Data, 2e-5, 1e-4, $"{name} d/d{g.Name}");
         }
     }
+
+    private static Tensor ClassIndexTensor(int[] classes) => Tensor.FromArray(classes.Select(v => (float)v).ToArray(), classes.Length);
 
     private static Tensor? Optional(JsonElement c, string property) =>
         c.GetProperty(property).ValueKind == JsonValueKind.Null ? null : Fixture.Tensor(c.GetProperty(property));

@@ -15,13 +15,14 @@ public class AllocationCollection;
 [Collection(nameof(AllocationTests))]
 public class AllocationTests
 {
-    private static long MeasurePerStep(Module model, Tensor x, int[] y, int steps)
+    private static long MeasurePerStep(Module model, Tensor x, int[] labels, int steps)
     {
+        var y = Tensor.FromArray(labels.Select(v => (float)v).ToArray(), labels.Length);
         var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
         var trainer = new Trainer(model, optimizer);
-        for (int i = 0; i < 30; i++) trainer.TrainStep(x, y, out _);
+        for (int i = 0; i < 30; i++) trainer.TrainStep(x, y);
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < steps; i++) trainer.TrainStep(x, y, out _);
+        for (int i = 0; i < steps; i++) trainer.TrainStep(x, y);
         return (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
     }
 
