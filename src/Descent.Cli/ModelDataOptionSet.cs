@@ -8,8 +8,8 @@ namespace Descent.Cli;
 internal sealed class ModelDataOptionSet
 {
     public readonly Option<string> Dataset = new("--dataset") { Description = "digits (embedded UCI digits) or fashion-mnist", DefaultValueFactory = _ => "digits" };
-    public readonly Option<string?> DataDir = new("--data") { Description = "Directory holding the IDX files (default: /usr/share/datasets/fashion-mnist)" };
-    public readonly Option<string> Model = new("--model") { Description = "mlp or cnn", DefaultValueFactory = _ => "mlp" };
+    public readonly Option<string?> DataDir = new("--data") { Description = "train: a CSV file or an image folder (root/<class>/<image>) to train on; with --dataset fashion-mnist, the folder holding its IDX files (default: /usr/share/datasets/fashion-mnist)" };
+    public readonly Option<string> Model = new("--model") { Description = "mlp, cnn or linear (one Linear layer: logistic or linear regression)", DefaultValueFactory = _ => "mlp" };
     public readonly Option<string> Hidden = new("--hidden") { Description = "Hidden layer sizes of the mlp, comma-separated", DefaultValueFactory = _ => "256,128" };
     public readonly Option<string> Activation = new("--activation") { Description = "relu, leaky-relu, elu, sigmoid, tanh or gelu", DefaultValueFactory = _ => "relu" };
     public readonly Option<string> Init = new("--init") { Description = $"Initialization of every Linear/Conv2d weight: {string.Join(", ", InitSpec.Forms)}; biases are zeroed except by torch-default", DefaultValueFactory = _ => "torch-default" };
@@ -23,21 +23,27 @@ internal sealed class ModelDataOptionSet
     public ModelDataOptionSet()
     {
         Dataset.AcceptOnlyFromAmong(DataPreparation.Names);
-        Model.AcceptOnlyFromAmong("mlp", "cnn");
+        Model.AcceptOnlyFromAmong("mlp", "cnn", "linear");
     }
 
     public IEnumerable<Option> All => [Dataset, DataDir, Model, Hidden, Activation, Init, BatchNorm, Dropout, Epochs, BatchSize, Seed, ValFraction];
 
-    public TrainSettings Settings(ParseResult p, double? defaultValFraction = null)
+    /// <summary>
+    /// The settings the options give. With <paramref name="userData"/> (<c>train</c>) <c>--data</c> without
+    /// <c>--dataset</c> names the user's CSV file or image folder; otherwise <c>--data</c> is the Fashion-MNIST folder.
+    /// </summary>
+    public TrainSettings Settings(ParseResult p, double? defaultValFraction = null, bool userData = false)
     {
         var dataset = p.GetValue(Dataset)!;
-        RefuseDataDir(p, dataset, DataDir);
+        if (!userData || p.Given(Dataset)) RefuseDataDir(p, dataset, DataDir);
+        string model = p.GetValue(Model)!;
+        if (model == "linear" && p.Given(Hidden)) throw new UsageException("--hidden does not apply to --model linear (one Linear layer, no hidden layers); use --model mlp");
         var s = new TrainSettings
         {
             Dataset = dataset,
             DataDir = p.GetValue(DataDir),
-            Model = p.GetValue(Model)!,
-            Hidden = Commands.TrainCommand.ParseIntList(p.GetValue(Hidden)!, "--hidden"),
+            Model = model,
+            Hidden = model == "linear" ? [] : Commands.TrainCommand.ParseIntList(p.GetValue(Hidden)!, "--hidden"),
             Activation = p.GetValue(Activation)!,
             Init = ParseInit(p.GetValue(Init)!),
             BatchNorm = p.GetValue(BatchNorm),

@@ -19,7 +19,7 @@ internal static class RunHeader
         var shape = data.Train.SampleShape.ToArray();
         string name = settings.Model == "cnn"
             ? $"CNN for {string.Join("×", shape)} images"
-            : $"MLP {string.Join("-", new[] { shape.Aggregate(1, (a, b) => a * b) }.Concat(settings.Hidden).Append(data.NumClasses))}";
+            : $"{(settings.Model == "linear" ? "Linear" : "MLP")} {string.Join("-", new[] { shape.Aggregate(1, (a, b) => a * b) }.Concat(settings.Hidden).Append(data.Outputs))}";
         var details = new List<string>();
         if (!settings.Activation.Equals("relu", StringComparison.OrdinalIgnoreCase)) details.Add(settings.Activation.ToLowerInvariant());
         if (settings.BatchNorm) details.Add("batch norm");

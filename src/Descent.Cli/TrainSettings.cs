@@ -47,8 +47,8 @@ internal sealed class TrainSettings
         Rng.ManualSeed(Seed);
         var shape = data.Train.SampleShape;
         var model = Model == "cnn"
-            ? Models.Cnn(shape[0], shape[1], shape[2], data.NumClasses, Activation, BatchNorm, Dropout)
-            : Models.Mlp(data.Train.SampleShape.Aggregate(1, (a, b) => a * b), Hidden, data.NumClasses, Activation, flattenInput: shape.Count > 1, batchNorm: BatchNorm, dropout: Dropout);
+            ? Models.Cnn(shape[0], shape[1], shape[2], data.Outputs, Activation, BatchNorm, Dropout)
+            : Models.Mlp(data.Train.SampleShape.Aggregate(1, (a, b) => a * b), Hidden, data.Outputs, Activation, flattenInput: shape.Count > 1, batchNorm: BatchNorm, dropout: Dropout);
         if (!Init.IsTorchDefault) Init.Apply(model);
         return model;
     }

@@ -55,6 +55,20 @@ public static class ImageFolder
             labels.AddRange(Enumerable.Repeat(label, images.Count));
         }
 
+        var (pixels, height, width) = LoadFiles(files, imageSize, grayscale);
+        var data = new InMemoryDataset(pixels, labels.ToArray(), [grayscale ? 1 : 3, height, width], classes.Count);
+        return new ImageFolderData(data, classes, files);
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="files"/> into one array of [C, H, W] images with values in [0, 1], resized and cropped
+    /// as <see cref="Load"/> does; returns the array and the common height and width.
+    /// </summary>
+    /// <exception cref="InvalidDataException">An image that does not decode, or sizes that differ without an image size.</exception>
+    public static (float[] Pixels, int Height, int Width) LoadFiles(IReadOnlyList<string> files, int? imageSize = null, bool grayscale = false)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        if (imageSize is < 1) throw new ArgumentOutOfRangeException(nameof(imageSize), $"image size must be a positive number of pixels, got {imageSize}");
         int channels = grayscale ? 1 : 3;
         int height = 0, width = 0;
         float[]? pixels = null;
@@ -66,14 +80,13 @@ public static class ImageFolder
             if (pixels is null)
             {
                 (height, width) = (image.Height, image.Width);
-                pixels = new float[files.Count * channels * height * width];
+                pixels = new float[checked(files.Count * channels * height * width)];
             }
             else if (image.Height != height || image.Width != width)
                 throw new InvalidDataException($"{files[i]}: {image.Width}×{image.Height} pixels, but {files[0]} has {width}×{height}; give an image size to resize them all");
             CopyPixels(image, pixels.AsSpan(i * channels * height * width, channels * height * width), grayscale);
         }
-        var data = new InMemoryDataset(pixels!, labels.ToArray(), [channels, height, width], classes.Count);
-        return new ImageFolderData(data, classes, files);
+        return (pixels ?? [], height, width);
     }
 
     private static Image<Rgb24> Decode(string file)

@@ -32,12 +32,11 @@ public enum MissingValues
 public sealed class TabularEncoder
 {
     private readonly List<FeaturePart> _parts;
-    private readonly TableColumn _target;
     private readonly Dictionary<string, int>? _classIndex;
 
-    private TabularEncoder(TableColumn target, TaskKind task, string reason, List<FeaturePart> parts, IReadOnlyList<string> classNames)
+    private TabularEncoder(string target, TaskKind task, string reason, List<FeaturePart> parts, IReadOnlyList<string> classNames)
     {
-        _target = target;
+        TargetName = target;
         Task = task;
         TaskReason = reason;
         _parts = parts;
@@ -46,6 +45,12 @@ public sealed class TabularEncoder
         if (task == TaskKind.Classification)
             _classIndex = classNames.Select((name, i) => (name, i)).ToDictionary(x => x.name, x => x.i, StringComparer.Ordinal);
     }
+
+    /// <summary>The name of the target column.</summary>
+    public string TargetName { get; }
+
+    /// <summary>The names of the table columns the features come from, in order.</summary>
+    public IReadOnlyList<string> SourceColumns => _parts.Select(p => p.Column).ToList();
 
     /// <summary>Classification or regression.</summary>
     public TaskKind Task { get; }
@@ -88,21 +93,29 @@ public sealed class TabularEncoder
         var (kind, reason, classNames) = DecideTask(table, targetColumn, trainRows, task, maxClasses);
         var parts = new List<FeaturePart>(featureColumns.Count);
         foreach (var column in featureColumns) parts.Add(FeaturePart.Fit(table, column, trainRows, missing));
-        return new TabularEncoder(targetColumn, kind, reason, parts, classNames);
+        return new TabularEncoder(targetColumn.Name, kind, reason, parts, classNames);
     }
 
-    /// <summary>The encoded features of <paramref name="rows"/>, row-major [rows, <see cref="Width"/>].</summary>
+    /// <summary>
+    /// The encoded features of <paramref name="rows"/>, row-major [rows, <see cref="Width"/>]. The table may be
+    /// another file than the one the encoding was fitted on (a test file, new data to predict): its columns are
+    /// found by name, in any order, and extra columns (the target among them) are ignored.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A feature column is absent, holds text where numbers were fitted, or (when refused) a cell is missing.</exception>
     public float[] Features(CsvTable table, ReadOnlySpan<int> rows)
     {
+        ArgumentNullException.ThrowIfNull(table);
+        var encoders = _parts.Select(p => p.Bind(table)).ToArray();
         var x = new float[rows.Length * Width];
         for (int i = 0; i < rows.Length; i++)
         {
             var destination = x.AsSpan(i * Width, Width);
             int at = 0;
-            foreach (var part in _parts)
+            for (int k = 0; k < encoders.Length; k++)
             {
-                part.Encode(table, rows[i], destination.Slice(at, part.Names.Count));
-                at += part.Names.Count;
+                int width = _parts[k].Names.Count;
+                encoders[k](rows[i], destination.Slice(at, width));
+                at += width;
             }
         }
         return x;
@@ -113,13 +126,14 @@ public sealed class TabularEncoder
     public int[] Classes(CsvTable table, ReadOnlySpan<int> rows)
     {
         if (_classIndex is null) throw new InvalidOperationException("the task is regression: read the targets with Targets");
+        var target = TargetColumn(table);
         var classes = new int[rows.Length];
         for (int i = 0; i < rows.Length; i++)
         {
-            RequireTarget(table, _target, rows[i]);
-            string name = ClassName(_target, rows[i]);
+            RequireTarget(table, target, rows[i]);
+            string name = ClassName(target, rows[i]);
             classes[i] = _classIndex.TryGetValue(name, out int index) ? index
-                : throw new InvalidDataException($"{table.Source}: row {rows[i] + 2}, column '{_target.Name}': class '{name}' does not occur in the training rows");
+                : throw new InvalidDataException($"{table.Source}: row {rows[i] + 2}, column '{target.Name}': class '{name}' does not occur in the training rows");
         }
         return classes;
     }
@@ -128,16 +142,24 @@ public sealed class TabularEncoder
     /// <exception cref="InvalidDataException">A missing target.</exception>
     public float[] Targets(CsvTable table, ReadOnlySpan<int> rows)
     {
-        if (Task != TaskKind.Regression || _target is not NumericColumn numeric)
-            throw new InvalidOperationException("the task is classification: read the targets with Classes");
+        if (Task != TaskKind.Regression) throw new InvalidOperationException("the task is classification: read the targets with Classes");
+        if (TargetColumn(table) is not NumericColumn numeric)
+            throw new InvalidDataException($"{table.Source}: column '{TargetName}' holds text, but the regression target must be numbers");
         var y = new float[rows.Length];
         for (int i = 0; i < rows.Length; i++)
         {
-            RequireTarget(table, _target, rows[i]);
+            RequireTarget(table, numeric, rows[i]);
             y[i] = (float)numeric.Values[rows[i]];
         }
         return y;
     }
+
+    /// <summary>Whether <paramref name="table"/> has the target column (a file to predict on need not).</summary>
+    public bool HasTarget(CsvTable table) => table.Columns.Any(c => c.Name == TargetName);
+
+    private TableColumn TargetColumn(CsvTable table) =>
+        table.Columns.FirstOrDefault(c => c.Name == TargetName)
+        ?? throw new InvalidDataException($"{table.Source}: no target column '{TargetName}'");
 
     private static void RequireTarget(CsvTable table, TableColumn target, int row)
     {
@@ -186,12 +208,18 @@ public sealed class TabularEncoder
             : $"the target '{target.Name}' holds real numbers", []);
     }
 
-    /// <summary>The encoded columns that one table column becomes, and how to fill them for a row.</summary>
-    private abstract class FeaturePart
+    /// <summary>
+    /// The encoded columns that one table column becomes, with what was fitted on the training rows; it binds to
+    /// any table that has a column of its name.
+    /// </summary>
+    private abstract class FeaturePart(string column)
     {
+        public string Column { get; } = column;
+
         public List<string> Names { get; } = [];
 
-        public abstract void Encode(CsvTable table, int row, Span<float> destination);
+        /// <summary>The encoder of one row of <paramref name="table"/>'s column of this name into its slice of the features.</summary>
+        public abstract Action<int, Span<float>> Bind(CsvTable table);
 
         public static FeaturePart Fit(CsvTable table, TableColumn column, ReadOnlySpan<int> rows, MissingValues missing)
         {
@@ -210,19 +238,21 @@ public sealed class TabularEncoder
             };
         }
 
+        protected TableColumn Find(CsvTable table) =>
+            table.Columns.FirstOrDefault(c => c.Name == Column)
+            ?? throw new InvalidDataException($"{table.Source}: no column '{Column}' (the model reads it as a feature)");
+
         protected static void RefuseMissing(CsvTable table, TableColumn column, int row) =>
             throw new InvalidDataException($"{table.Source}: row {row + 2}, column '{column.Name}': the value is missing (missing values are refused)");
     }
 
     private sealed class NumericPart : FeaturePart
     {
-        private readonly NumericColumn _column;
         private readonly double _mean;
         private readonly bool _flag, _refuse;
 
-        public NumericPart(CsvTable table, NumericColumn column, ReadOnlySpan<int> rows, MissingValues missing, bool flag)
+        public NumericPart(CsvTable table, NumericColumn column, ReadOnlySpan<int> rows, MissingValues missing, bool flag) : base(column.Name)
         {
-            _column = column;
             _flag = flag;
             _refuse = missing == MissingValues.Refuse;
             double sum = 0;
@@ -239,53 +269,71 @@ public sealed class TabularEncoder
             if (flag) Names.Add(column.Name + "_missing");
         }
 
-        public override void Encode(CsvTable table, int row, Span<float> destination)
+        public override Action<int, Span<float>> Bind(CsvTable table)
         {
-            double v = _column.Values[row];
-            bool missing = double.IsNaN(v);
-            if (missing && _refuse) RefuseMissing(table, _column, row);
-            destination[0] = (float)(missing ? _mean : v);
-            if (_flag) destination[1] = missing ? 1f : 0f;
+            if (Find(table) is not NumericColumn column)
+                throw new InvalidDataException($"{table.Source}: column '{Column}' holds text, but the model was trained on numbers there");
+            return (row, destination) =>
+            {
+                double v = column.Values[row];
+                bool missing = double.IsNaN(v);
+                if (missing && _refuse) RefuseMissing(table, column, row);
+                destination[0] = (float)(missing ? _mean : v);
+                if (_flag) destination[1] = missing ? 1f : 0f;
+            };
         }
     }
 
     private sealed class OneHotPart : FeaturePart
     {
-        private readonly CategoricalColumn _column;
-        // Table category code → one-hot position, −1 for a category the training rows do not have.
-        private readonly int[] _position;
+        // Category → one-hot position; a category the training rows do not have encodes as all zeros.
+        private readonly Dictionary<string, int> _position = new(StringComparer.Ordinal);
         private readonly bool _flag, _refuse;
 
-        public OneHotPart(CategoricalColumn column, ReadOnlySpan<int> rows, MissingValues missing, bool flag)
+        public OneHotPart(CategoricalColumn column, ReadOnlySpan<int> rows, MissingValues missing, bool flag) : base(column.Name)
         {
-            _column = column;
             _flag = flag;
             _refuse = missing == MissingValues.Refuse;
-            _position = Enumerable.Repeat(-1, column.Categories.Count).ToArray();
-            int next = 0;
             foreach (int row in rows)
             {
                 int code = column.Codes[row];
-                if (code >= 0 && _position[code] < 0) _position[code] = next++;
+                if (code >= 0) _position.TryAdd(column.Categories[code], _position.Count);
             }
-            var ordered = new string[next];
-            for (int code = 0; code < _position.Length; code++)
-                if (_position[code] >= 0) ordered[_position[code]] = column.Categories[code];
-            Names.AddRange(ordered.Select(category => $"{column.Name}={category}"));
+            Names.AddRange(_position.Keys.Select(category => $"{column.Name}={category}"));
             if (flag) Names.Add(column.Name + "_missing");
         }
 
-        public override void Encode(CsvTable table, int row, Span<float> destination)
+        public override Action<int, Span<float>> Bind(CsvTable table)
         {
-            destination.Clear();
-            int code = _column.Codes[row];
-            if (code < 0)
+            var column = Find(table);
+            // This table's category codes → one-hot positions (−1: unseen in training). A column of another file
+            // that happens to hold only numbers is read as the texts of those numbers.
+            Func<int, int> positionOf = column switch
             {
-                if (_refuse) RefuseMissing(table, _column, row);
-                if (_flag) destination[^1] = 1f;
-                return;
-            }
-            if (_position[code] >= 0) destination[_position[code]] = 1f;
+                CategoricalColumn c => Codes(c),
+                NumericColumn n => row => double.IsNaN(n.Values[row]) ? -2 : Position(n.Values[row].ToString("R", CultureInfo.InvariantCulture)),
+                _ => throw new InvalidOperationException(),
+            };
+            return (row, destination) =>
+            {
+                destination.Clear();
+                int position = positionOf(row);
+                if (position == -2)
+                {
+                    if (_refuse) RefuseMissing(table, column, row);
+                    if (_flag) destination[^1] = 1f;
+                    return;
+                }
+                if (position >= 0) destination[position] = 1f;
+            };
         }
+
+        private Func<int, int> Codes(CategoricalColumn column)
+        {
+            var byCode = column.Categories.Select(Position).ToArray();
+            return row => column.Codes[row] is var code && code < 0 ? -2 : byCode[code];
+        }
+
+        private int Position(string category) => _position.TryGetValue(category, out int p) ? p : -1;
     }
 }

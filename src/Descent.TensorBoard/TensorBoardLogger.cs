@@ -91,6 +91,8 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     public const int GradNormEvery = 10;
 
     private static readonly string[] EpochMetrics = ["hparam/train_loss", "hparam/train_accuracy", "hparam/val_loss", "hparam/val_accuracy"];
+    private static readonly string[] RegressionEpochMetrics = ["hparam/train_loss", "hparam/val_loss"];
+    private static readonly Dictionary<string, double> Empty = [];
 
     private readonly bool _ownsWriter;
     private readonly IReadOnlyDictionary<string, object?>? _extraHParams;
@@ -246,7 +248,8 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         double meanLoss = _lossSum / _lossCount;
         if (!double.IsFinite(meanLoss)) _diverged = true;
         Writer.AddScalar("train/loss", meanLoss, globalStep);
-        Writer.AddScalar("train/accuracy", _accuracySum / _lossCount, globalStep);
+        // A regression batch has no accuracy (NaN): its tag stays out of the run.
+        if (!float.IsNaN(accuracy)) Writer.AddScalar("train/accuracy", _accuracySum / _lossCount, globalStep);
         _lastLossStep = globalStep;
         _lossSum = 0;
         _accuracySum = 0;
@@ -277,10 +280,12 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
     {
         long step = _trainer?.GlobalStep ?? 0;
         Writer.AddScalar("epoch/train_loss", result.TrainLoss, step);
-        Writer.AddScalar("epoch/train_accuracy", result.TrainAccuracy, step);
+        if (!double.IsNaN(result.TrainAccuracy)) Writer.AddScalar("epoch/train_accuracy", result.TrainAccuracy, step);
         Writer.AddScalar("epoch/seconds", result.Seconds, step);
         if (result.ValLoss is { } valLoss) Writer.AddScalar("epoch/val_loss", valLoss, step);
-        if (result.ValAccuracy is { } valAccuracy) Writer.AddScalar("epoch/val_accuracy", valAccuracy, step);
+        if (result.ValAccuracy is { } valAccuracy && !double.IsNaN(valAccuracy)) Writer.AddScalar("epoch/val_accuracy", valAccuracy, step);
+        foreach (var (name, value) in result.TrainMetrics ?? Empty) Writer.AddScalar($"epoch/train_{name}", value, step);
+        foreach (var (name, value) in result.ValMetrics ?? Empty) Writer.AddScalar($"epoch/val_{name}", value, step);
         if (!double.IsFinite(result.TrainLoss) || result.ValLoss is { } v && !double.IsFinite(v)) _diverged = true;
         _lastEpoch = result;
         if (Misclassified is { EveryEpochs: > 0 } grid && result.Epoch % grid.EveryEpochs == 0) LogMisclassified(grid, step);
@@ -317,9 +322,11 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
         if (_lastEpoch is { } last)
         {
             metrics["hparam/train_loss"] = last.TrainLoss;
-            metrics["hparam/train_accuracy"] = last.TrainAccuracy;
+            if (!double.IsNaN(last.TrainAccuracy)) metrics["hparam/train_accuracy"] = last.TrainAccuracy;
             if (last.ValLoss is { } valLoss) metrics["hparam/val_loss"] = valLoss;
-            if (last.ValAccuracy is { } valAccuracy) metrics["hparam/val_accuracy"] = valAccuracy;
+            if (last.ValAccuracy is { } valAccuracy && !double.IsNaN(valAccuracy)) metrics["hparam/val_accuracy"] = valAccuracy;
+            foreach (var (name, value) in last.TrainMetrics ?? Empty) metrics[$"hparam/train_{name}"] = value;
+            foreach (var (name, value) in last.ValMetrics ?? Empty) metrics[$"hparam/val_{name}"] = value;
         }
         foreach (var (name, value) in _finalMetrics) metrics[name] = value;
         var hparams = Bound.HParams;
@@ -329,7 +336,8 @@ public sealed class TensorBoardLogger : ITrainerCallback, IDisposable
             : null;
         bool success = _finished && !_diverged;
         Writer.WriteHParams(hparams, metrics, null, SummaryWriter.SameRun, _trainer?.GlobalStep,
-            success ? SessionStatus.StatusSuccess : SessionStatus.StatusFailure, withoutValue, EpochMetrics);
+            success ? SessionStatus.StatusSuccess : SessionStatus.StatusFailure, withoutValue,
+            _lastEpoch is { } e && double.IsNaN(e.TrainAccuracy) ? RegressionEpochMetrics : EpochMetrics);
     }
 
     private void SnapshotWeights(long step)

@@ -9,13 +9,17 @@ using Descent.Training;
 
 namespace Descent.Cli.Commands;
 
-/// <summary><c>descent train</c>: train a model on digits or Fashion-MNIST and report test accuracy.</summary>
+/// <summary>
+/// <c>descent train</c>: train a model on digits, Fashion-MNIST, a CSV table or an image folder and report the test
+/// metrics (accuracy for classification; MSE, RMSE, MAE and R² for regression).
+/// </summary>
 internal static class TrainCommand
 {
     public static Command Create(TextWriter stdout)
     {
         var cmd = new Command("train", "Train a model and report per-epoch metrics and the final test accuracy.");
         var data = new ModelDataOptionSet();
+        var userData = new UserDataOptionSet();
         var optim = new OptimizerOptionSet();
         var schedule = new ScheduleOptionSet();
         var folds = new Option<int?>("--folds") { Description = "k-fold cross-validation on the training split: train k models, report mean and std of the validation metrics" };
@@ -26,23 +30,26 @@ internal static class TrainCommand
         var logEvery = new Option<int?>("--log-every") { Description = "Weight and gradient histograms and update ratios every N steps too (they come at every epoch's end)" };
         var flushSecs = new Option<double?>("--flush-secs") { Description = "Flush event files at least this often, in seconds (default 5; with --logdir)" };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary as the last line of stdout" };
-        foreach (var o in data.All.Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs]).Append(json))
+        foreach (var o in data.All.Concat(userData.All).Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs]).Append(json))
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
         {
-            var settings = data.Settings(parse);
+            var settings = data.Settings(parse, userData: true);
+            var source = userData.Source(parse, data, settings);
             optim.CheckTraining(parse);
             var logging = new LoggingSettings(parse.GetValue(logdir), parse.GetValue(logEvery), parse.GetValue(flushSecs));
             logging.Check();
+            if (source is { IsTable: true } && parse.Given(augment)) throw new UsageException("--augment transforms images; it does not apply to a table");
             if (parse.GetValue(folds) is { } k)
             {
                 if (k < 2) throw new UsageException($"--folds must be at least 2, got {k}");
+                if (source is not null) throw new UsageException("--folds applies to the built-in datasets; with --data FILE.csv or an image folder use --val-fraction");
                 // Cross-validation trains k plain models; these would change the run without being reported.
                 parse.Refuse([augment, l1, l2, optim.Accumulate, data.ValFraction, logdir, logEvery, flushSecs, json, .. schedule.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
                 return RunFolds(settings, k, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), stdout);
             }
-            return Run(settings, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
+            return Run(settings, source, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
                 (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches),
                 logging,
                 parse.GetValue(l1) == 0 && parse.GetValue(l2) == 0 ? null : new Regularization.WeightPenalty(parse.GetValue(l1), parse.GetValue(l2)),
@@ -51,50 +58,85 @@ internal static class TrainCommand
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
+    private static int Run(TrainSettings settings, DataSource? source, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
     {
         // Build the optimizer on a throwaway model first so that bad hyperparameters fail before data loads.
         Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
         var total = Stopwatch.StartNew();
         // Augmentation works on [C, H, W] images, so the data is loaded as images (the mlp flattens them).
-        var prepared = DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn" || augmentation is not null, settings.ValFraction, settings.Seed);
+        var data = source is null
+            ? new TrainData(DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn" || augmentation is not null, settings.ValFraction, settings.Seed), settings.Dataset)
+            : source.Load(settings.ValFraction, settings.Seed);
+        var prepared = data.Data;
+        bool regression = prepared.Task == Data.TaskKind.Regression;
+        if (settings.Model == "cnn" && prepared.Train.SampleShape.Count != 3)
+            throw new UsageException($"--model cnn needs images [C, H, W]; this data has samples of {prepared.Train.SampleShape.Count} dimension(s)");
         var model = settings.BuildModel(prepared);
         var optimizer = Optimizers.Create(optimizerName, model, optimizerSettings);
         var trainer = new Trainer(model, optimizer) { ClipGradNorm = clipNorm, AccumulationSteps = accumulate, Penalty = penalty };
-        stdout.WriteLine($"Training {RunHeader.Model(settings, prepared, model.ParameterCount)} on {RunHeader.Data(settings.Dataset, prepared)} for {RunHeader.Count(settings.Epochs, "epoch")}, batch {settings.BatchSize}");
+        if (regression)
+        {
+            // Errors in the target's own units; the loss is the MSE of the standardized target.
+            var (mean, std) = data.TargetScale;
+            trainer.Metrics.AddRange(new IMetric[] { new MeanSquaredError(), new RootMeanSquaredError(), new MeanAbsoluteError(), new R2Score() }
+                .Select(m => new RescaledMetric(m, mean, std)));
+        }
+        if (data.Table is { } table)
+            stdout.WriteLine($"Task: {(regression ? "regression" : "classification")} ({table.TaskReason}); {table.Encoder.Width} input features from {table.Encoder.SourceColumns.Count} columns");
+        stdout.WriteLine($"Training {RunHeader.Model(settings, prepared, model.ParameterCount)} on {RunHeader.Data(data.Name, prepared)} for {RunHeader.Count(settings.Epochs, "epoch")}, batch {settings.BatchSize}");
         stdout.WriteLine($"Optimizer: {RunHeader.Optimizer(optimizer)}");
         var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed, augmentation);
         if (scheduleFactory(optimizer, loader.Count) is { } scheduleCallback) trainer.Callbacks.Add(scheduleCallback);
         // The bar erases itself at the end of an epoch, before the table prints the epoch's row.
         using var progress = ProgressBar.ForConsole(prepared.Train.Count);
         if (progress is not null) trainer.Callbacks.Add(progress);
-        trainer.Callbacks.Add(new EpochTable(stdout));
+        trainer.Callbacks.Add(new EpochTable(stdout, regression ? "rmse" : "accuracy"));
         using var tensorBoard = logging.Create(model, optimizer, new Dictionary<string, object?>
         {
-            ["dataset"] = settings.Dataset, ["model"] = settings.Model, ["optimizer"] = optimizerName,
+            ["dataset"] = data.Name, ["model"] = settings.Model, ["optimizer"] = optimizerName,
             ["batch_size"] = settings.BatchSize, ["epochs"] = settings.Epochs, ["seed"] = settings.Seed,
-        }, misclassified: prepared.Validation is null ? null
+        }, misclassified: prepared.Validation is null || regression || source is { IsTable: true } ? null
             : new MisclassifiedImages(prepared.Validation, prepared.Train.SampleShape.Count == 1 ? ImageShape(settings.Dataset) : null));
         if (tensorBoard is not null) trainer.Callbacks.Add(tensorBoard);
         trainer.Fit(loader, prepared.Validation, settings.Epochs);
         var test = trainer.Evaluate(prepared.Test);
-        tensorBoard?.AddFinalMetric("hparam/test_accuracy", test.Accuracy);
-        tensorBoard?.AddFinalMetric("hparam/test_loss", test.Loss);
         double seconds = total.Elapsed.TotalSeconds;
-        stdout.WriteLine(FormattableString.Invariant($"test accuracy {test.Accuracy:F4}  test loss {test.Loss:F4}  ({seconds:F1} s)"));
+        var summary = new Dictionary<string, object>();
+        if (regression)
+        {
+            foreach (var name in new[] { "mse", "rmse", "mae", "r2" })
+            {
+                tensorBoard?.AddFinalMetric($"hparam/test_{name}", test.Values[name]);
+                summary[$"test_{name}"] = Math.Round(test.Values[name], 6);
+            }
+            stdout.WriteLine(FormattableString.Invariant(
+                $"test rmse {test.Values["rmse"]:G6}  mae {test.Values["mae"]:G6}  r2 {test.Values["r2"]:F4}  test loss {test.Loss:F4}  ({seconds:F1} s)"));
+        }
+        else
+        {
+            tensorBoard?.AddFinalMetric("hparam/test_accuracy", test.Accuracy);
+            summary["test_accuracy"] = Math.Round(test.Accuracy, 6);
+            stdout.WriteLine(FormattableString.Invariant($"test accuracy {test.Accuracy:F4}  test loss {test.Loss:F4}  ({seconds:F1} s)"));
+        }
+        tensorBoard?.AddFinalMetric("hparam/test_loss", test.Loss);
+        if (source?.Predict is not null)
+        {
+            int written = source.WritePredictions(trainer, data);
+            stdout.WriteLine($"wrote {written} predictions to {source.Out}");
+        }
         if (json)
         {
-            stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
-            {
-                ["test_accuracy"] = Math.Round(test.Accuracy, 6),
-                ["test_loss"] = Math.Round(test.Loss, 6),
-                ["epochs"] = settings.Epochs,
-                ["seconds"] = Math.Round(seconds, 3),
-                ["dataset"] = settings.Dataset,
-                ["model"] = settings.Model,
-                ["optimizer"] = optimizerName,
-                ["seed"] = settings.Seed,
-            }));
+            summary["test_loss"] = Math.Round(test.Loss, 6);
+            summary["task"] = regression ? "regression" : "classification";
+            summary["train_samples"] = prepared.Train.Count;
+            summary["test_samples"] = prepared.Test.Count;
+            summary["epochs"] = settings.Epochs;
+            summary["seconds"] = Math.Round(seconds, 3);
+            summary["dataset"] = data.Name;
+            summary["model"] = settings.Model;
+            summary["optimizer"] = optimizerName;
+            summary["seed"] = settings.Seed;
+            stdout.WriteLine(JsonSerializer.Serialize(summary));
         }
         return 0;
     }

@@ -3,8 +3,18 @@ using Descent.Data;
 namespace Descent.Training;
 
 /// <summary>Train/validation/test splits of one dataset, standardized with training statistics only.</summary>
+/// <param name="Train">The training split.</param>
+/// <param name="Validation">The validation split, or null.</param>
+/// <param name="Test">The test split.</param>
+/// <param name="NumClasses">Number of classes (classification), 0 for regression.</param>
 public sealed record PreparedData(Dataset Train, Dataset? Validation, Dataset Test, int NumClasses)
 {
+    /// <summary>Classification or regression (the training split's task).</summary>
+    public TaskKind Task => Train.Task;
+
+    /// <summary>The model's output width: the number of classes, or the number of regression targets.</summary>
+    public int Outputs => Task == TaskKind.Classification ? NumClasses : Train.TargetSize;
+
     /// <summary>A shuffling loader over the training split (seeded: same seed, same batch order).</summary>
     public DataLoader TrainLoader(int batchSize, int seed, Data.Transforms.Augmentation? augmentation = null) =>
         new(Train, batchSize, shuffle: true, seed: seed, transform: augmentation);
