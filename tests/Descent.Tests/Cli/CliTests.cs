@@ -189,7 +189,7 @@ public class OptionsThatDoNotApplyTests
     [Fact]
     public void Data_directory_is_refused_for_the_embedded_digits()
     {
-        var (code, output, err) = Run("train", "--data", "/tmp", "--epochs", "1");
+        var (code, output, err) = Run("train", "--dataset", "digits", "--data", "/tmp", "--epochs", "1");
         Assert.Equal(2, code);
         Assert.Equal("descent: error: --data does not apply to --dataset digits (the digits are embedded); use it with --dataset fashion-mnist\n", err);
         Assert.Equal("", output);
