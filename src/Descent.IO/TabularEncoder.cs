@@ -33,6 +33,8 @@ public sealed class TabularEncoder
 {
     private readonly List<FeaturePart> _parts;
     private readonly Dictionary<string, int>? _classIndex;
+    // Numeric class labels by value, so that a million integer targets are looked up without formatting each.
+    private readonly Dictionary<double, int>? _classByValue;
 
     private TabularEncoder(string target, TaskKind task, string reason, List<FeaturePart> parts, IReadOnlyList<string> classNames)
     {
@@ -43,7 +45,11 @@ public sealed class TabularEncoder
         ClassNames = classNames;
         FeatureNames = parts.SelectMany(p => p.Names).ToList();
         if (task == TaskKind.Classification)
+        {
             _classIndex = classNames.Select((name, i) => (name, i)).ToDictionary(x => x.name, x => x.i, StringComparer.Ordinal);
+            if (classNames.All(name => double.TryParse(name, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+                _classByValue = classNames.Select((name, i) => (value: double.Parse(name, CultureInfo.InvariantCulture), i)).ToDictionary(x => x.value, x => x.i);
+        }
     }
 
     /// <summary>The name of the target column.</summary>
@@ -97,6 +103,21 @@ public sealed class TabularEncoder
     }
 
     /// <summary>
+    /// An encoding of the target alone (no feature columns, <see cref="Width"/> 0): the task and classes of
+    /// <paramref name="target"/> over <paramref name="rows"/>, e.g. to stratify a split before the features are fitted
+    /// on its training part.
+    /// </summary>
+    public static TabularEncoder ForTarget(CsvTable table, string target, ReadOnlySpan<int> rows, TaskKind? task = null, int maxClasses = 20)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        if (rows.IsEmpty) throw new ArgumentException("there are no rows to read the target from", nameof(rows));
+        var targetColumn = table.Find(target, nameof(target));
+        foreach (int row in rows) RequireTarget(table, targetColumn, row);
+        var (kind, reason, classNames) = DecideTask(table, targetColumn, rows, task, maxClasses);
+        return new TabularEncoder(targetColumn.Name, kind, reason, [], classNames);
+    }
+
+    /// <summary>
     /// The encoded features of <paramref name="rows"/>, row-major [rows, <see cref="Width"/>]. The table may be
     /// another file than the one the encoding was fitted on (a test file, new data to predict): its columns are
     /// found by name, in any order, and extra columns (the target among them) are ignored.
@@ -105,18 +126,13 @@ public sealed class TabularEncoder
     public float[] Features(CsvTable table, ReadOnlySpan<int> rows)
     {
         ArgumentNullException.ThrowIfNull(table);
-        var encoders = _parts.Select(p => p.Bind(table)).ToArray();
-        var x = new float[rows.Length * Width];
-        for (int i = 0; i < rows.Length; i++)
+        var x = new float[checked(rows.Length * Width)];
+        int offset = 0;
+        // Column by column: each part reads its column once, in a tight loop over the rows.
+        foreach (var part in _parts)
         {
-            var destination = x.AsSpan(i * Width, Width);
-            int at = 0;
-            for (int k = 0; k < encoders.Length; k++)
-            {
-                int width = _parts[k].Names.Count;
-                encoders[k](rows[i], destination.Slice(at, width));
-                at += width;
-            }
+            part.Encode(table, rows, x, Width, offset);
+            offset += part.Names.Count;
         }
         return x;
     }
@@ -128,6 +144,17 @@ public sealed class TabularEncoder
         if (_classIndex is null) throw new InvalidOperationException("the task is regression: read the targets with Targets");
         var target = TargetColumn(table);
         var classes = new int[rows.Length];
+        if (target is NumericColumn numeric && _classByValue is { } byValue)
+        {
+            var values = numeric.Values;
+            for (int i = 0; i < rows.Length; i++)
+            {
+                RequireTarget(table, target, rows[i]);
+                if (!byValue.TryGetValue(values[rows[i]], out classes[i]))
+                    throw new InvalidDataException($"{table.Source}: row {rows[i] + 2}, column '{target.Name}': class '{ClassName(target, rows[i])}' does not occur in the training rows");
+            }
+            return classes;
+        }
         for (int i = 0; i < rows.Length; i++)
         {
             RequireTarget(table, target, rows[i]);
@@ -218,8 +245,11 @@ public sealed class TabularEncoder
 
         public List<string> Names { get; } = [];
 
-        /// <summary>The encoder of one row of <paramref name="table"/>'s column of this name into its slice of the features.</summary>
-        public abstract Action<int, Span<float>> Bind(CsvTable table);
+        /// <summary>
+        /// Encodes <paramref name="table"/>'s column of this name for <paramref name="rows"/> into columns
+        /// [<paramref name="offset"/>, offset + Names.Count) of the row-major features <paramref name="x"/> of <paramref name="width"/> columns.
+        /// </summary>
+        public abstract void Encode(CsvTable table, ReadOnlySpan<int> rows, float[] x, int width, int offset);
 
         public static FeaturePart Fit(CsvTable table, TableColumn column, ReadOnlySpan<int> rows, MissingValues missing)
         {
@@ -269,18 +299,20 @@ public sealed class TabularEncoder
             if (flag) Names.Add(column.Name + "_missing");
         }
 
-        public override Action<int, Span<float>> Bind(CsvTable table)
+        public override void Encode(CsvTable table, ReadOnlySpan<int> rows, float[] x, int width, int offset)
         {
             if (Find(table) is not NumericColumn column)
                 throw new InvalidDataException($"{table.Source}: column '{Column}' holds text, but the model was trained on numbers there");
-            return (row, destination) =>
+            var values = column.Values;
+            for (int i = 0; i < rows.Length; i++)
             {
-                double v = column.Values[row];
+                double v = values[rows[i]];
                 bool missing = double.IsNaN(v);
-                if (missing && _refuse) RefuseMissing(table, column, row);
-                destination[0] = (float)(missing ? _mean : v);
-                if (_flag) destination[1] = missing ? 1f : 0f;
-            };
+                if (missing && _refuse) RefuseMissing(table, column, rows[i]);
+                int at = i * width + offset;
+                x[at] = (float)(missing ? _mean : v);
+                if (_flag) x[at + 1] = missing ? 1f : 0f;
+            }
         }
     }
 
@@ -303,35 +335,27 @@ public sealed class TabularEncoder
             if (flag) Names.Add(column.Name + "_missing");
         }
 
-        public override Action<int, Span<float>> Bind(CsvTable table)
+        public override void Encode(CsvTable table, ReadOnlySpan<int> rows, float[] x, int width, int offset)
         {
             var column = Find(table);
-            // This table's category codes → one-hot positions (−1: unseen in training). A column of another file
-            // that happens to hold only numbers is read as the texts of those numbers.
-            Func<int, int> positionOf = column switch
+            // This table's category codes → one-hot positions (−1: unseen in training; −2: missing). A column of
+            // another file that happens to hold only numbers is read as the texts of those numbers.
+            var categorical = column as CategoricalColumn;
+            var byCode = categorical?.Categories.Select(Position).ToArray();
+            for (int i = 0; i < rows.Length; i++)
             {
-                CategoricalColumn c => Codes(c),
-                NumericColumn n => row => double.IsNaN(n.Values[row]) ? -2 : Position(n.Values[row].ToString("R", CultureInfo.InvariantCulture)),
-                _ => throw new InvalidOperationException(),
-            };
-            return (row, destination) =>
-            {
-                destination.Clear();
-                int position = positionOf(row);
+                int row = rows[i];
+                int position = categorical is not null
+                    ? (categorical.Codes[row] is var code && code < 0 ? -2 : byCode![code])
+                    : ((NumericColumn)column).Values[row] is var v && double.IsNaN(v) ? -2 : Position(v.ToString("R", CultureInfo.InvariantCulture));
+                int at = i * width + offset;
                 if (position == -2)
                 {
                     if (_refuse) RefuseMissing(table, column, row);
-                    if (_flag) destination[^1] = 1f;
-                    return;
+                    if (_flag) x[at + Names.Count - 1] = 1f;
                 }
-                if (position >= 0) destination[position] = 1f;
-            };
-        }
-
-        private Func<int, int> Codes(CategoricalColumn column)
-        {
-            var byCode = column.Categories.Select(Position).ToArray();
-            return row => column.Codes[row] is var code && code < 0 ? -2 : byCode[code];
+                else if (position >= 0) x[at + position] = 1f;
+            }
         }
 
         private int Position(string category) => _position.TryGetValue(category, out int p) ? p : -1;

@@ -102,7 +102,7 @@ public static class UserData
         var testTable = options.TestFile is { } testFile ? CsvTable.Read(testFile) : null;
         var all = Enumerable.Range(0, table.RowCount).ToArray();
         // The task and the class of every row decide the stratification; no feature statistic is used yet.
-        var survey = TabularEncoder.Fit(table, options.Target, options.Features, all, options.Task, options.Missing);
+        var survey = TabularEncoder.ForTarget(table, options.Target, all, options.Task);
         var task = survey.Task;
         Dataset rows = task == TaskKind.Classification
             ? new InMemoryDataset(new float[table.RowCount], survey.Classes(table, all), [1], survey.ClassNames.Count)
