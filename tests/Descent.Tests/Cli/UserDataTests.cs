@@ -63,6 +63,20 @@ public sealed class UserDataTests : IDisposable
         Assert.True(fromCsv.GetProperty("test_accuracy").GetDouble() > 0.95);
     }
 
+    [Fact]
+    public void A_second_file_is_the_test_split()
+    {
+        var lines = File.ReadAllLines(DigitsCsv());
+        string train = Write("train.csv", string.Join("\n", lines.Take(1401)) + "\n");
+        string test = Write("test.csv", string.Join("\n", lines.Skip(1401).Prepend(lines[0])) + "\n");
+        var (code, output, err) = Run("train", "--data", train, "--target", "label", "--test", test, "--epochs", "5", "--json");
+        Assert.True(code == 0, err);
+        var json = Json(output);
+        Assert.Equal(lines.Length - 1401, json.GetProperty("test_samples").GetInt32());
+        Assert.Equal(1400 - 140, json.GetProperty("train_samples").GetInt32());   // 10 % of the rows held out for validation
+        Assert.True(json.GetProperty("test_accuracy").GetDouble() > 0.85, output);
+    }
+
     /// <summary>y = a smooth nonlinear function of 8 standard-normal features + Gaussian noise of standard deviation <paramref name="sigma"/>.</summary>
     private string RegressionCsv(int rows, double sigma, int seed = 1)
     {
