@@ -15,7 +15,7 @@ namespace Descent.Cli;
 internal sealed record TrainData(PreparedData Data, string Name, PreparedTable? Table = null, PreparedImages? Images = null)
 {
     /// <summary>The regression target's standardization (mean 0, std 1 when there is none).</summary>
-    public (float Mean, float Std) TargetScale => Table is { } t ? (t.TargetMean, t.TargetStd) : (0f, 1f);
+    public (float Mean, float Std) TargetScale => Table is { } t ? (t.Preprocessing.TargetMean, t.Preprocessing.TargetStd) : (0f, 1f);
 }
 
 /// <summary>
@@ -117,76 +117,4 @@ internal sealed record DataSource(string Path, bool IsTable, string? Target, Tas
         var images = UserData.Images(Path, ImageSize, Grayscale, TestFraction, valFraction, seed);
         return new TrainData(images.Data, System.IO.Path.GetFileName(Path.TrimEnd('/')) + "/", Images: images);
     }
-
-    /// <summary>
-    /// Predicts <see cref="Predict"/> with the trained model and writes <see cref="Out"/>: one row per input, the
-    /// class and each class's probability, or the predicted value; written to a temporary file and renamed, so a
-    /// failure leaves nothing half-written.
-    /// </summary>
-    public int WritePredictions(Trainer trainer, TrainData data)
-    {
-        Tensor inputs;
-        IReadOnlyList<string> keys;
-        string keyName;
-        if (data.Table is { } table)
-        {
-            var rows = CsvTable.Read(Predict!);
-            inputs = table.Inputs(rows);
-            keys = Enumerable.Range(2, rows.RowCount).Select(r => r.ToString(CultureInfo.InvariantCulture)).ToList();
-            keyName = "row";
-        }
-        else
-        {
-            var images = data.Images!;
-            keys = Directory.EnumerateFiles(Predict!, "*", SearchOption.AllDirectories)
-                .Where(f => ImageFolder.Extensions.Contains(System.IO.Path.GetExtension(f).ToLowerInvariant()))
-                .Order(StringComparer.Ordinal).ToList();
-            if (keys.Count == 0) throw new InvalidDataException($"{Predict}: no images ({string.Join(", ", ImageFolder.Extensions)}) under this folder");
-            inputs = images.Inputs(keys);
-            keyName = "file";
-        }
-        var dataset = data.Data.Task == TaskKind.Classification
-            ? new InMemoryDataset(inputs.Data.ToArray(), new int[inputs.Shape[0]], inputs.Shape[1..].ToArray(), data.Data.NumClasses)
-            : new InMemoryDataset(inputs.Data.ToArray(), new float[inputs.Shape[0] * data.Data.Outputs], inputs.Shape[1..].ToArray(), data.Data.Outputs);
-        var outputs = trainer.PredictOutputs(dataset);
-        var text = new StringBuilder();
-        if (data.Data.Task == TaskKind.Classification)
-        {
-            var classNames = data.Table?.Encoder.ClassNames ?? data.Images!.ClassNames;
-            var probabilities = Functional.Softmax(outputs, 1).Data;
-            int c = classNames.Count;
-            text.AppendJoin(',', new[] { keyName, "prediction" }.Concat(classNames.Select(n => "p_" + n)).Select(Quote)).Append('\n');
-            for (int i = 0; i < keys.Count; i++)
-            {
-                var row = probabilities.Slice(i * c, c);
-                int best = 0;
-                for (int j = 1; j < c; j++) if (row[j] > row[best]) best = j;
-                text.Append(Quote(keys[i])).Append(',').Append(Quote(classNames[best]));
-                for (int j = 0; j < c; j++) text.Append(',').Append(row[j].ToString("G6", CultureInfo.InvariantCulture));
-                text.Append('\n');
-            }
-        }
-        else
-        {
-            var (mean, std) = data.TargetScale;
-            var values = outputs.Data;
-            int k = data.Data.Outputs;
-            string name = data.Table!.Encoder.TargetName;
-            text.AppendJoin(',', new[] { keyName }.Concat(k == 1 ? [name] : Enumerable.Range(0, k).Select(j => $"{name}_{j}")).Select(Quote)).Append('\n');
-            for (int i = 0; i < keys.Count; i++)
-            {
-                text.Append(Quote(keys[i]));
-                for (int j = 0; j < k; j++) text.Append(',').Append((values[i * k + j] * std + mean).ToString("R", CultureInfo.InvariantCulture));
-                text.Append('\n');
-            }
-        }
-        string temporary = Out + ".tmp";
-        File.WriteAllText(temporary, text.ToString());
-        File.Move(temporary, Out, overwrite: true);
-        return keys.Count;
-    }
-
-    /// <summary>A CSV field, quoted as RFC 4180 asks when it holds a comma, quote or line break.</summary>
-    private static string Quote(string field) =>
-        field.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + field.Replace("\"", "\"\"") + "\"" : field;
 }

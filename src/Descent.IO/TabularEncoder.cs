@@ -1,5 +1,6 @@
 using Descent.Data;
 using System.Globalization;
+using System.Text.Json.Nodes;
 
 namespace Descent.IO;
 
@@ -52,6 +53,42 @@ public sealed class TabularEncoder
         }
     }
 
+    /// <summary>
+    /// The fitted encoding as JSON (target, task, classes, and per feature column its kind, imputation mean or
+    /// categories, flag and missing-value rule), e.g. for a saved model's metadata; <see cref="FromJson"/> reads it back.
+    /// </summary>
+    public JsonObject ToJson() => new()
+    {
+        ["target"] = TargetName,
+        ["task"] = Task == TaskKind.Classification ? "classification" : "regression",
+        ["task_reason"] = TaskReason,
+        ["classes"] = new JsonArray([.. ClassNames.Select(c => (JsonNode?)c)]),
+        ["features"] = new JsonArray([.. _parts.Select(p => (JsonNode?)p.ToJson())]),
+    };
+
+    /// <summary>Reads an encoding written by <see cref="ToJson"/>.</summary>
+    /// <exception cref="InvalidDataException">The JSON is not such an encoding.</exception>
+    public static TabularEncoder FromJson(JsonObject json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        try
+        {
+            var task = (string?)json["task"] switch
+            {
+                "classification" => TaskKind.Classification,
+                "regression" => TaskKind.Regression,
+                var t => throw new InvalidDataException($"unknown task '{t}' in the encoding"),
+            };
+            var classes = json["classes"]!.AsArray().Select(c => (string)c!).ToList();
+            var parts = json["features"]!.AsArray().Select(p => FeaturePart.FromJson(p!.AsObject())).ToList();
+            return new TabularEncoder((string)json["target"]!, task, (string?)json["task_reason"] ?? "", parts, classes);
+        }
+        catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException or ArgumentException)
+        {
+            throw new InvalidDataException($"the table encoding is malformed ({e.Message})", e);
+        }
+    }
+
     /// <summary>The name of the target column.</summary>
     public string TargetName { get; }
 
@@ -83,8 +120,9 @@ public sealed class TabularEncoder
     /// <param name="maxClasses">The most distinct integer targets that are still read as classes when the task is inferred.</param>
     /// <exception cref="ArgumentException">An unknown column, the target among the features, or an empty set of rows.</exception>
     /// <exception cref="InvalidDataException">A missing target, a refused missing feature, a text target for regression, or a column without a value in the training rows; the message names file, row and column.</exception>
+    /// <param name="classes">The classes in index order (e.g. those of <see cref="ForTarget"/> over every row, so that a class rare enough to fall wholly outside the training rows keeps its index); null takes the training rows' classes.</param>
     public static TabularEncoder Fit(CsvTable table, string target, IReadOnlyList<string>? features, ReadOnlySpan<int> trainRows,
-        TaskKind? task = null, MissingValues missing = MissingValues.Impute, int maxClasses = 20)
+        TaskKind? task = null, MissingValues missing = MissingValues.Impute, int maxClasses = 20, IReadOnlyList<string>? classes = null)
     {
         ArgumentNullException.ThrowIfNull(table);
         if (trainRows.IsEmpty) throw new ArgumentException("there are no training rows to fit the encoding on", nameof(trainRows));
@@ -97,6 +135,7 @@ public sealed class TabularEncoder
         foreach (int row in trainRows) RequireTarget(table, targetColumn, row);
 
         var (kind, reason, classNames) = DecideTask(table, targetColumn, trainRows, task, maxClasses);
+        if (kind == TaskKind.Classification && classes is not null) classNames = classes;
         var parts = new List<FeaturePart>(featureColumns.Count);
         foreach (var column in featureColumns) parts.Add(FeaturePart.Fit(table, column, trainRows, missing));
         return new TabularEncoder(targetColumn.Name, kind, reason, parts, classNames);
@@ -268,6 +307,15 @@ public sealed class TabularEncoder
             };
         }
 
+        public abstract JsonObject ToJson();
+
+        public static FeaturePart FromJson(JsonObject json) => (string?)json["kind"] switch
+        {
+            "numeric" => new NumericPart(json),
+            "one_hot" => new OneHotPart(json),
+            var kind => throw new InvalidDataException($"unknown feature kind '{kind}' in the encoding"),
+        };
+
         protected TableColumn Find(CsvTable table) =>
             table.Columns.FirstOrDefault(c => c.Name == Column)
             ?? throw new InvalidDataException($"{table.Source}: no column '{Column}' (the model reads it as a feature)");
@@ -298,6 +346,20 @@ public sealed class TabularEncoder
             Names.Add(column.Name);
             if (flag) Names.Add(column.Name + "_missing");
         }
+
+        public NumericPart(JsonObject json) : base((string)json["column"]!)
+        {
+            _mean = (double)json["mean"]!;
+            _flag = (bool)json["missing_flag"]!;
+            _refuse = (bool)json["refuse_missing"]!;
+            Names.Add(Column);
+            if (_flag) Names.Add(Column + "_missing");
+        }
+
+        public override JsonObject ToJson() => new()
+        {
+            ["kind"] = "numeric", ["column"] = Column, ["mean"] = _mean, ["missing_flag"] = _flag, ["refuse_missing"] = _refuse,
+        };
 
         public override void Encode(CsvTable table, ReadOnlySpan<int> rows, float[] x, int width, int offset)
         {
@@ -334,6 +396,22 @@ public sealed class TabularEncoder
             Names.AddRange(_position.Keys.Select(category => $"{column.Name}={category}"));
             if (flag) Names.Add(column.Name + "_missing");
         }
+
+        public OneHotPart(JsonObject json) : base((string)json["column"]!)
+        {
+            foreach (var category in json["categories"]!.AsArray()) _position.Add((string)category!, _position.Count);
+            _flag = (bool)json["missing_flag"]!;
+            _refuse = (bool)json["refuse_missing"]!;
+            Names.AddRange(_position.Keys.Select(category => $"{Column}={category}"));
+            if (_flag) Names.Add(Column + "_missing");
+        }
+
+        public override JsonObject ToJson() => new()
+        {
+            ["kind"] = "one_hot", ["column"] = Column,
+            ["categories"] = new JsonArray([.. _position.Keys.Select(c => (JsonNode?)c)]),
+            ["missing_flag"] = _flag, ["refuse_missing"] = _refuse,
+        };
 
         public override void Encode(CsvTable table, ReadOnlySpan<int> rows, float[] x, int width, int offset)
         {

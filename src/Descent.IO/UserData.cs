@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Descent.Data;
 using Descent.Training;
 
@@ -32,17 +34,11 @@ public sealed record TableOptions
 }
 
 /// <summary>
-/// A CSV file made ready to train on: the splits, and everything fitted on the training rows that new data must
-/// go through the same way (<see cref="Encoder"/>, <see cref="Standardizer"/>, the regression target's
-/// <see cref="TargetMean"/> and <see cref="TargetStd"/>).
+/// What training fitted on a table's training rows, to apply to any table with the same feature columns: the
+/// column <see cref="Encoder"/>, the per-feature <see cref="Standardizer"/> and, for regression, the target's
+/// <see cref="TargetMean"/> and <see cref="TargetStd"/> (predictions are <c>output · std + mean</c>).
 /// </summary>
-/// <param name="Data">Training, validation and test splits (features standardized, regression targets standardized).</param>
-/// <param name="Encoder">The column encoding fitted on the training rows.</param>
-/// <param name="Standardizer">Per-feature standardization fitted on the training rows.</param>
-/// <param name="TargetMean">Regression: the training targets' mean (0 for classification).</param>
-/// <param name="TargetStd">Regression: the training targets' standard deviation (1 for classification).</param>
-/// <param name="TaskReason">Why the task is what it is, in words ("given", or the rule that inferred it).</param>
-public sealed record PreparedTable(PreparedData Data, TabularEncoder Encoder, Standardizer Standardizer, float TargetMean, float TargetStd, string TaskReason)
+public sealed record TablePreprocessing(TabularEncoder Encoder, Standardizer Standardizer, float TargetMean, float TargetStd)
 {
     /// <summary>
     /// The rows of <paramref name="table"/> (another file with the feature columns, with or without the target)
@@ -50,32 +46,113 @@ public sealed record PreparedTable(PreparedData Data, TabularEncoder Encoder, St
     /// </summary>
     public Tensor Inputs(CsvTable table)
     {
+        ArgumentNullException.ThrowIfNull(table);
         var rows = Enumerable.Range(0, table.RowCount).ToArray();
         var x = Encoder.Features(table, rows);
         Standardizer.TransformSamples(x, Encoder.Width);
         return Tensor.FromArray(x, table.RowCount, Encoder.Width);
     }
+
+    /// <summary>The preprocessing as JSON (for a saved model's metadata); <see cref="FromJson"/> reads it back.</summary>
+    public string ToJson() => new JsonObject
+    {
+        ["kind"] = "table",
+        ["encoder"] = Encoder.ToJson(),
+        ["mean"] = Floats(Standardizer.Mean),
+        ["std"] = Floats(Standardizer.Std),
+        ["target_mean"] = TargetMean,
+        ["target_std"] = TargetStd,
+    }.ToJsonString();
+
+    /// <summary>Reads what <see cref="ToJson"/> wrote.</summary>
+    /// <exception cref="InvalidDataException">Not such a description.</exception>
+    public static TablePreprocessing FromJson(string json) => Preprocessing.Read(json, "table", o => new TablePreprocessing(
+        TabularEncoder.FromJson(o["encoder"]!.AsObject()),
+        Standardizer.FromStatistics(StandardizationMode.PerFeature, Preprocessing.Floats(o["mean"]), Preprocessing.Floats(o["std"])),
+        (float)o["target_mean"]!, (float)o["target_std"]!));
+
+    private static JsonArray Floats(float[] values) => Preprocessing.Array(values);
 }
 
-/// <summary>An image folder made ready to train on: the splits, the class names and the per-channel normalization.</summary>
-/// <param name="Data">Training, validation and test splits of [C, H, W] images, normalized per channel.</param>
+/// <summary>
+/// What training fitted on an image folder, to apply to new images: the class names, the image size and channels
+/// and the per-channel normalization.
+/// </summary>
 /// <param name="ClassNames">The class (folder name) of each label.</param>
 /// <param name="Standardizer">Per-channel mean/std fitted on the training images (<c>transforms.Normalize</c>).</param>
 /// <param name="ImageSize">The side every image was resized and cropped to, or null when they were read as they are.</param>
 /// <param name="Grayscale">Whether images were read as one channel.</param>
-public sealed record PreparedImages(PreparedData Data, IReadOnlyList<string> ClassNames, Standardizer Standardizer, int? ImageSize, bool Grayscale)
+/// <param name="Height">The training images' height.</param>
+/// <param name="Width">The training images' width.</param>
+public sealed record ImagePreprocessing(IReadOnlyList<string> ClassNames, Standardizer Standardizer, int? ImageSize, bool Grayscale, int Height, int Width)
 {
+    /// <summary>The sample shape the model takes: [C, H, W].</summary>
+    public int[] SampleShape => [Grayscale ? 1 : 3, Height, Width];
+
     /// <summary>Reads the images of <paramref name="files"/> as training read its own: resized, channels, normalized [N, C, H, W].</summary>
+    /// <exception cref="InvalidDataException">An image that does not decode, or of another size than training's.</exception>
     public Tensor Inputs(IReadOnlyList<string> files)
     {
+        ArgumentNullException.ThrowIfNull(files);
         var (pixels, height, width) = ImageFolder.LoadFiles(files, ImageSize, Grayscale);
-        var shape = Data.Train.SampleShape;
-        if (files.Count > 0 && (height != shape[1] || width != shape[2]))
-            throw new InvalidDataException($"{files[0]}: {width}×{height} pixels, but the model was trained on {shape[2]}×{shape[1]} images; give the image size it was trained with");
-        Standardizer.TransformSamples(pixels, Data.Train.SampleSize);
+        if (files.Count > 0 && (height != Height || width != Width))
+            throw new InvalidDataException($"{files[0]}: {width}×{height} pixels, but the model was trained on {Width}×{Height} images; give the image size it was trained with");
+        var shape = SampleShape;
+        Standardizer.TransformSamples(pixels, shape[0] * Height * Width);
         return Tensor.FromArray(pixels, [files.Count, .. shape]);
     }
+
+    /// <summary>The preprocessing as JSON (for a saved model's metadata); <see cref="FromJson"/> reads it back.</summary>
+    public string ToJson() => new JsonObject
+    {
+        ["kind"] = "image_folder",
+        ["classes"] = new JsonArray([.. ClassNames.Select(c => (JsonNode?)c)]),
+        ["mean"] = Preprocessing.Array(Standardizer.Mean),
+        ["std"] = Preprocessing.Array(Standardizer.Std),
+        ["image_size"] = ImageSize,
+        ["grayscale"] = Grayscale,
+        ["height"] = Height,
+        ["width"] = Width,
+    }.ToJsonString();
+
+    /// <summary>Reads what <see cref="ToJson"/> wrote.</summary>
+    /// <exception cref="InvalidDataException">Not such a description.</exception>
+    public static ImagePreprocessing FromJson(string json) => Preprocessing.Read(json, "image_folder", o => new ImagePreprocessing(
+        o["classes"]!.AsArray().Select(c => (string)c!).ToList(),
+        Standardizer.FromStatistics(StandardizationMode.PerChannel, Preprocessing.Floats(o["mean"]), Preprocessing.Floats(o["std"])),
+        (int?)o["image_size"], (bool)o["grayscale"]!, (int)o["height"]!, (int)o["width"]!));
 }
+
+/// <summary>The JSON plumbing the two preprocessing records share.</summary>
+internal static class Preprocessing
+{
+    public static JsonArray Array(float[] values) => new([.. values.Select(v => (JsonNode?)v)]);
+
+    public static float[] Floats(JsonNode? node) => node!.AsArray().Select(v => (float)v!).ToArray();
+
+    public static T Read<T>(string json, string kind, Func<JsonObject, T> build)
+    {
+        try
+        {
+            var o = JsonNode.Parse(json)!.AsObject();
+            if ((string?)o["kind"] != kind) throw new InvalidDataException($"the preprocessing is '{(string?)o["kind"]}', not '{kind}'");
+            return build(o);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException or ArgumentException)
+        {
+            throw new InvalidDataException($"the preprocessing description is malformed ({e.Message})", e);
+        }
+    }
+}
+
+/// <summary>A CSV file made ready to train on: the splits, what was fitted on the training rows, and why the task is what it is.</summary>
+/// <param name="Data">Training, validation and test splits (features standardized, regression targets standardized).</param>
+/// <param name="Preprocessing">The encoding and standardization fitted on the training rows.</param>
+/// <param name="TaskReason">Why the task is what it is, in words ("given", or the rule that inferred it).</param>
+public sealed record PreparedTable(PreparedData Data, TablePreprocessing Preprocessing, string TaskReason);
+
+/// <summary>An image folder made ready to train on: the splits and what was fitted on the training images.</summary>
+public sealed record PreparedImages(PreparedData Data, ImagePreprocessing Preprocessing);
 
 /// <summary>
 /// The user's own data — a CSV table or an image folder — split into training, validation and test parts and
@@ -90,8 +167,8 @@ public static class UserData
     /// <see cref="TableOptions.ValFraction"/> of the rest is held out for validation (both stratified for
     /// classification); the encoding and the per-feature standardization are fitted on the training rows; a
     /// regression target is standardized with the training rows' mean and standard deviation (so that one learning
-    /// rate suits targets of any scale; predictions are mapped back with <see cref="PreparedTable.TargetMean"/> and
-    /// <see cref="PreparedTable.TargetStd"/>).
+    /// rate suits targets of any scale; predictions are mapped back with <see cref="TablePreprocessing.TargetMean"/> and
+    /// <see cref="TablePreprocessing.TargetStd"/>).
     /// </summary>
     /// <exception cref="InvalidDataException">Bad data; the message names file, row and column.</exception>
     /// <exception cref="ArgumentException">An unknown column or a bad option.</exception>
@@ -117,7 +194,7 @@ public static class UserData
             (trainRows, validationRows) = (fit.Select(i => trainRows[i]).ToArray(), held.Select(i => trainRows[i]).ToArray());
         }
 
-        var encoder = TabularEncoder.Fit(table, options.Target, options.Features, trainRows, task, options.Missing);
+        var encoder = TabularEncoder.Fit(table, options.Target, options.Features, trainRows, task, options.Missing, classes: survey.ClassNames);
         var train = Encode(encoder, table, trainRows);
         var standardizer = Standardizer.FitPerFeature(train);
         float targetMean = 0, targetStd = 1;
@@ -134,7 +211,7 @@ public static class UserData
             : Encode(encoder, testTable, Enumerable.Range(0, testTable.RowCount).ToArray());
         var validation = validationRows.Length > 0 ? Prepare(Encode(encoder, table, validationRows)) : null;
         var prepared = new PreparedData(Prepare(train), validation, Prepare(test), task == TaskKind.Classification ? encoder.ClassNames.Count : 0);
-        return new PreparedTable(prepared, encoder, standardizer, targetMean, targetStd, survey.TaskReason);
+        return new PreparedTable(prepared, new TablePreprocessing(encoder, standardizer, targetMean, targetStd), survey.TaskReason);
     }
 
     /// <summary>
@@ -151,7 +228,7 @@ public static class UserData
         var standardizer = Standardizer.FitPerChannel(train);
         var prepared = new PreparedData(standardizer.Transform(train), validation is null ? null : standardizer.Transform(validation),
             standardizer.Transform(test), folder.ClassNames.Count);
-        return new PreparedImages(prepared, folder.ClassNames, standardizer, imageSize, grayscale);
+        return new PreparedImages(prepared, new ImagePreprocessing(folder.ClassNames, standardizer, imageSize, grayscale, train.SampleShape[1], train.SampleShape[2]));
     }
 
     private static InMemoryDataset Encode(TabularEncoder encoder, CsvTable table, int[] rows)

@@ -82,7 +82,7 @@ internal static class TrainCommand
                 .Select(m => new RescaledMetric(m, mean, std)));
         }
         if (data.Table is { } table)
-            stdout.WriteLine($"Task: {(regression ? "regression" : "classification")} ({table.TaskReason}); {table.Encoder.Width} input features from {table.Encoder.SourceColumns.Count} columns");
+            stdout.WriteLine($"Task: {(regression ? "regression" : "classification")} ({table.TaskReason}); {table.Preprocessing.Encoder.Width} input features from {table.Preprocessing.Encoder.SourceColumns.Count} columns");
         stdout.WriteLine($"Training {RunHeader.Model(settings, prepared, model.ParameterCount)} on {RunHeader.Data(data.Name, prepared)} for {RunHeader.Count(settings.Epochs, "epoch")}, batch {settings.BatchSize}");
         stdout.WriteLine($"Optimizer: {RunHeader.Optimizer(optimizer)}");
         var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed, augmentation);
@@ -121,7 +121,7 @@ internal static class TrainCommand
         tensorBoard?.AddFinalMetric("hparam/test_loss", test.Loss);
         if (source?.Predict is not null)
         {
-            int written = source.WritePredictions(trainer, data);
+            int written = Predictions.Write(model, data.Table?.Preprocessing, data.Images?.Preprocessing, source.Predict, source.Out);
             stdout.WriteLine($"wrote {written} predictions to {source.Out}");
         }
         if (json)

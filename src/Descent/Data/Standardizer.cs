@@ -89,6 +89,23 @@ public sealed class Standardizer
     /// </summary>
     public static Standardizer FitPerChannel(InMemoryDataset train) => new Standardizer(StandardizationMode.PerChannel).Fit(train);
 
+    /// <summary>
+    /// A standardizer with given statistics, as fitted before (e.g. read back from a saved model's metadata), like
+    /// setting a <c>StandardScaler</c>'s <c>mean_</c> and <c>scale_</c>.
+    /// </summary>
+    public static Standardizer FromStatistics(StandardizationMode mode, float[] mean, float[] std)
+    {
+        ArgumentNullException.ThrowIfNull(mean);
+        ArgumentNullException.ThrowIfNull(std);
+        if (mean.Length == 0 || mean.Length != std.Length)
+            throw new ArgumentException($"mean and std must be non-empty and of one length, got {mean.Length} and {std.Length}", nameof(std));
+        if (mode == StandardizationMode.Global && mean.Length != 1)
+            throw new ArgumentException($"global statistics are one mean and one std, got {mean.Length}", nameof(mean));
+        foreach (float s in std)
+            if (!(s > 0 && float.IsFinite(s))) throw new ArgumentException($"standard deviations must be positive and finite, got {s}", nameof(std));
+        return new Standardizer(mode) { _mean = (float[])mean.Clone(), _std = (float[])std.Clone() };
+    }
+
     /// <summary>Whether <see cref="Fit"/> has run.</summary>
     public bool IsFitted => _mean is not null;
 

@@ -271,11 +271,19 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     /// for classification (apply <see cref="Functional.Softmax"/> for probabilities), predicted values [N, K]
     /// for regression, like <c>torch.cat([model(x) for x, _ in loader])</c> under <c>no_grad</c>.
     /// </summary>
-    public Tensor PredictOutputs(Dataset data, int batchSize = 500)
+    public Tensor PredictOutputs(Dataset data, int batchSize = 500) => PredictOutputs(Model, data, batchSize);
+
+    /// <summary>
+    /// <paramref name="model"/>'s raw outputs for every sample of <paramref name="data"/>, in evaluation mode and
+    /// without recording a graph (the model's training mode is restored after): the inference half of
+    /// <see cref="PredictOutputs(Dataset, int)"/> for a model that no trainer holds, e.g. one loaded from a file.
+    /// </summary>
+    public static Tensor PredictOutputs(Module model, Dataset data, int batchSize = 500)
     {
+        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
-        bool wasTraining = Model.Training;
-        Model.Eval();
+        bool wasTraining = model.Training;
+        model.Eval();
         float[]? all = null;
         int[]? shape = null;
         int at = 0;
@@ -283,7 +291,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         {
             foreach (var batch in new DataLoader(data, batchSize).Epoch(0))
             {
-                var output = Model.Forward(batch.X);
+                var output = model.Forward(batch.X);
                 if (all is null)
                 {
                     shape = [data.Count, .. output.Shape[1..]];
@@ -293,7 +301,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
                 at += output.Numel;
             }
         }
-        Model.Train(wasTraining);
+        model.Train(wasTraining);
         return all is null ? Tensor.Zeros(0) : new Tensor(all, shape!);
     }
 

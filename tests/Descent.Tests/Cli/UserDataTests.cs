@@ -146,7 +146,7 @@ public sealed class UserDataTests : IDisposable
             double prediction = 0;
             for (int p = 0; p < d; p++) prediction += w[p] * row[p];
             // Targets are standardized with the training mean and std: errors scale back by the std.
-            double error = (prediction - test.Targets[i]) * table.TargetStd;
+            double error = (prediction - test.Targets[i]) * table.Preprocessing.TargetStd;
             squares += error * error;
         }
         return Math.Sqrt(squares / test.Count);
