@@ -8,7 +8,7 @@ namespace Descent.Nn;
 /// (an atomic replace on POSIX and NTFS), and then the directory itself is flushed so the rename survives a
 /// power cut (the order SQLite uses).
 /// </summary>
-internal static partial class AtomicFile
+public static partial class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> by calling <paramref name="write"/> on a stream to a temporary file.</summary>
     public static void Write(string path, Action<Stream> write)
