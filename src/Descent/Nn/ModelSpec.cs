@@ -105,7 +105,7 @@ public sealed record ModelSpec
         {
             spec = JsonSerializer.Deserialize<ModelSpec>(json, Json);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
         {
             throw new InvalidDataException($"the model description is not valid JSON ({e.Message})");
         }

@@ -134,7 +134,18 @@ public static class Safetensors
         stream.ReadExactly(header);
         long dataLength = fileLength - 8 - (long)headerLength;
 
-        var (entries, metadata) = ParseHeader(path, header, dataLength);
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw Invalid(path, "the header is not valid UTF-8");
+        List<Entry> entries;
+        Dictionary<string, string> metadata;
+        try
+        {
+            (entries, metadata) = ParseHeader(path, header, dataLength);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            // Valid UTF-8 can still escape a lone surrogate (\ud800) that no .NET string can hold.
+            throw Invalid(path, $"the header cannot be read ({e.Message})");
+        }
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         long dataStart = 8 + (long)headerLength;
         foreach (var e in entries.OrderBy(e => e.Begin))

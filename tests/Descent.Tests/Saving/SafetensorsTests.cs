@@ -138,3 +138,53 @@ public sealed class SafetensorsTests : IDisposable
         Assert.Equal([path], Directory.GetFiles(_dir.Path));
     }
 }
+
+/// <summary>Mutated model files either load or raise the reader's one documented exception; nothing else escapes.</summary>
+public sealed class SafetensorsMutationTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void MutatedFilesLoadOrRaiseInvalidData()
+    {
+        var spec = new ModelSpec { Kind = "mlp", InputShape = [3], Hidden = [4], Outputs = 2, BatchNorm = true };
+        var original = _dir.Sub("model.safetensors");
+        ModelFile.Save(original, spec.Build(), spec);
+        var bytes = File.ReadAllBytes(original);
+        var random = new Random(17);
+        var path = _dir.Sub("mutant.safetensors");
+        int loaded = 0, refused = 0;
+        for (int i = 0; i < 3000; i++)
+        {
+            var mutant = (byte[])bytes.Clone();
+            switch (i % 3)
+            {
+                case 0: // flip bytes, mostly in the header where the structure is
+                    for (int k = random.Next(1, 4); k > 0; k--) mutant[random.Next(Math.Min(mutant.Length, 8 + 400))] ^= (byte)random.Next(1, 256);
+                    break;
+                case 1: // truncate
+                    Array.Resize(ref mutant, random.Next(mutant.Length));
+                    break;
+                default: // overwrite a digit of the header with another digit
+                    int at = random.Next(8, 8 + 400);
+                    if (mutant[at] is >= (byte)'0' and <= (byte)'9') mutant[at] = (byte)('0' + random.Next(10));
+                    else mutant[at] = (byte)random.Next(256);
+                    break;
+            }
+            File.WriteAllBytes(path, mutant);
+            try
+            {
+                ModelFile.Load(path);
+                loaded++;
+            }
+            catch (InvalidDataException e)
+            {
+                Assert.StartsWith(path, e.Message);
+                refused++;
+            }
+        }
+        Assert.True(refused > 1000 && loaded > 0, $"{loaded} loaded, {refused} refused");
+    }
+}
