@@ -107,7 +107,7 @@ public static unsafe class Conv
         if (!gBias.IsEmpty) g.Check(gBias.Length, nameof(gBias), cOut);
         if (n == 0) return;
 
-        // Whole images go to the threads in a fixed number of contiguous groups, each summing its filter and bias
+        // Whole images go to the threads in a fixed number of contiguous groups (claimed by whichever thread is free), each summing its filter and bias
         // gradients in image order into its own partial (group 0 straight into the caller's), and the partials are added
         // in group order: the sums, and so training, come out bit for bit the same however the threads share the work
         // and whether the pool is free (a busy pool runs the groups inline). Resuming from a checkpoint relies on it.
@@ -143,10 +143,11 @@ public static unsafe class Conv
     private static bool SpreadOverBatch(int n) => n >= 2 * WorkerPool.Workers && WorkerPool.CanParallelize;
 
     /// <summary>
-    /// Image groups of the backward pass: one per thread once there are two images per thread, else one. It depends on
+    /// Image groups of the backward pass, at least two images each: up to four per thread, so that the pool's work
+    /// stealing still evens out a slow core, or one group when there are fewer than two images per thread. It depends on
     /// the batch and the machine only, never on whether the pool happens to be free, so the gradient sums do not either.
     /// </summary>
-    private static int Groups(int n) => n >= 2 * WorkerPool.Workers ? WorkerPool.Workers : 1;
+    private static int Groups(int n) => n >= 2 * WorkerPool.Workers ? Math.Min(n / 2, 4 * WorkerPool.Workers) : 1;
 
     /// <summary>The sizes of one convolution, validated once.</summary>
     private readonly struct Geometry

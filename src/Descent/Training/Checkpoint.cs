@@ -60,6 +60,7 @@ public static class Checkpoint
     /// <param name="step">Optimizer steps taken; names the file, so a later checkpoint has a larger step.</param>
     /// <param name="keep">How many checkpoints to keep, newest first (at least 1); null keeps all.</param>
     /// <param name="metadata">The caller's entries, returned by <see cref="Load"/> in <see cref="CheckpointInfo.Metadata"/>.</param>
+    /// <exception cref="ArgumentException">A weight or optimizer value is NaN or infinite; nothing is written or deleted.</exception>
     public static string Save(string directory, Module model, Optimizer optimizer, LRScheduler? scheduler, int epoch, long step, int? keep = null,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -76,6 +77,11 @@ public static class Checkpoint
         var optimizerState = optimizer.StateDict();
         foreach (var (name, buffer) in optimizerState.Buffers) tensors.Add(new(OptimizerPrefix + name, Tensor.FromArray(buffer, buffer.Length)));
         var integers = model.IntegerBufferNames().Select(n => ModelPrefix + n).ToHashSet(StringComparer.Ordinal);
+        // A diverged run must not rotate good checkpoints out with one that cannot be resumed from.
+        foreach (var (name, tensor) in tensors)
+            foreach (float v in tensor.Data)
+                if (!float.IsFinite(v))
+                    throw new ArgumentException($"refusing to checkpoint step {step}: '{name}' holds {v} (training diverged); the previous checkpoints are kept");
 
         var record = new JsonObject
         {

@@ -132,6 +132,17 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void DivergedWeightsAreNeverCheckpointed()
+    {
+        var run = Build(new ModelSpec { Kind = "linear", InputShape = [3], Outputs = Classes }, 1, mlp: true);
+        Checkpoint.Save(_dir.Path, run.Model, run.Optimizer, run.Scheduler, 0, 1, keep: 1);
+        run.Model.Parameters()[0].Data[2] = float.NaN;
+        var e = Assert.Throws<ArgumentException>(() => Checkpoint.Save(_dir.Path, run.Model, run.Optimizer, run.Scheduler, 0, 2, keep: 1));
+        Assert.Contains("'model.0.weight' holds NaN", e.Message);
+        Assert.EndsWith("checkpoint-000000000001.safetensors", Assert.Single(Directory.GetFiles(_dir.Path)));
+    }
+
+    [Fact]
     public void ModelFileIsNotACheckpoint()
     {
         var run = Build(new ModelSpec { Kind = "linear", InputShape = [3], Outputs = 2 }, 1, mlp: true);
