@@ -154,12 +154,15 @@ public static class Checkpoint
             if (groups.Count != optimizer.GroupOptions.Count)
                 throw new InvalidDataException($"{path}: the checkpoint's optimizer has {groups.Count} parameter groups but this one has {optimizer.GroupOptions.Count}");
             var options = groups.Select((g, i) => (OptimizerOptions)(g.Deserialize(optimizer.GroupOptions[i].GetType(), Json) ?? throw new JsonException($"parameter group {i} is empty"))).ToList();
+            foreach (var option in options) option.Validate();
             optimizerState = new OptimizerStateDict(Required(o, "name").GetValue<string>(), Required(o, "step").GetValue<long>(), options,
-                Required(o, "group_lengths").Deserialize<int[]>(Json)!, buffers, Required(o, "scalars").Deserialize<Dictionary<string, double>>(Json)!);
+                NotNull(Required(o, "group_lengths").Deserialize<int[]>(Json), "group_lengths"), buffers,
+                NotNull(Required(o, "scalars").Deserialize<Dictionary<string, double>>(Json), "scalars"));
             scheduleState = record["scheduler"]?.Deserialize<ScheduleState>(Json);
-            rng = Required(record, "rng").Deserialize<RngState>(Json)!;
+            if (scheduleState is not null) CheckComplete(scheduleState);
+            rng = NotNull(Required(record, "rng").Deserialize<RngState>(Json), "rng");
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or NotSupportedException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or NotSupportedException or ArgumentException)
         {
             throw new InvalidDataException($"{path}: the checkpoint record is malformed ({e.Message})", e);
         }
@@ -190,4 +193,14 @@ public static class Checkpoint
     }
 
     private static JsonNode Required(JsonObject o, string key) => o[key] ?? throw new JsonException($"'{key}' is missing");
+
+    private static T NotNull<T>(T? value, string key) where T : class => value ?? throw new JsonException($"'{key}' is null");
+
+    /// <summary>A schedule state read from JSON has every part, in its children too (JSON null leaves a record's list null).</summary>
+    private static void CheckComplete(ScheduleState state)
+    {
+        if (state.Scheduler is null || state.BaseLrs is null || state.LastLrs is null || state.Fields is null || state.Children is null)
+            throw new JsonException("the schedule's state is incomplete");
+        foreach (var child in state.Children) CheckComplete(NotNull(child, "scheduler.children"));
+    }
 }

@@ -151,3 +151,77 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("not a Descent checkpoint", e.Message);
     }
 }
+
+/// <summary>Checkpoints whose record was tampered with load or raise <see cref="InvalidDataException"/>, and a refused one changes nothing.</summary>
+public sealed class CheckpointMutationTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>Every way of spoiling one JSON value: removed, null, another type, another number.</summary>
+    private static IEnumerable<System.Text.Json.Nodes.JsonNode?> Replacements(Random random) =>
+        [null, "x", true, new System.Text.Json.Nodes.JsonArray(), new System.Text.Json.Nodes.JsonObject(), -1, 0, 1e300, random.Next(-3, 60), int.MaxValue, 2.5];
+
+    [Fact]
+    public void TamperedRecordsLoadOrRaiseInvalidData()
+    {
+        Rng.ManualSeed(4);
+        var model = new ModelSpec { Kind = "mlp", InputShape = [3], Hidden = [4], Outputs = 2, BatchNorm = true }.Build();
+        var optimizer = new Adam(model.Parameters());
+        var scheduler = new SequentialLR(optimizer, [new LinearLR(optimizer, 0.5, 1, 2), new CosineAnnealingLR(optimizer, 5)], [2]);
+        model.Forward(TestData.Random(1, 4, 3)).Sum().Backward();
+        optimizer.Step();
+        var path = Checkpoint.Save(_dir.Path, model, optimizer, scheduler, 1, 1);
+        var file = Safetensors.Read(path);
+        var record = System.Text.Json.Nodes.JsonNode.Parse(file.Metadata[Checkpoint.MetadataKey])!;
+
+        // Every value in the record, by its path of keys and indices.
+        var paths = new List<List<object>>();
+        void Walk(System.Text.Json.Nodes.JsonNode? node, List<object> at)
+        {
+            if (at.Count > 0) paths.Add(at);
+            if (node is System.Text.Json.Nodes.JsonObject o) foreach (var (k, v) in o) Walk(v, [.. at, k]);
+            else if (node is System.Text.Json.Nodes.JsonArray a) for (int i = 0; i < a.Count; i++) Walk(a[i], [.. at, i]);
+        }
+        Walk(record, []);
+
+        var random = new Random(5);
+        var target = _dir.Sub("tampered.safetensors");
+        int loaded = 0, refused = 0;
+        foreach (var at in paths)
+            foreach (var replacement in Replacements(random).Prepend(System.Text.Json.Nodes.JsonValue.Create("remove")))
+            {
+                var copy = record.DeepClone();
+                var parent = at.SkipLast(1).Aggregate(copy, (n, key) => key is string s ? n[s]! : n[(int)key]!);
+                bool remove = replacement?.GetValueKind() == System.Text.Json.JsonValueKind.String && replacement.GetValue<string>() == "remove";
+                if (at[^1] is string key)
+                {
+                    if (remove) parent.AsObject().Remove(key);
+                    else parent[key] = replacement?.DeepClone();
+                }
+                else if (remove) parent.AsArray().RemoveAt((int)at[^1]);
+                else parent[(int)at[^1]] = replacement?.DeepClone();
+                var metadata = new Dictionary<string, string>(file.Metadata) { [Checkpoint.MetadataKey] = copy.ToJsonString() };
+                Safetensors.Write(target, file.Tensors, metadata, new HashSet<string> { "model.1.num_batches_tracked" });
+
+                Rng.ManualSeed(9);
+                var fresh = new ModelSpec { Kind = "mlp", InputShape = [3], Hidden = [4], Outputs = 2, BatchNorm = true }.Build();
+                var freshOptimizer = new Adam(fresh.Parameters());
+                var freshScheduler = new SequentialLR(freshOptimizer, [new LinearLR(freshOptimizer, 0.5, 1, 2), new CosineAnnealingLR(freshOptimizer, 5)], [2]);
+                var before = fresh.StateDict();
+                try
+                {
+                    Checkpoint.Load(target, fresh, freshOptimizer, freshScheduler);
+                    loaded++;
+                }
+                catch (InvalidDataException e)
+                {
+                    Assert.StartsWith(target, e.Message);
+                    foreach (var (name, tensor) in fresh.StateDict()) Assert.Equal(before[name].ToArray(), tensor.ToArray());
+                    refused++;
+                }
+            }
+        Assert.True(refused > 100 && loaded > 10, $"{loaded} loaded, {refused} refused of {paths.Count} values");
+    }
+}
