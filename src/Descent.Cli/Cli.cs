@@ -22,6 +22,7 @@ public static class Cli
         root.Subcommands.Add(EventsCommand.Create(stdout));
         root.Subcommands.Add(ExperimentCommand.Create(stdout));
         root.Subcommands.Add(BoardCommand.Create(stdout));
+        root.Subcommands.Add(ExportCommand.Create(stdout));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -107,27 +107,28 @@ public static unsafe class Conv
         if (!gBias.IsEmpty) g.Check(gBias.Length, nameof(gBias), cOut);
         if (n == 0) return;
 
-        bool parallel = SpreadOverBatch(n);
-        int slots = parallel ? WorkerPool.Workers : 1;
-        // Threads other than slot 0 sum their images' filter and bias gradients into private partials, added
-        // to the caller's gradients after the loop; slot 0 adds straight into them.
+        // Whole images go to the threads in a fixed number of contiguous groups (claimed by whichever thread is free), each summing its filter and bias
+        // gradients in image order into its own partial (group 0 straight into the caller's), and the partials are added
+        // in group order: the sums, and so training, come out bit for bit the same however the threads share the work
+        // and whether the pool is free (a busy pool runs the groups inline). Resuming from a checkpoint relies on it.
+        int groups = Groups(n);
         int partialSize = g.WeightSize + cOut;
-        var partials = Workspace.Partials((slots - 1) * partialSize);
-        Array.Clear(partials, 0, (slots - 1) * partialSize);
+        var partials = Workspace.Partials((groups - 1) * partialSize);
+        Array.Clear(partials, 0, (groups - 1) * partialSize);
 
         fixed (float* px = x, pw = weight, pgy = gy, pgx = gx, pgw = gWeight, pgb = gBias, pPartials = partials)
         {
             var body = new BackwardBody
             {
-                G = g, X = px, Weight = pw, GY = pgy, GX = gx.IsEmpty ? null : pgx,
-                GWeight = pgw, GBias = gBias.IsEmpty ? null : pgb, Partials = pPartials, UsePartials = parallel,
+                G = g, N = n, Groups = groups, X = px, Weight = pw, GY = pgy, GX = gx.IsEmpty ? null : pgx,
+                GWeight = pgw, GBias = gBias.IsEmpty ? null : pgb, Partials = pPartials,
             };
-            if (parallel) WorkerPool.For(n, ref body);
-            else for (int image = 0; image < n; image++) body.Run(image);
+            if (groups > 1) WorkerPool.For(groups, ref body);
+            else body.Run(0);
 
-            for (int slot = 1; slot < slots; slot++)
+            for (int group = 1; group < groups; group++)
             {
-                float* partial = pPartials + (long)(slot - 1) * partialSize;
+                float* partial = pPartials + (long)(group - 1) * partialSize;
                 AddInto(pgw, partial, g.WeightSize);
                 if (!gBias.IsEmpty) AddInto(pgb, partial + g.WeightSize, cOut);
             }
@@ -140,6 +141,13 @@ public static unsafe class Conv
     /// thread, so an odd image out does not leave a thread idle for a large part of the call.
     /// </summary>
     private static bool SpreadOverBatch(int n) => n >= 2 * WorkerPool.Workers && WorkerPool.CanParallelize;
+
+    /// <summary>
+    /// Image groups of the backward pass, at least two images each: up to four per thread, so that the pool's work
+    /// stealing still evens out a slow core, or one group when there are fewer than two images per thread. It depends on
+    /// the batch and the machine only, never on whether the pool happens to be free, so the gradient sums do not either.
+    /// </summary>
+    private static int Groups(int n) => n >= 2 * WorkerPool.Workers ? Math.Min(n / 2, 4 * WorkerPool.Workers) : 1;
 
     /// <summary>The sizes of one convolution, validated once.</summary>
     private readonly struct Geometry
@@ -215,24 +223,29 @@ public static unsafe class Conv
     private struct BackwardBody : IParallelBody
     {
         public Geometry G;
+        public int N, Groups;
         public float* X, Weight, GY, GX, GWeight, GBias, Partials;
-        public bool UsePartials;
+
+        /// <summary>Images [group·N/Groups, (group+1)·N/Groups) in order, into the group's own filter and bias gradients.</summary>
+        public readonly void Run(int group)
+        {
+            float* gWeight = GWeight, gBias = GBias;
+            if (group > 0)
+            {
+                gWeight = Partials + (long)(group - 1) * (G.WeightSize + G.COut);
+                gBias = GBias == null ? null : gWeight + G.WeightSize;
+            }
+            int end = (int)((long)(group + 1) * N / Groups);
+            for (int image = (int)((long)group * N / Groups); image < end; image++) RunImage(image, gWeight, gBias);
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public readonly void Run(int image)
+        private readonly void RunImage(int image, float* gWeight, float* gBias)
         {
             int k = G.K, p = G.P, cOut = G.COut;
             var x = new ReadOnlySpan<float>(X + (long)image * G.InputSize, G.InputSize);
             var gy = new ReadOnlySpan<float>(GY + (long)image * G.OutputSize, G.OutputSize);
             var weight = new ReadOnlySpan<float>(Weight, G.WeightSize);
-
-            int slot = UsePartials ? WorkerPool.CurrentSlot : 0;
-            float* gWeight = GWeight, gBias = GBias;
-            if (slot > 0)
-            {
-                gWeight = Partials + (long)(slot - 1) * (G.WeightSize + cOut);
-                gBias = gWeight + G.WeightSize;
-            }
 
             ReadOnlySpan<float> col;
             if (G.IsPointwise)
@@ -248,7 +261,7 @@ public static unsafe class Conv
             // gW[cOut×K] += gy[cOut×P] · colᵀ
             Gemm.Sgemm(false, true, cOut, k, p, gy, col, new Span<float>(gWeight, G.WeightSize), accumulate: true);
 
-            if (GBias != null)
+            if (gBias != null)
                 for (int c = 0; c < cOut; c++) gBias[c] += Sum(GY + (long)image * G.OutputSize + (long)c * p, p);
 
             if (GX == null) return;

@@ -7,11 +7,12 @@ namespace Descent.Nn;
 /// <see cref="Train"/>/<see cref="Eval"/> mode, <see cref="ZeroGrad"/> and a state dict.
 /// Subclasses implement <see cref="Forward"/> and register what they own in their constructor.
 /// </summary>
-public abstract class Module
+public abstract partial class Module
 {
     private readonly List<(string Name, Parameter Parameter)> _parameters = [];
     private readonly List<(string Name, Module Module)> _children = [];
     private readonly List<(string Name, Tensor Buffer)> _buffers = [];
+    private readonly HashSet<string> _integerBuffers = [];
 
     /// <summary>True in training mode (the default), false after <see cref="Eval"/>.</summary>
     public bool Training { get; private set; } = true;
@@ -31,12 +32,28 @@ public abstract class Module
 
     /// <summary>
     /// Registers state that is saved and loaded with the model but is not trained (BatchNorm's running
-    /// statistics), like <c>register_buffer</c>.
+    /// statistics), like <c>register_buffer</c>. An <paramref name="integer"/> buffer holds whole numbers that PyTorch
+    /// keeps as int64 (<c>num_batches_tracked</c>); model files store it as such.
     /// </summary>
-    protected Tensor RegisterBuffer(string name, Tensor buffer)
+    protected Tensor RegisterBuffer(string name, Tensor buffer, bool integer = false)
     {
         _buffers.Add((name, buffer));
+        if (integer) _integerBuffers.Add(name);
         return buffer;
+    }
+
+    /// <summary>The dotted names of the buffers that PyTorch keeps as int64 (BatchNorm's <c>num_batches_tracked</c>).</summary>
+    public IReadOnlySet<string> IntegerBufferNames()
+    {
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        CollectIntegerBuffers(this, "", result);
+        return result;
+    }
+
+    private static void CollectIntegerBuffers(Module m, string prefix, HashSet<string> into)
+    {
+        foreach (var n in m._integerBuffers) into.Add(prefix + n);
+        foreach (var (n, c) in m._children) CollectIntegerBuffers(c, prefix + n + ".", into);
     }
 
     /// <summary>Every buffer with its dotted path, like <c>named_buffers()</c>. These are the live tensors.</summary>
@@ -104,7 +121,10 @@ public abstract class Module
     public Dictionary<string, Tensor> StateDict() =>
         NamedParameters().Select(p => (p.Name, (Tensor)p.Parameter)).Concat(NamedBuffers()).ToDictionary(p => p.Item1, p => p.Item2.Clone());
 
-    /// <summary>Copies values in from a state dict; names and shapes must match exactly.</summary>
+    /// <summary>
+    /// Copies values in from a state dict, like <c>load_state_dict(strict=True)</c>: names and shapes must match
+    /// exactly, and everything is checked before anything is copied.
+    /// </summary>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
         var named = NamedParameters().Select(p => (p.Name, Parameter: (Tensor)p.Parameter)).Concat(NamedBuffers()).ToList();
@@ -113,12 +133,9 @@ public abstract class Module
         if (missing.Count > 0 || unexpected.Count > 0)
             throw new ArgumentException($"state dict does not fit {Describe()}: missing keys [{string.Join(", ", missing)}], unexpected keys [{string.Join(", ", unexpected)}]");
         foreach (var (name, p) in named)
-        {
-            var src = state[name];
-            if (!ShapeUtil.SameShape(src.Shape, p.Shape))
-                throw new ArgumentException($"state dict entry '{name}' has shape {ShapeUtil.Format(src.Shape)} but the parameter has shape {ShapeUtil.Format(p.Shape)}");
-            src.Data.CopyTo(p.Data);
-        }
+            if (!ShapeUtil.SameShape(state[name].Shape, p.Shape))
+                throw new ArgumentException($"state dict entry '{name}' has shape {ShapeUtil.Format(state[name].Shape)} but the parameter has shape {ShapeUtil.Format(p.Shape)}");
+        foreach (var (name, p) in named) state[name].Data.CopyTo(p.Data);
     }
 
     /// <inheritdoc />

@@ -14,13 +14,19 @@ namespace Descent;
 public static class Rng
 {
     [ThreadStatic]
-    private static Random? _perThread;
+    private static StatefulRandom? _perThread;
 
-    /// <summary>Reseeds the calling thread's default generator.</summary>
-    public static void ManualSeed(int seed) => _perThread = new Random(seed);
+    /// <summary>Reseeds the calling thread's default generator (the same stream as <c>new Random(seed)</c>).</summary>
+    public static void ManualSeed(int seed) => _perThread = new StatefulRandom(seed);
 
     /// <summary>The calling thread's default generator.</summary>
-    public static Random Default => _perThread ??= new Random(0);
+    public static Random Default => _perThread ??= new StatefulRandom(0);
+
+    /// <summary>A copy of the calling thread's generator state, like <c>torch.get_rng_state()</c>.</summary>
+    public static RngState GetState() => ((StatefulRandom)Default).State;
+
+    /// <summary>Makes the calling thread's generator continue from <paramref name="state"/>, like <c>torch.set_rng_state</c>.</summary>
+    public static void SetState(RngState state) => _perThread = new StatefulRandom(state);
 
     /// <summary>A standard normal sample (Box–Muller).</summary>
     public static double NextGaussian(this Random random)

@@ -10,6 +10,9 @@ public sealed class ReLU : Module
 /// <summary>Like <c>nn.LeakyReLU(negative_slope=0.01)</c>.</summary>
 public sealed class LeakyReLU(float negativeSlope = 0.01f) : Module
 {
+    /// <summary>The slope for negative inputs (<c>negative_slope</c>).</summary>
+    public float NegativeSlope => negativeSlope;
+
     /// <inheritdoc />
     public override string Describe() => $"LeakyReLU({negativeSlope})";
     /// <inheritdoc />
@@ -19,6 +22,9 @@ public sealed class LeakyReLU(float negativeSlope = 0.01f) : Module
 /// <summary>Like <c>nn.ELU(alpha=1.0)</c>.</summary>
 public sealed class ELU(float alpha = 1f) : Module
 {
+    /// <summary>The saturation value for negative inputs (<c>alpha</c>).</summary>
+    public float Alpha => alpha;
+
     /// <inheritdoc />
     public override string Describe() => $"ELU({alpha})";
     /// <inheritdoc />

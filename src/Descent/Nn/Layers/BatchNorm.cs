@@ -59,7 +59,7 @@ public abstract class BatchNorm : Module
         {
             RunningMean = RegisterBuffer("running_mean", Tensor.Zeros(numFeatures));
             RunningVar = RegisterBuffer("running_var", Tensor.Full(1f, numFeatures));
-            _numBatchesTracked = RegisterBuffer("num_batches_tracked", Tensor.Scalar(0f));
+            _numBatchesTracked = RegisterBuffer("num_batches_tracked", Tensor.Scalar(0f), integer: true);
         }
     }
 
