@@ -30,7 +30,8 @@ internal static class TrainCommand
         var logEvery = new Option<int?>("--log-every") { Description = "Weight and gradient histograms and update ratios every N steps too (they come at every epoch's end)" };
         var flushSecs = new Option<double?>("--flush-secs") { Description = "Flush event files at least this often, in seconds (default 5; with --logdir)" };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary as the last line of stdout" };
-        foreach (var o in data.All.Concat(userData.All).Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs]).Append(json))
+        var save = new Option<string?>("--save") { Description = "Write the trained model to this .safetensors file: weights under PyTorch's state_dict names, the architecture and the fitted preprocessing in its metadata (for predict and export)" };
+        foreach (var o in data.All.Concat(userData.All).Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs, save]).Append(json))
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
@@ -41,15 +42,16 @@ internal static class TrainCommand
             var logging = new LoggingSettings(parse.GetValue(logdir), parse.GetValue(logEvery), parse.GetValue(flushSecs));
             logging.Check();
             if (source is { IsTable: true } && parse.Given(augment)) throw new UsageException("--augment transforms images; it does not apply to a table");
+            if (parse.GetValue(save) is { } savePath) CheckOutputFile(savePath, "--save");
             if (parse.GetValue(folds) is { } k)
             {
                 if (k < 2) throw new UsageException($"--folds must be at least 2, got {k}");
                 if (source is not null) throw new UsageException("--folds applies to the built-in datasets; with --data FILE.csv or an image folder use --val-fraction");
                 // Cross-validation trains k plain models; these would change the run without being reported.
-                parse.Refuse([augment, l1, l2, optim.Accumulate, data.ValFraction, logdir, logEvery, flushSecs, json, .. schedule.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
+                parse.Refuse([augment, l1, l2, optim.Accumulate, data.ValFraction, logdir, logEvery, flushSecs, json, save, .. schedule.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
                 return RunFolds(settings, k, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), stdout);
             }
-            return Run(settings, source, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
+            return Run(settings, source, parse.GetValue(save), parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
                 (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches),
                 logging,
                 parse.GetValue(l1) == 0 && parse.GetValue(l2) == 0 ? null : new Regularization.WeightPenalty(parse.GetValue(l1), parse.GetValue(l2)),
@@ -58,7 +60,7 @@ internal static class TrainCommand
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, DataSource? source, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
+    private static int Run(TrainSettings settings, DataSource? source, string? savePath, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
     {
         // Build the optimizer on a throwaway model first so that bad hyperparameters fail before data loads.
         Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
@@ -119,6 +121,18 @@ internal static class TrainCommand
             stdout.WriteLine(FormattableString.Invariant($"test accuracy {test.Accuracy:F4}  test loss {test.Loss:F4}  ({seconds:F1} s)"));
         }
         tensorBoard?.AddFinalMetric("hparam/test_loss", test.Loss);
+        if (savePath is not null)
+        {
+            var spec = new Nn.ModelSpec
+            {
+                Kind = settings.Model, InputShape = [.. prepared.Train.SampleShape], Hidden = settings.Model == "mlp" ? settings.Hidden : [],
+                Outputs = prepared.Outputs, Activation = settings.Activation.ToLowerInvariant(), BatchNorm = settings.BatchNorm, Dropout = settings.Dropout,
+            };
+            var metadata = new Dictionary<string, string> { ["descent.dataset"] = data.Name };
+            if ((data.Table?.Preprocessing.ToJson() ?? data.Images?.Preprocessing.ToJson()) is { } preprocessing) metadata[PredictCommand.PreprocessingKey] = preprocessing;
+            Nn.ModelFile.Save(savePath, model, spec, metadata);
+            stdout.WriteLine($"saved the model to {savePath}");
+        }
         if (source?.Predict is not null)
         {
             int written = Predictions.Write(model, data.Table?.Preprocessing, data.Images?.Preprocessing, source.Predict, source.Out);
@@ -164,6 +178,14 @@ internal static class TrainCommand
             });
         stdout.WriteLine(result.ToString());
         return 0;
+    }
+
+    /// <summary>Refuses an output path that is a folder or whose folder does not exist, before anything trains.</summary>
+    internal static void CheckOutputFile(string path, string option)
+    {
+        if (Directory.Exists(path)) throw new UsageException($"{option} {path} is a folder; name the file to write");
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null && !Directory.Exists(folder)) throw new UsageException($"{option} {path}: the folder {folder} does not exist");
     }
 
     private static int[] ImageShape(string dataset) => dataset == "digits" ? [1, 8, 8] : [1, 28, 28];
