@@ -34,6 +34,12 @@ public static class Cli
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
+        catch (Training.TrainingDivergedException e)
+        {
+            // Not bad input but a failed run: exit code 1, with what to change.
+            stderr.WriteLine($"descent: error: {e.Message}");
+            return 1;
+        }
         catch (Exception e) when (IsUserError(e))
         {
             stderr.WriteLine($"descent: error: {OneLine(InCommandLineTerms(e, parse.CommandResult.Command))}");
