@@ -117,4 +117,52 @@ public sealed class ResumeTests : IDisposable
         Assert.Equal(0, Run([.. options, "--save", straight]).Code);
         Assert.Equal(File.ReadAllBytes(straight), File.ReadAllBytes(resumed));
     }
+
+    /// <summary>
+    /// Kills real training processes with SIGKILL at 50 instants spread over their run (mid-step, mid-checkpoint-write,
+    /// mid-logging: a checkpoint every epoch of ~40 steps and events every step): every time, the newest checkpoint
+    /// loads in full, every complete event record reads, and every tenth time the run resumes to its next epoch.
+    /// </summary>
+    [Fact]
+    public void A_run_killed_at_any_instant_leaves_a_checkpoint_that_loads_and_resumes()
+    {
+        string[] options = ["train", "--epochs", "300", "--keep", "2"];
+        var random = new Random(11);
+        int loaded = 0, none = 0, resumedRuns = 0;
+        for (int kill = 0; kill < 50; kill++)
+        {
+            string dir = Path_($"kill-{kill}"), logs = Path_($"logs-{kill}");
+            using (var run = Start([.. options, "--checkpoint-dir", dir, "--logdir", logs]))
+            {
+                // Once the first epoch's row is out, every moment is a step, a checkpoint write or a log record.
+                string? line;
+                do line = run.StandardOutput.ReadLine();
+                while (line is not null && !line.TrimStart().StartsWith("1 ", StringComparison.Ordinal));
+                Thread.Sleep(random.Next(1200));
+                run.Kill();
+                run.WaitForExit();
+            }
+            foreach (var file in Directory.Exists(logs) ? Directory.EnumerateFiles(logs, "*", SearchOption.AllDirectories).Where(EventFileReader.IsEventFile) : [])
+                EventFileReader.ReadFile(file);   // throws on a damaged record; a half-written last one is tolerated
+            if (Checkpoint.Latest(dir) is not { } latest)
+            {
+                none++;
+                continue;
+            }
+            Rng.ManualSeed(99);
+            var model = Models.Mlp(64, [256, 128], 10);
+            var info = Checkpoint.Load(latest, model, new Descent.Optim.SGD(model.Parameters(), lr: 0.1), null);
+            Assert.True(info.Epoch >= 1);
+            loaded++;
+            if (kill % 10 == 0)
+            {
+                var (code, output, err) = Run([.. options.Select(o => o == "300" ? (info.Epoch + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) : o), "--resume", dir]);
+                Assert.True(code == 0, err);
+                Assert.Contains($"Resuming from {latest}", output);
+                resumedRuns++;
+            }
+        }
+        Assert.True(loaded >= 40, $"{loaded} of 50 killed runs had written a checkpoint ({none} had none yet)");
+        Assert.True(resumedRuns >= 4);
+    }
 }
