@@ -34,7 +34,7 @@ public static class Cli
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
-        catch (Training.TrainingDivergedException e)
+        catch (Exception e) when (e is Training.TrainingDivergedException or Autodiff.AnomalyDetectedException)
         {
             // Not bad input but a failed run: exit code 1, with what to change.
             stderr.WriteLine($"descent: error: {e.Message}");

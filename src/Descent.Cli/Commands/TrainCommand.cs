@@ -34,8 +34,9 @@ internal static class TrainCommand
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Epochs between checkpoints (default 1; with --checkpoint-dir)" };
         var keep = new Option<int?>("--keep") { Description = "Keep only the newest K checkpoints (default: all; with --checkpoint-dir)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run whose checkpoints are in DIR (same options; --epochs may be larger); checkpoints keep going there" };
+        var detectAnomaly = new Option<bool>("--detect-anomaly") { Description = "Check every op's output and gradient and stop at the first NaN or infinity, naming the op and the layer (like torch.autograd.detect_anomaly; slow)" };
         var save = new Option<string?>("--save") { Description = "Write the trained model to this .safetensors file: weights under PyTorch's state_dict names, the architecture and the fitted preprocessing in its metadata (for predict and export)" };
-        foreach (var o in data.All.Concat(userData.All).Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs, checkpointDir, checkpointEvery, keep, resume, save]).Append(json))
+        foreach (var o in data.All.Concat(userData.All).Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, save]).Append(json))
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
@@ -56,7 +57,7 @@ internal static class TrainCommand
                 parse.Refuse([augment, l1, l2, optim.Accumulate, data.ValFraction, logdir, logEvery, flushSecs, json, save, checkpointDir, checkpointEvery, keep, resume, .. schedule.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
                 return RunFolds(settings, k, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), stdout);
             }
-            return Run(settings, source, checkpoints, parse.GetValue(save), parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
+            return Run(settings, source, checkpoints, parse.GetValue(detectAnomaly), parse.GetValue(save), parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
                 (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches),
                 logging,
                 parse.GetValue(l1) == 0 && parse.GetValue(l2) == 0 ? null : new Regularization.WeightPenalty(parse.GetValue(l1), parse.GetValue(l2)),
@@ -65,7 +66,7 @@ internal static class TrainCommand
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, DataSource? source, CheckpointSettings? checkpoints, string? savePath, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
+    private static int Run(TrainSettings settings, DataSource? source, CheckpointSettings? checkpoints, bool detectAnomaly, string? savePath, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
     {
         // Build the optimizer on a throwaway model first so that bad hyperparameters fail before data loads.
         Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
@@ -116,6 +117,7 @@ internal static class TrainCommand
         // After the schedule's callback, so that a checkpoint holds the schedule as the next epoch starts it.
         if (checkpointCallback is not null) trainer.Callbacks.Add(checkpointCallback);
         using (Interruption.OnCtrlC(trainer))
+        using (detectAnomaly ? Autodiff.Tape.DetectAnomaly() : default)
             trainer.Fit(loader, prepared.Validation, settings.Epochs, resumeFrom);
         if (trainer.Interrupted)
         {
