@@ -85,6 +85,19 @@ public sealed class ResumeTests : IDisposable
         Assert.Empty(Directory.Exists(dir) ? Checkpoint.List(dir) : []);
     }
 
+    [Theory]
+    [InlineData("--lr", "Infinity")]
+    [InlineData("--weight-decay", "NaN")]
+    [InlineData("--clip-norm", "-Infinity")]
+    [InlineData("--momentum", "NaN")]
+    public void Non_finite_option_values_are_refused_at_parsing(string option, string value)
+    {
+        var (code, output, err) = Run("train", option, value);
+        Assert.Equal(2, code);
+        Assert.Equal($"descent: error: {option} must be a finite number, got {value}\n", err);
+        Assert.Equal("", output);
+    }
+
     private static Process Start(string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
