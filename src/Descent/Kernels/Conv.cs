@@ -336,49 +336,79 @@ public static unsafe class Conv
 
     // Rows here are short (often 7 to 28 floats): too short for a library call's fixed cost to pay off. Copies
     // and clears finish with one vector that overlaps the previous one instead of a scalar tail; masked stores
-    // would be the alternative but are slow on AMD processors.
+    // would be the alternative but are slow on AMD processors. Without 256-bit vectors (SSE, NEON) the same
+    // loops run on 128-bit ones.
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Zero(float* dst, int count)
     {
-        if (count < 8)
+        if (Vector256.IsHardwareAccelerated && count >= 8)
+        {
+            int i = 0;
+            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256<float>.Zero, dst + i);
+            if (i < count) Vector256.Store(Vector256<float>.Zero, dst + count - 8);
+        }
+        else if (Vector128.IsHardwareAccelerated && count >= 4)
+        {
+            int i = 0;
+            for (; i + 4 <= count; i += 4) Vector128.Store(Vector128<float>.Zero, dst + i);
+            if (i < count) Vector128.Store(Vector128<float>.Zero, dst + count - 4);
+        }
+        else
         {
             for (int k = 0; k < count; k++) dst[k] = 0f;
-            return;
         }
-        int i = 0;
-        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256<float>.Zero, dst + i);
-        if (i < count) Vector256.Store(Vector256<float>.Zero, dst + count - 8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Copy(float* src, float* dst, int count)
     {
-        if (count < 8)
+        if (Vector256.IsHardwareAccelerated && count >= 8)
+        {
+            int i = 0;
+            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+            if (i < count) Vector256.Store(Vector256.Load(src + count - 8), dst + count - 8);
+        }
+        else if (Vector128.IsHardwareAccelerated && count >= 4)
+        {
+            int i = 0;
+            for (; i + 4 <= count; i += 4) Vector128.Store(Vector128.Load(src + i), dst + i);
+            if (i < count) Vector128.Store(Vector128.Load(src + count - 4), dst + count - 4);
+        }
+        else
         {
             for (int k = 0; k < count; k++) dst[k] = src[k];
-            return;
         }
-        int i = 0;
-        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
-        if (i < count) Vector256.Store(Vector256.Load(src + count - 8), dst + count - 8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddInto(float* dst, float* src, int count)
     {
         int i = 0;
-        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
+        else if (Vector128.IsHardwareAccelerated)
+            for (; i + 4 <= count; i += 4) Vector128.Store(Vector128.Load(dst + i) + Vector128.Load(src + i), dst + i);
         for (; i < count; i++) dst[i] += src[i];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Sum(float* src, int count)
     {
-        var total = Vector256<float>.Zero;
         int i = 0;
-        for (; i + 8 <= count; i += 8) total += Vector256.Load(src + i);
-        float sum = Vector256.Sum(total);
+        float sum = 0f;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var total = Vector256<float>.Zero;
+            for (; i + 8 <= count; i += 8) total += Vector256.Load(src + i);
+            sum = Vector256.Sum(total);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var total = Vector128<float>.Zero;
+            for (; i + 4 <= count; i += 4) total += Vector128.Load(src + i);
+            sum = Vector128.Sum(total);
+        }
         for (; i < count; i++) sum += src[i];
         return sum;
     }
