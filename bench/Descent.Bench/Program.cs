@@ -5,8 +5,9 @@
 //
 // Workloads (all when none is named): sgemm copy_bandwidth sgd_momentum_step_10M adam_step_10M
 // tiny_mlp_steps mlp cnn. One JSON object per line on stdout; bench/compare.py interleaves these runs with
-// PyTorch's and prints the ratios. Descent-only, run when named: mlp_optimizer_steps (the optimizer steps of
-// the Fashion-MNIST MLP, at the vector width the process has; see docs/benchmarks.md).
+// PyTorch's and prints the ratios. Descent-only, run when named: peak (the machine's fp32 FMA throughput on
+// every core and its copy bandwidth, the ceilings the other figures are fractions of) and mlp_optimizer_steps
+// (the optimizer steps of the Fashion-MNIST MLP, at the vector width the process has; see docs/benchmarks.md).
 
 using System.Diagnostics;
 using System.Globalization;
@@ -23,11 +24,11 @@ using Descent.Training;
 
 namespace Descent.Bench;
 
-internal static class Program
+internal static unsafe class Program
 {
     private static readonly string[] Micro = ["sgemm", "copy_bandwidth", "sgd_momentum_step_10M", "adam_step_10M", "tiny_mlp_steps"];
     private static readonly string[] Training = ["mlp", "cnn"];
-    private static readonly string[] DescentOnly = ["mlp_optimizer_steps"];
+    private static readonly string[] DescentOnly = ["peak", "mlp_optimizer_steps"];
 
     private static bool _quick;
     private static double MinTime => _quick ? 0.3 : 1.0;     // seconds each timed micro-benchmark runs at least
@@ -61,6 +62,7 @@ internal static class Program
                 case "adam_step_10M": AdamStep(); break;
                 case "tiny_mlp_steps": TinyMlp(); break;
                 case "mlp_optimizer_steps": MlpOptimizerSteps(); break;
+                case "peak": Peak(); break;
             }
         }
         if (names.Any(Training.Contains))
@@ -130,6 +132,117 @@ internal static class Program
             NativeMemory.AlignedFree(src);
             NativeMemory.AlignedFree(dst);
         }
+    }
+
+    /// <summary>
+    /// The machine's ceilings, measured now: fp32 multiply-add throughput with every core running
+    /// register-only chains at the widest vector width the process has (FMA where the CPU has it, a multiply
+    /// and an add otherwise), and the copy bandwidth (<see cref="CopyBandwidth"/>). No kernel can beat the
+    /// first on arithmetic or the second on streaming; <c>compare.py</c> reports figures as fractions of them.
+    /// </summary>
+    private static void Peak()
+    {
+        int threads = Environment.ProcessorCount;
+        var (flopsPerIteration, bits, kind) = Vector512.IsHardwareAccelerated ? (24 * 16 * 2, 512, "fma")
+            : Vector256.IsHardwareAccelerated ? (14 * 8 * 2, 256, "fma")
+            : Avx.IsSupported ? (12 * 8 * 2, 256, "mul+add")
+            : (14 * 4 * 2, 128, Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "fma" : "mul+add");
+        long iterations = _quick ? 20_000_000 : 60_000_000;
+        double best = 0;
+        for (int round = 0; round < 3; round++)
+        {
+            using var ready = new Barrier(threads + 1);
+            var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
+            {
+                ready.SignalAndWait();
+                float sink = bits == 512 ? FmaChains512(iterations) : bits == 256 && kind == "fma" ? FmaChains256(iterations)
+                    : bits == 256 ? MulAddChainsAvx(iterations) : FmaChains128(iterations);
+                if (sink == 42f) Console.Error.Write("");   // keeps the result live
+                ready.SignalAndWait();
+            })).ToList();
+            workers.ForEach(t => t.Start());
+            ready.SignalAndWait();
+            var sw = Stopwatch.StartNew();
+            ready.SignalAndWait();
+            double dt = sw.Elapsed.TotalSeconds;
+            workers.ForEach(t => t.Join());
+            best = Math.Max(best, (double)flopsPerIteration * iterations * threads / dt / 1e9);
+        }
+        Emit(("bench", "peak"), ("fma_gflops", Math.Round(best, 1)), ("threads", threads), ("vector_bits", bits), ("kind", kind));
+        CopyBandwidth();
+    }
+
+    // Each chain is x ← x·m + a with m slightly below 1, so values settle near a/(1−m): no overflow, no
+    // denormals. Enough independent chains to cover the latency of every pipe (24 measured 1.5× faster than
+    // 12 on this Zen 5 with 512-bit vectors), as many as the registers hold: 32 with AVX-512, 16 otherwise.
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static float FmaChains512(long iterations)
+    {
+        var m = Vector512.Create(0.999f); var a = Vector512.Create(0.001f);
+        Vector512<float> x0 = Vector512.Create(1f), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0, x8 = x0, x9 = x0, x10 = x0, x11 = x0, x12 = x0, x13 = x0, x14 = x0, x15 = x0, x16 = x0, x17 = x0, x18 = x0, x19 = x0, x20 = x0, x21 = x0, x22 = x0, x23 = x0;
+        for (long i = 0; i < iterations; i++)
+        {
+            x0 = Vector512.FusedMultiplyAdd(x0, m, a); x1 = Vector512.FusedMultiplyAdd(x1, m, a); x2 = Vector512.FusedMultiplyAdd(x2, m, a);
+            x3 = Vector512.FusedMultiplyAdd(x3, m, a); x4 = Vector512.FusedMultiplyAdd(x4, m, a); x5 = Vector512.FusedMultiplyAdd(x5, m, a);
+            x6 = Vector512.FusedMultiplyAdd(x6, m, a); x7 = Vector512.FusedMultiplyAdd(x7, m, a); x8 = Vector512.FusedMultiplyAdd(x8, m, a);
+            x9 = Vector512.FusedMultiplyAdd(x9, m, a); x10 = Vector512.FusedMultiplyAdd(x10, m, a); x11 = Vector512.FusedMultiplyAdd(x11, m, a);
+            x12 = Vector512.FusedMultiplyAdd(x12, m, a); x13 = Vector512.FusedMultiplyAdd(x13, m, a); x14 = Vector512.FusedMultiplyAdd(x14, m, a);
+            x15 = Vector512.FusedMultiplyAdd(x15, m, a); x16 = Vector512.FusedMultiplyAdd(x16, m, a); x17 = Vector512.FusedMultiplyAdd(x17, m, a);
+            x18 = Vector512.FusedMultiplyAdd(x18, m, a); x19 = Vector512.FusedMultiplyAdd(x19, m, a); x20 = Vector512.FusedMultiplyAdd(x20, m, a);
+            x21 = Vector512.FusedMultiplyAdd(x21, m, a); x22 = Vector512.FusedMultiplyAdd(x22, m, a); x23 = Vector512.FusedMultiplyAdd(x23, m, a);
+        }
+        return Vector512.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11 + x12 + x13 + x14 + x15 + x16 + x17 + x18 + x19 + x20 + x21 + x22 + x23);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static float FmaChains256(long iterations)
+    {
+        var m = Vector256.Create(0.999f); var a = Vector256.Create(0.001f);
+        Vector256<float> x0 = Vector256.Create(1f), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0, x8 = x0, x9 = x0, x10 = x0, x11 = x0, x12 = x0, x13 = x0;
+        for (long i = 0; i < iterations; i++)
+        {
+            x0 = Vector256.FusedMultiplyAdd(x0, m, a); x1 = Vector256.FusedMultiplyAdd(x1, m, a); x2 = Vector256.FusedMultiplyAdd(x2, m, a);
+            x3 = Vector256.FusedMultiplyAdd(x3, m, a); x4 = Vector256.FusedMultiplyAdd(x4, m, a); x5 = Vector256.FusedMultiplyAdd(x5, m, a);
+            x6 = Vector256.FusedMultiplyAdd(x6, m, a); x7 = Vector256.FusedMultiplyAdd(x7, m, a); x8 = Vector256.FusedMultiplyAdd(x8, m, a);
+            x9 = Vector256.FusedMultiplyAdd(x9, m, a); x10 = Vector256.FusedMultiplyAdd(x10, m, a); x11 = Vector256.FusedMultiplyAdd(x11, m, a);
+            x12 = Vector256.FusedMultiplyAdd(x12, m, a); x13 = Vector256.FusedMultiplyAdd(x13, m, a);
+        }
+        return Vector256.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11 + x12 + x13);
+    }
+
+    /// <summary>AVX without FMA (what the GEMM's AVX kernel runs on): a multiply and an add per step.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static float MulAddChainsAvx(long iterations)
+    {
+        float multiplier = 0.999f, addend = 0.001f;
+        var m = Avx.BroadcastScalarToVector256(&multiplier); var a = Avx.BroadcastScalarToVector256(&addend);
+        Vector256<float> x0 = m, x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0, x8 = x0, x9 = x0, x10 = x0, x11 = x0;
+        for (long i = 0; i < iterations; i++)
+        {
+            x0 = Avx.Add(Avx.Multiply(x0, m), a); x1 = Avx.Add(Avx.Multiply(x1, m), a); x2 = Avx.Add(Avx.Multiply(x2, m), a);
+            x3 = Avx.Add(Avx.Multiply(x3, m), a); x4 = Avx.Add(Avx.Multiply(x4, m), a); x5 = Avx.Add(Avx.Multiply(x5, m), a);
+            x6 = Avx.Add(Avx.Multiply(x6, m), a); x7 = Avx.Add(Avx.Multiply(x7, m), a); x8 = Avx.Add(Avx.Multiply(x8, m), a);
+            x9 = Avx.Add(Avx.Multiply(x9, m), a); x10 = Avx.Add(Avx.Multiply(x10, m), a); x11 = Avx.Add(Avx.Multiply(x11, m), a);
+        }
+        x0 = Avx.Add(Avx.Add(Avx.Add(x0, x1), Avx.Add(x2, x3)), Avx.Add(Avx.Add(x4, x5), Avx.Add(x6, x7)));
+        return Avx.Add(x0, Avx.Add(Avx.Add(x8, x9), Avx.Add(x10, x11))).GetElement(0);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static float FmaChains128(long iterations)
+    {
+        var m = Vector128.Create(0.999f); var a = Vector128.Create(0.001f);
+        Vector128<float> x0 = Vector128.Create(1f), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0, x8 = x0, x9 = x0, x10 = x0, x11 = x0, x12 = x0, x13 = x0;
+        for (long i = 0; i < iterations; i++)
+        {
+            x0 = Vector128.MultiplyAddEstimate(x0, m, a); x1 = Vector128.MultiplyAddEstimate(x1, m, a); x2 = Vector128.MultiplyAddEstimate(x2, m, a);
+            x3 = Vector128.MultiplyAddEstimate(x3, m, a); x4 = Vector128.MultiplyAddEstimate(x4, m, a); x5 = Vector128.MultiplyAddEstimate(x5, m, a);
+            x6 = Vector128.MultiplyAddEstimate(x6, m, a); x7 = Vector128.MultiplyAddEstimate(x7, m, a); x8 = Vector128.MultiplyAddEstimate(x8, m, a);
+            x9 = Vector128.MultiplyAddEstimate(x9, m, a); x10 = Vector128.MultiplyAddEstimate(x10, m, a); x11 = Vector128.MultiplyAddEstimate(x11, m, a);
+            x12 = Vector128.MultiplyAddEstimate(x12, m, a); x13 = Vector128.MultiplyAddEstimate(x13, m, a);
+        }
+        return Vector128.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11 + x12 + x13);
     }
 
     private readonly unsafe struct StreamingCopy(float* src, float* dst) : IRangeBody
