@@ -26,7 +26,7 @@ public class InstructionSetTests
     [Theory]
     [InlineData("DOTNET_EnableAVX512", 256)]
     [InlineData("DOTNET_EnableAVX2", 128)]
-    public void Kernels_pass_with_narrower_vectors(string switchedOff, int expectedBits)
+    public async Task Kernels_pass_with_narrower_vectors(string switchedOff, int expectedBits)
     {
         // Only meaningful where the switched-off width is there to lose: an x86 with AVX-512 (or AVX2).
         if (expectedBits == 256 ? !Vector512.IsHardwareAccelerated : !Vector256.IsHardwareAccelerated) return;
@@ -39,11 +39,12 @@ public class InstructionSetTests
         start.Environment[switchedOff] = "0";
         start.Environment[ExpectedBitsVariable] = expectedBits.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
+        var stderrRead = process.StandardError.ReadToEndAsync();
+        string stdout = await process.StandardOutput.ReadToEndAsync();
+        string stderr = await stderrRead;
+        await process.WaitForExitAsync();
         string tail = stdout.Length > 4000 ? stdout[^4000..] : stdout;
-        Assert.True(process.ExitCode == 0, $"{switchedOff}=0: child test run failed (exit {process.ExitCode}):\n{tail}\n{stderr.Result}");
+        Assert.True(process.ExitCode == 0, $"{switchedOff}=0: child test run failed (exit {process.ExitCode}):\n{tail}\n{stderr}");
         Assert.Contains("Passed!", stdout);
     }
 
