@@ -63,9 +63,29 @@ public static unsafe class Conv
         g.Check(y.Length, nameof(y), g.OutputSize * (long)n);
         if (n == 0) return;
 
-        fixed (float* px = x, pw = weight, pb = bias, py = y)
+        // With a bias and im2col, the bias rides in the product as one more column of the filters against a
+        // row of ones under the column matrix: y = [W | b]·[col; 1] is written once, where filling y with the
+        // bias first and accumulating the product would read and write every output twice (for the first layer
+        // of a CNN, whose products are short, that traffic was half the layer's time).
+        bool biasInProduct = !bias.IsEmpty && !g.IsPointwise;
+        float[]? weightAndBias = null;
+        if (biasInProduct)
         {
-            var body = new ForwardBody { G = g, X = px, Weight = pw, Bias = bias.IsEmpty ? null : pb, Y = py };
+            int k = g.K;
+            weightAndBias = Workspace.WeightAndBias(cOut * (k + 1));
+            for (int c = 0; c < cOut; c++)
+            {
+                weight.Slice(c * k, k).CopyTo(weightAndBias.AsSpan(c * (k + 1), k));
+                weightAndBias[c * (k + 1) + k] = bias[c];
+            }
+        }
+        fixed (float* px = x, pw = weight, pb = bias, py = y, pwb = weightAndBias)
+        {
+            var body = new ForwardBody
+            {
+                G = g, X = px, Weight = biasInProduct ? pwb : pw, Bias = bias.IsEmpty ? null : pb, Y = py,
+                BiasInProduct = biasInProduct,
+            };
             if (SpreadOverBatch(n)) WorkerPool.For(n, ref body);
             else for (int image = 0; image < n; image++) body.Run(image);
         }
@@ -188,27 +208,28 @@ public static unsafe class Conv
         public Geometry G;
         public float* X, Weight, Bias, Y;
 
+        /// <summary>Weight is [cOut × (K + 1)] with the bias as its last column, and the column matrix gets a row of ones.</summary>
+        public bool BiasInProduct;
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int image)
         {
             int k = G.K, p = G.P;
             var x = new ReadOnlySpan<float>(X + (long)image * G.InputSize, G.InputSize);
             var y = new Span<float>(Y + (long)image * G.OutputSize, G.OutputSize);
-            ReadOnlySpan<float> col;
             if (G.IsPointwise)
             {
-                col = x;
+                // The image is the column matrix: start each output row at its bias and accumulate the product.
+                if (Bias != null)
+                    for (int c = 0; c < G.COut; c++) y.Slice(c * p, p).Fill(Bias[c]);
+                Gemm.Sgemm(false, false, G.COut, p, k, new ReadOnlySpan<float>(Weight, G.WeightSize), x, y, accumulate: Bias != null);
+                return;
             }
-            else
-            {
-                var buffer = Workspace.Columns(k * p);
-                Im2Col(in G, x, buffer);
-                col = buffer;
-            }
-            // Starting each output row at its bias and accumulating the product saves a pass over y.
-            if (Bias != null)
-                for (int c = 0; c < G.COut; c++) y.Slice(c * p, p).Fill(Bias[c]);
-            Gemm.Sgemm(false, false, G.COut, p, k, new ReadOnlySpan<float>(Weight, G.WeightSize), col, y, accumulate: Bias != null);
+            int depth = BiasInProduct ? k + 1 : k;
+            var col = Workspace.Columns(depth * p);
+            Im2Col(in G, x, col);
+            if (BiasInProduct) col.Slice(k * p, p).Fill(1f);
+            Gemm.Sgemm(false, false, G.COut, p, depth, new ReadOnlySpan<float>(Weight, G.COut * depth), col, y, accumulate: false);
         }
     }
 
@@ -429,13 +450,15 @@ public static unsafe class Conv
     /// <summary>Per-thread buffers that only grow, so steady-state training allocates nothing here.</summary>
     private static class Workspace
     {
-        [ThreadStatic] private static float[]? _columns, _columnGradients, _partials;
+        [ThreadStatic] private static float[]? _columns, _columnGradients, _partials, _weightAndBias;
 
         public static Span<float> Columns(int length) => Get(ref _columns, length).AsSpan(0, length);
 
         public static Span<float> ColumnGradients(int length) => Get(ref _columnGradients, length).AsSpan(0, length);
 
         public static float[] Partials(int length) => Get(ref _partials, length);
+
+        public static float[] WeightAndBias(int length) => Get(ref _weightAndBias, length);
 
         private static float[] Get(ref float[]? buffer, int length)
         {
