@@ -12,8 +12,9 @@ Runs Descent.Bench (built in Release) round after round, each round once per set
                  AVX's 256-bit multiplies and adds, the rest runs on Vector128, the path of ARM64 NEON
 
 and prints, per figure, the median of each setting and the median per-round ratio to the default
-(slowdown: > 1 means slower than the default). Workloads: Descent.Bench's names (default: sgemm
-sgd_momentum_step_10M adam_step_10M tiny_mlp_steps mlp cnn).
+(slowdown: > 1 means slower than the default), then each setting's sgemm as a fraction of the FMA peak
+measured at that setting's width in the same run (the `peak` workload). Workloads: Descent.Bench's names
+(default: peak sgemm sgd_momentum_step_10M adam_step_10M tiny_mlp_steps mlp cnn).
 """
 import json, os, statistics, subprocess, sys
 
@@ -21,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROJECT = os.path.join(ROOT, "bench", "Descent.Bench")
 DLL = os.path.join(PROJECT, "bin", "Release", "net10.0", "Descent.Bench.dll")
 SETTINGS = {"default": {}, "avx2": {"DOTNET_EnableAVX512": "0"}, "sse": {"DOTNET_EnableAVX2": "0"}}
-DEFAULT_WORKLOADS = ["sgemm", "sgd_momentum_step_10M", "adam_step_10M", "tiny_mlp_steps", "mlp", "cnn"]
+DEFAULT_WORKLOADS = ["peak", "sgemm", "sgd_momentum_step_10M", "adam_step_10M", "tiny_mlp_steps", "mlp", "cnn"]
 
 
 def figures(rows):
@@ -69,6 +70,10 @@ def main():
             ratios = [(d[n][0] / o[n][0]) if higher else (o[n][0] / d[n][0]) for d, o in zip(results["default"], results[s])]
             return statistics.median(ratios)
         print(f"{n:34s}{med['default']:>10,.1f}{med['avx2']:>10,.1f}{med['sse']:>10,.1f}{slowdown('avx2'):>15.2f}{slowdown('sse'):>14.2f}")
+    if "peak FMA GFLOP/s" in names:
+        for n in [x for x in names if x.startswith("sgemm")]:
+            frac = {s: statistics.median(r[n][0] / r["peak FMA GFLOP/s"][0] for r in results[s]) for s in SETTINGS}
+            print(f"{n.replace('GFLOP/s', 'of own peak'):34s}{frac['default']:>10.2f}{frac['avx2']:>10.2f}{frac['sse']:>10.2f}")
 
 
 if __name__ == "__main__":
