@@ -310,6 +310,7 @@ def main():
                 fractions.append(("cnn of best sgemm", d / best_sgemm, None, f"Descent's best sgemm this run {best_sgemm:.1f} GFLOP/s"))
         elif r["figure"] == "copy_bandwidth GB/s":
             fractions.append(("copy of peak copy", r["descent"] / peak_copy, r["pytorch"] / peak_copy, ""))
+    width = max([width] + [len(f[0]) + 2 for f in fractions])
     for name, d, t, note in fractions:
         print(f"{name:{width}s}{fmt(d):>10s}{fmt(t):>10s}{'':8s}  {note}", file=out)
     if opts["json"]:
