@@ -25,6 +25,11 @@ when there are at least N of them (the table says how many pairs it used). Waiti
 the run has lasted --budget seconds (default 420): a full run takes about 4 minutes on a quiet machine;
 on a busy one PyTorch's own runs slow down and it can take 10 to 15 (and its figures are then flagged).
 
+Before the workloads it runs Descent's `peak` workload (--pairs times, the highest run): the machine's fp32 FMA
+throughput on all cores at the widest vector width, and its copy bandwidth. The table then ends with every
+compute figure as a fraction of that FMA peak (sgemm, the CNN's effective GFLOP/s, also as a fraction of the
+same run's best Descent sgemm) and the optimizer steps against the copy bandwidth (their floor).
+
 --quick runs short versions of every workload (for checking the harness, not for figures).
 Workloads: sgemm copy_bandwidth sgd_momentum_step_10M adam_step_10M tiny_mlp_steps mlp cnn (all by default).
 """
@@ -46,6 +51,12 @@ WORKLOADS = ["sgemm", "copy_bandwidth", "sgd_momentum_step_10M", "adam_step_10M"
 # best copy of the run, normally Descent's streaming-store copy ("copy streaming stores" in the table).
 STEP_BYTES = {"sgd_momentum_step_10M": 5 * 4, "adam_step_10M": 7 * 4}
 PARAMS = 10_000_000
+
+# Floating-point operations per training sample of the CNN workload (multiply-adds × 2): forward
+# conv1 32·1·9·784 + conv2 64·32·9·196 + fc1 3136·128 + fc2 128·10 = 4,241,152 multiply-adds; backward the
+# same again for the weight gradients and again for the input gradients of every layer but the first.
+CNN_MACS_FORWARD = 32 * 1 * 9 * 784 + 64 * 32 * 9 * 196 + 3136 * 128 + 128 * 10
+CNN_FLOPS_PER_SAMPLE = 2 * (2 * CNN_MACS_FORWARD + (CNN_MACS_FORWARD - 32 * 1 * 9 * 784))
 QUIET = 0.10      # others' CPU share under which a pair may start
 DISTURBED = 0.10  # others' CPU share during a run above which its pair is disturbed
 
@@ -171,6 +182,18 @@ def main():
     if not os.path.exists(DLL): sys.exit(f"{DLL} not found; build it or drop --no-build")
 
     started, t_start = datetime.datetime.now(), time.time()
+    peak_runs = []
+    for i in range(opts["pairs"]):
+        wait_quiet(opts["max_wait"])
+        rows, _, others = run(["dotnet", DLL, "peak"] + quick, env_descent)
+        peak = next(r for r in rows if r.get("bench") == "peak")
+        copy = next(r for r in rows if r.get("bench") == "copy_bandwidth")
+        peak_runs.append((peak["fma_gflops"], copy["streaming_gb_per_s"], peak["vector_bits"], others))
+        log(f"peak {i + 1}    FMA {peak['fma_gflops']} GFLOP/s ({peak['vector_bits']}-bit, {peak['kind']}), "
+            f"copy {copy['streaming_gb_per_s']} GB/s; others' CPU {others:4.0%}")
+    # A ceiling: other processes can only lower a run's figure, so the highest run is the best estimate.
+    peak_gflops = max(r[0] for r in peak_runs)
+    peak_copy = max(r[1] for r in peak_runs)
     pairs = {w: [] for w in opts["workloads"]}  # per workload: [{descent, pytorch, others_d, others_p}]
     envs, raw = {}, []
 
@@ -271,11 +294,31 @@ def main():
         for f in floors:
             print(f"{f['workload'] + ' floor':{width}s}{fmt(f['descent']):>10s}{fmt(f['pytorch']):>10s}"
                   f"{'':8s}  {f['bytes_per_param']} B/param, floor {f['floor_ms']:.2f} ms", file=out)
+    # Fractions of the measured ceilings.
+    print(f"# peak (Descent's peak workload, highest of {len(peak_runs)} runs): FMA {peak_gflops:.1f} GFLOP/s on all cores "
+          f"({peak_runs[0][2]}-bit), copy {peak_copy:.1f} GB/s; fractions of them:", file=out)
+    fractions = []
+    best_sgemm = max((r["descent"] for r in table if r["figure"].startswith("sgemm") and r["descent"]), default=None)
+    for r in table:
+        if r["figure"].startswith("sgemm"):
+            fractions.append((r["figure"].replace("GFLOP/s", "of FMA peak"), r["descent"] / peak_gflops, r["pytorch"] / peak_gflops, ""))
+        elif r["figure"] == "cnn samples/s":
+            d, t = (v * CNN_FLOPS_PER_SAMPLE / 1e9 if v else None for v in (r["descent"], r["pytorch"]))
+            fractions.append(("cnn of FMA peak", d / peak_gflops, t / peak_gflops,
+                              f"effective GFLOP/s {d:.1f} / {t:.1f} ({CNN_FLOPS_PER_SAMPLE / 1e6:.1f} MFLOP/sample)"))
+            if best_sgemm:
+                fractions.append(("cnn of best sgemm", d / best_sgemm, None, f"Descent's best sgemm this run {best_sgemm:.1f} GFLOP/s"))
+        elif r["figure"] == "copy_bandwidth GB/s":
+            fractions.append(("copy of peak copy", r["descent"] / peak_copy, r["pytorch"] / peak_copy, ""))
+    width = max([width] + [len(f[0]) + 2 for f in fractions])
+    for name, d, t, note in fractions:
+        print(f"{name:{width}s}{fmt(d):>10s}{fmt(t):>10s}{'':8s}  {note}", file=out)
     if opts["json"]:
         with open(opts["json"], "w") as fh:
             json.dump({"started": started.isoformat(), "finished": finished.isoformat(), "cpu": cpu_model(),
                        "pairs": opts["pairs"], "quick": opts["quick"],
                        "env": envs, "table": table, "copy_bandwidth_gb_per_s": copy_bw, "floors": floors,
+                       "peak": {"fma_gflops": peak_gflops, "copy_gb_per_s": peak_copy, "runs": peak_runs},
                        "runs": raw}, fh, indent=1)
 
 

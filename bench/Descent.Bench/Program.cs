@@ -5,8 +5,9 @@
 //
 // Workloads (all when none is named): sgemm copy_bandwidth sgd_momentum_step_10M adam_step_10M
 // tiny_mlp_steps mlp cnn. One JSON object per line on stdout; bench/compare.py interleaves these runs with
-// PyTorch's and prints the ratios. Descent-only, run when named: mlp_optimizer_steps (the optimizer steps of
-// the Fashion-MNIST MLP, at the vector width the process has; see docs/benchmarks.md).
+// PyTorch's and prints the ratios. Descent-only, run when named: peak (the machine's fp32 FMA throughput on
+// every core and its copy bandwidth, the ceilings the other figures are fractions of) and mlp_optimizer_steps
+// (the optimizer steps of the Fashion-MNIST MLP, at the vector width the process has; see docs/benchmarks.md).
 
 using System.Diagnostics;
 using System.Globalization;
@@ -23,11 +24,11 @@ using Descent.Training;
 
 namespace Descent.Bench;
 
-internal static class Program
+internal static unsafe class Program
 {
     private static readonly string[] Micro = ["sgemm", "copy_bandwidth", "sgd_momentum_step_10M", "adam_step_10M", "tiny_mlp_steps"];
     private static readonly string[] Training = ["mlp", "cnn"];
-    private static readonly string[] DescentOnly = ["mlp_optimizer_steps"];
+    private static readonly string[] DescentOnly = ["peak", "cnn_layers", "mlp_optimizer_steps"];
 
     private static bool _quick;
     private static double MinTime => _quick ? 0.3 : 1.0;     // seconds each timed micro-benchmark runs at least
@@ -61,6 +62,8 @@ internal static class Program
                 case "adam_step_10M": AdamStep(); break;
                 case "tiny_mlp_steps": TinyMlp(); break;
                 case "mlp_optimizer_steps": MlpOptimizerSteps(); break;
+                case "peak": Peak(); break;
+                case "cnn_layers": CnnLayers(); break;
             }
         }
         if (names.Any(Training.Contains))
@@ -130,6 +133,178 @@ internal static class Program
             NativeMemory.AlignedFree(src);
             NativeMemory.AlignedFree(dst);
         }
+    }
+
+    /// <summary>
+    /// The machine's ceilings, measured now: fp32 multiply-add throughput with every core running
+    /// register-only chains at the widest vector width the process has (FMA where the CPU has it, a multiply
+    /// and an add otherwise), and the copy bandwidth (<see cref="CopyBandwidth"/>). No kernel can beat the
+    /// first on arithmetic or the second on streaming; <c>compare.py</c> reports figures as fractions of them.
+    /// </summary>
+    private static void Peak()
+    {
+        int threads = Environment.ProcessorCount;
+        var (flopsPerIteration, bits, kind) = Vector512.IsHardwareAccelerated ? (24 * 16 * 2, 512, "fma")
+            : Vector256.IsHardwareAccelerated ? (14 * 8 * 2, 256, "fma")
+            : Avx.IsSupported ? (12 * 8 * 2, 256, "mul+add")
+            : (14 * 4 * 2, 128, Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "fma" : "mul+add");
+        long iterations = _quick ? 20_000_000 : 60_000_000;
+        double best = 0;
+        for (int round = 0; round < 3; round++)
+        {
+            using var ready = new Barrier(threads + 1);
+            var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
+            {
+                ready.SignalAndWait();
+                float sink = bits == 512 ? FmaChains512(iterations) : bits == 256 && kind == "fma" ? FmaChains256(iterations)
+                    : bits == 256 ? MulAddChainsAvx(iterations) : FmaChains128(iterations);
+                if (sink == 42f) Console.Error.Write("");   // keeps the result live
+                ready.SignalAndWait();
+            })).ToList();
+            workers.ForEach(t => t.Start());
+            ready.SignalAndWait();
+            var sw = Stopwatch.StartNew();
+            ready.SignalAndWait();
+            double dt = sw.Elapsed.TotalSeconds;
+            workers.ForEach(t => t.Join());
+            best = Math.Max(best, (double)flopsPerIteration * iterations * threads / dt / 1e9);
+        }
+        Emit(("bench", "peak"), ("fma_gflops", Math.Round(best, 1)), ("threads", threads), ("vector_bits", bits), ("kind", kind));
+        CopyBandwidth();
+    }
+
+    /// <summary>
+    /// The CNN workload's training step (batch 64) kernel by kernel: each convolution, ReLU, pooling and
+    /// linear kernel call timed on its own with the shapes of <see cref="Models.Cnn"/> on 28×28 images, in ms
+    /// per call and GFLOP/s (multiply-adds × 2; none for ReLU and pooling), then the whole step through
+    /// autodiff for comparison. Also reports the GEMM rate of this process at n = 512 for the ratio.
+    /// </summary>
+    private static void CnnLayers()
+    {
+        const int n = 64;
+        var random = new Random(0);
+        float[] x1 = Gaussian(random, n * 1 * 28 * 28), w1 = Gaussian(random, 32 * 9), b1 = Gaussian(random, 32);
+        float[] y1 = new float[n * 32 * 784], g1 = Gaussian(random, n * 32 * 784), gw1 = new float[32 * 9], gb1 = new float[32];
+        float[] p1 = new float[n * 32 * 196], gp1 = Gaussian(random, n * 32 * 196), gx1 = new float[n * 32 * 784];
+        int[] i1 = new int[n * 32 * 196];
+        float[] w2 = Gaussian(random, 64 * 32 * 9), b2 = Gaussian(random, 64), y2 = new float[n * 64 * 196];
+        float[] g2 = Gaussian(random, n * 64 * 196), gx2 = new float[n * 32 * 196], gw2 = new float[64 * 32 * 9], gb2 = new float[64];
+        float[] p2 = new float[n * 64 * 49], gp2 = Gaussian(random, n * 64 * 49), gpool2 = new float[n * 64 * 196];
+        int[] i2 = new int[n * 64 * 49];
+        float[] wf1 = Gaussian(random, 128 * 3136), f1 = new float[n * 128], gf1 = Gaussian(random, n * 128), gwf1 = new float[128 * 3136], gxf1 = new float[n * 3136];
+        double conv1 = 2.0 * n * 32 * 9 * 784, conv2 = 2.0 * n * 64 * 288 * 196, fc1 = 2.0 * n * 3136 * 128;
+        void Row(string name, double flops, Action body)
+        {
+            double dt = Timed(body);
+            Emit(("bench", "cnn_layer"), ("kernel", name), ("ms", Math.Round(dt * 1e3, 3)), ("gflops", flops > 0 ? Math.Round(flops / dt / 1e9, 1) : 0));
+        }
+        Row("conv1 forward", conv1, () => Conv.Conv2dForward(x1, n, 1, 28, 28, w1, b1, 32, 3, 3, 1, 1, 1, 1, y1));
+        Row("relu1 forward", 0, () => Elementwise.Relu(y1, y1));
+        Row("pool1 forward", 0, () => Pooling.MaxPool2dForward(y1, n, 32, 28, 28, 2, 2, 2, 2, 0, 0, p1, i1));
+        Row("conv2 forward", conv2, () => Conv.Conv2dForward(p1, n, 32, 14, 14, w2, b2, 64, 3, 3, 1, 1, 1, 1, y2));
+        Row("relu2 forward", 0, () => Elementwise.Relu(y2, y2));
+        Row("pool2 forward", 0, () => Pooling.MaxPool2dForward(y2, n, 64, 14, 14, 2, 2, 2, 2, 0, 0, p2, i2));
+        Row("fc1 forward", fc1, () => Gemm.Sgemm(false, true, n, 128, 3136, p2, wf1, f1, accumulate: false));
+        Row("fc1 backward", 2 * fc1, () =>
+        {
+            Gemm.Sgemm(false, false, n, 3136, 128, gf1, wf1, gxf1, accumulate: true);
+            Gemm.Sgemm(true, false, 128, 3136, n, gf1, p2, gwf1, accumulate: true);
+        });
+        Row("pool2 backward", 0, () => Pooling.MaxPool2dBackward(gp2, i2, n, 64, 14, 14, 2, 2, 2, 2, 0, 0, gpool2));
+        Row("relu2 backward", 0, () => Elementwise.ReluBackward(y2, g2, gpool2));
+        Row("conv2 backward", 2 * conv2, () => Conv.Conv2dBackward(n, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, p1, w2, g2, gx2, gw2, gb2));
+        Row("pool1 backward", 0, () => Pooling.MaxPool2dBackward(gp1, i1, n, 32, 28, 28, 2, 2, 2, 2, 0, 0, gx1));
+        Row("relu1 backward", 0, () => Elementwise.ReluBackward(y1, g1, gx1));
+        Row("conv1 backward", conv1, () => Conv.Conv2dBackward(n, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, x1, w1, g1, default, gw1, gb1));
+
+        Rng.ManualSeed(0);
+        var model = Models.Cnn(1, 28, 28, 10);
+        var optimizer = new SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
+        var images = Tensor.FromArray(x1, n, 1, 28, 28);
+        var labels = Enumerable.Range(0, n).Select(i => i % 10).ToArray();
+        Row("whole step (autodiff)", 24_995_328.0 * n, () =>
+        {
+            optimizer.ZeroGrad();
+            Functional.CrossEntropy(model.Forward(images), labels).Backward();
+            optimizer.Step();
+        });
+        var a = Gaussian(random, 512 * 512);
+        var b = Gaussian(random, 512 * 512);
+        var c = new float[512 * 512];
+        Row("sgemm n=512", 2.0 * 512 * 512 * 512, () => Gemm.Sgemm(false, false, 512, 512, 512, a, b, c, accumulate: false));
+    }
+
+    // Each chain is x ← x·m + a with m slightly below 1, so values settle near a/(1−m): no overflow, no
+    // denormals. Enough independent chains to cover the latency of every pipe (24 measured 1.5× faster than
+    // 12 on this Zen 5 with 512-bit vectors), as many as the registers hold: 32 with AVX-512, 16 otherwise.
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static float FmaChains512(long iterations)
+    {
+        var m = Vector512.Create(0.999f); var a = Vector512.Create(0.001f);
+        Vector512<float> x0 = Vector512.Create(1f), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0, x8 = x0, x9 = x0, x10 = x0, x11 = x0, x12 = x0, x13 = x0, x14 = x0, x15 = x0, x16 = x0, x17 = x0, x18 = x0, x19 = x0, x20 = x0, x21 = x0, x22 = x0, x23 = x0;
+        for (long i = 0; i < iterations; i++)
+        {
+            x0 = Vector512.FusedMultiplyAdd(x0, m, a); x1 = Vector512.FusedMultiplyAdd(x1, m, a); x2 = Vector512.FusedMultiplyAdd(x2, m, a);
+            x3 = Vector512.FusedMultiplyAdd(x3, m, a); x4 = Vector512.FusedMultiplyAdd(x4, m, a); x5 = Vector512.FusedMultiplyAdd(x5, m, a);
+            x6 = Vector512.FusedMultiplyAdd(x6, m, a); x7 = Vector512.FusedMultiplyAdd(x7, m, a); x8 = Vector512.FusedMultiplyAdd(x8, m, a);
+            x9 = Vector512.FusedMultiplyAdd(x9, m, a); x10 = Vector512.FusedMultiplyAdd(x10, m, a); x11 = Vector512.FusedMultiplyAdd(x11, m, a);
+            x12 = Vector512.FusedMultiplyAdd(x12, m, a); x13 = Vector512.FusedMultiplyAdd(x13, m, a); x14 = Vector512.FusedMultiplyAdd(x14, m, a);
+            x15 = Vector512.FusedMultiplyAdd(x15, m, a); x16 = Vector512.FusedMultiplyAdd(x16, m, a); x17 = Vector512.FusedMultiplyAdd(x17, m, a);
+            x18 = Vector512.FusedMultiplyAdd(x18, m, a); x19 = Vector512.FusedMultiplyAdd(x19, m, a); x20 = Vector512.FusedMultiplyAdd(x20, m, a);
+            x21 = Vector512.FusedMultiplyAdd(x21, m, a); x22 = Vector512.FusedMultiplyAdd(x22, m, a); x23 = Vector512.FusedMultiplyAdd(x23, m, a);
+        }
+        return Vector512.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11 + x12 + x13 + x14 + x15 + x16 + x17 + x18 + x19 + x20 + x21 + x22 + x23);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static float FmaChains256(long iterations)
+    {
+        var m = Vector256.Create(0.999f); var a = Vector256.Create(0.001f);
+        Vector256<float> x0 = Vector256.Create(1f), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0, x8 = x0, x9 = x0, x10 = x0, x11 = x0, x12 = x0, x13 = x0;
+        for (long i = 0; i < iterations; i++)
+        {
+            x0 = Vector256.FusedMultiplyAdd(x0, m, a); x1 = Vector256.FusedMultiplyAdd(x1, m, a); x2 = Vector256.FusedMultiplyAdd(x2, m, a);
+            x3 = Vector256.FusedMultiplyAdd(x3, m, a); x4 = Vector256.FusedMultiplyAdd(x4, m, a); x5 = Vector256.FusedMultiplyAdd(x5, m, a);
+            x6 = Vector256.FusedMultiplyAdd(x6, m, a); x7 = Vector256.FusedMultiplyAdd(x7, m, a); x8 = Vector256.FusedMultiplyAdd(x8, m, a);
+            x9 = Vector256.FusedMultiplyAdd(x9, m, a); x10 = Vector256.FusedMultiplyAdd(x10, m, a); x11 = Vector256.FusedMultiplyAdd(x11, m, a);
+            x12 = Vector256.FusedMultiplyAdd(x12, m, a); x13 = Vector256.FusedMultiplyAdd(x13, m, a);
+        }
+        return Vector256.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11 + x12 + x13);
+    }
+
+    /// <summary>AVX without FMA (what the GEMM's AVX kernel runs on): a multiply and an add per step.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static float MulAddChainsAvx(long iterations)
+    {
+        float multiplier = 0.999f, addend = 0.001f;
+        var m = Avx.BroadcastScalarToVector256(&multiplier); var a = Avx.BroadcastScalarToVector256(&addend);
+        Vector256<float> x0 = m, x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0, x8 = x0, x9 = x0, x10 = x0, x11 = x0;
+        for (long i = 0; i < iterations; i++)
+        {
+            x0 = Avx.Add(Avx.Multiply(x0, m), a); x1 = Avx.Add(Avx.Multiply(x1, m), a); x2 = Avx.Add(Avx.Multiply(x2, m), a);
+            x3 = Avx.Add(Avx.Multiply(x3, m), a); x4 = Avx.Add(Avx.Multiply(x4, m), a); x5 = Avx.Add(Avx.Multiply(x5, m), a);
+            x6 = Avx.Add(Avx.Multiply(x6, m), a); x7 = Avx.Add(Avx.Multiply(x7, m), a); x8 = Avx.Add(Avx.Multiply(x8, m), a);
+            x9 = Avx.Add(Avx.Multiply(x9, m), a); x10 = Avx.Add(Avx.Multiply(x10, m), a); x11 = Avx.Add(Avx.Multiply(x11, m), a);
+        }
+        x0 = Avx.Add(Avx.Add(Avx.Add(x0, x1), Avx.Add(x2, x3)), Avx.Add(Avx.Add(x4, x5), Avx.Add(x6, x7)));
+        return Avx.Add(x0, Avx.Add(Avx.Add(x8, x9), Avx.Add(x10, x11))).GetElement(0);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static float FmaChains128(long iterations)
+    {
+        var m = Vector128.Create(0.999f); var a = Vector128.Create(0.001f);
+        Vector128<float> x0 = Vector128.Create(1f), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0, x7 = x0, x8 = x0, x9 = x0, x10 = x0, x11 = x0, x12 = x0, x13 = x0;
+        for (long i = 0; i < iterations; i++)
+        {
+            x0 = Vector128.MultiplyAddEstimate(x0, m, a); x1 = Vector128.MultiplyAddEstimate(x1, m, a); x2 = Vector128.MultiplyAddEstimate(x2, m, a);
+            x3 = Vector128.MultiplyAddEstimate(x3, m, a); x4 = Vector128.MultiplyAddEstimate(x4, m, a); x5 = Vector128.MultiplyAddEstimate(x5, m, a);
+            x6 = Vector128.MultiplyAddEstimate(x6, m, a); x7 = Vector128.MultiplyAddEstimate(x7, m, a); x8 = Vector128.MultiplyAddEstimate(x8, m, a);
+            x9 = Vector128.MultiplyAddEstimate(x9, m, a); x10 = Vector128.MultiplyAddEstimate(x10, m, a); x11 = Vector128.MultiplyAddEstimate(x11, m, a);
+            x12 = Vector128.MultiplyAddEstimate(x12, m, a); x13 = Vector128.MultiplyAddEstimate(x13, m, a);
+        }
+        return Vector128.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11 + x12 + x13);
     }
 
     private readonly unsafe struct StreamingCopy(float* src, float* dst) : IRangeBody

@@ -63,9 +63,29 @@ public static unsafe class Conv
         g.Check(y.Length, nameof(y), g.OutputSize * (long)n);
         if (n == 0) return;
 
-        fixed (float* px = x, pw = weight, pb = bias, py = y)
+        // With a bias and im2col, the bias rides in the product as one more column of the filters against a
+        // row of ones under the column matrix: y = [W | b]·[col; 1] is written once, where filling y with the
+        // bias first and accumulating the product would read and write every output twice (for the first layer
+        // of a CNN, whose products are short, that traffic was half the layer's time).
+        bool biasInProduct = !bias.IsEmpty && !g.IsPointwise;
+        float[]? weightAndBias = null;
+        if (biasInProduct)
         {
-            var body = new ForwardBody { G = g, X = px, Weight = pw, Bias = bias.IsEmpty ? null : pb, Y = py };
+            int k = g.K;
+            weightAndBias = Workspace.WeightAndBias(cOut * (k + 1));
+            for (int c = 0; c < cOut; c++)
+            {
+                weight.Slice(c * k, k).CopyTo(weightAndBias.AsSpan(c * (k + 1), k));
+                weightAndBias[c * (k + 1) + k] = bias[c];
+            }
+        }
+        fixed (float* px = x, pw = weight, pb = bias, py = y, pwb = weightAndBias)
+        {
+            var body = new ForwardBody
+            {
+                G = g, X = px, Weight = biasInProduct ? pwb : pw, Bias = bias.IsEmpty ? null : pb, Y = py,
+                BiasInProduct = biasInProduct,
+            };
             if (SpreadOverBatch(n)) WorkerPool.For(n, ref body);
             else for (int image = 0; image < n; image++) body.Run(image);
         }
@@ -196,27 +216,28 @@ public static unsafe class Conv
         public Geometry G;
         public float* X, Weight, Bias, Y;
 
+        /// <summary>Weight is [cOut × (K + 1)] with the bias as its last column, and the column matrix gets a row of ones.</summary>
+        public bool BiasInProduct;
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int image)
         {
             int k = G.K, p = G.P;
             var x = new ReadOnlySpan<float>(X + (long)image * G.InputSize, G.InputSize);
             var y = new Span<float>(Y + (long)image * G.OutputSize, G.OutputSize);
-            ReadOnlySpan<float> col;
             if (G.IsPointwise)
             {
-                col = x;
+                // The image is the column matrix: start each output row at its bias and accumulate the product.
+                if (Bias != null)
+                    for (int c = 0; c < G.COut; c++) y.Slice(c * p, p).Fill(Bias[c]);
+                Gemm.Sgemm(false, false, G.COut, p, k, new ReadOnlySpan<float>(Weight, G.WeightSize), x, y, accumulate: Bias != null);
+                return;
             }
-            else
-            {
-                var buffer = Workspace.Columns(k * p);
-                Im2Col(in G, x, buffer);
-                col = buffer;
-            }
-            // Starting each output row at its bias and accumulating the product saves a pass over y.
-            if (Bias != null)
-                for (int c = 0; c < G.COut; c++) y.Slice(c * p, p).Fill(Bias[c]);
-            Gemm.Sgemm(false, false, G.COut, p, k, new ReadOnlySpan<float>(Weight, G.WeightSize), col, y, accumulate: Bias != null);
+            int depth = BiasInProduct ? k + 1 : k;
+            var col = Workspace.Columns(depth * p);
+            Im2Col(in G, x, col);
+            if (BiasInProduct) col.Slice(k * p, p).Fill(1f);
+            Gemm.Sgemm(false, false, G.COut, p, depth, new ReadOnlySpan<float>(Weight, G.COut * depth), col, y, accumulate: false);
         }
     }
 
@@ -349,49 +370,79 @@ public static unsafe class Conv
 
     // Rows here are short (often 7 to 28 floats): too short for a library call's fixed cost to pay off. Copies
     // and clears finish with one vector that overlaps the previous one instead of a scalar tail; masked stores
-    // would be the alternative but are slow on AMD processors.
+    // would be the alternative but are slow on AMD processors. Without 256-bit vectors (SSE, NEON) the same
+    // loops run on 128-bit ones.
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Zero(float* dst, int count)
     {
-        if (count < 8)
+        if (Vector256.IsHardwareAccelerated && count >= 8)
+        {
+            int i = 0;
+            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256<float>.Zero, dst + i);
+            if (i < count) Vector256.Store(Vector256<float>.Zero, dst + count - 8);
+        }
+        else if (Vector128.IsHardwareAccelerated && count >= 4)
+        {
+            int i = 0;
+            for (; i + 4 <= count; i += 4) Vector128.Store(Vector128<float>.Zero, dst + i);
+            if (i < count) Vector128.Store(Vector128<float>.Zero, dst + count - 4);
+        }
+        else
         {
             for (int k = 0; k < count; k++) dst[k] = 0f;
-            return;
         }
-        int i = 0;
-        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256<float>.Zero, dst + i);
-        if (i < count) Vector256.Store(Vector256<float>.Zero, dst + count - 8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Copy(float* src, float* dst, int count)
     {
-        if (count < 8)
+        if (Vector256.IsHardwareAccelerated && count >= 8)
+        {
+            int i = 0;
+            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+            if (i < count) Vector256.Store(Vector256.Load(src + count - 8), dst + count - 8);
+        }
+        else if (Vector128.IsHardwareAccelerated && count >= 4)
+        {
+            int i = 0;
+            for (; i + 4 <= count; i += 4) Vector128.Store(Vector128.Load(src + i), dst + i);
+            if (i < count) Vector128.Store(Vector128.Load(src + count - 4), dst + count - 4);
+        }
+        else
         {
             for (int k = 0; k < count; k++) dst[k] = src[k];
-            return;
         }
-        int i = 0;
-        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
-        if (i < count) Vector256.Store(Vector256.Load(src + count - 8), dst + count - 8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddInto(float* dst, float* src, int count)
     {
         int i = 0;
-        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
+        else if (Vector128.IsHardwareAccelerated)
+            for (; i + 4 <= count; i += 4) Vector128.Store(Vector128.Load(dst + i) + Vector128.Load(src + i), dst + i);
         for (; i < count; i++) dst[i] += src[i];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Sum(float* src, int count)
     {
-        var total = Vector256<float>.Zero;
         int i = 0;
-        for (; i + 8 <= count; i += 8) total += Vector256.Load(src + i);
-        float sum = Vector256.Sum(total);
+        float sum = 0f;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var total = Vector256<float>.Zero;
+            for (; i + 8 <= count; i += 8) total += Vector256.Load(src + i);
+            sum = Vector256.Sum(total);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var total = Vector128<float>.Zero;
+            for (; i + 4 <= count; i += 4) total += Vector128.Load(src + i);
+            sum = Vector128.Sum(total);
+        }
         for (; i < count; i++) sum += src[i];
         return sum;
     }
@@ -412,13 +463,15 @@ public static unsafe class Conv
     /// <summary>Per-thread buffers that only grow, so steady-state training allocates nothing here.</summary>
     private static class Workspace
     {
-        [ThreadStatic] private static float[]? _columns, _columnGradients, _partials;
+        [ThreadStatic] private static float[]? _columns, _columnGradients, _partials, _weightAndBias;
 
         public static Span<float> Columns(int length) => Get(ref _columns, length).AsSpan(0, length);
 
         public static Span<float> ColumnGradients(int length) => Get(ref _columnGradients, length).AsSpan(0, length);
 
         public static float[] Partials(int length) => Get(ref _partials, length);
+
+        public static float[] WeightAndBias(int length) => Get(ref _weightAndBias, length);
 
         private static float[] Get(ref float[]? buffer, int length)
         {

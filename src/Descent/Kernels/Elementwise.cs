@@ -8,7 +8,8 @@ namespace Descent.Kernels;
 /// <summary>
 /// Element-wise activation kernels over spans, forward and backward. Where <see cref="TensorPrimitives"/>
 /// has the primitive it is used (it is vectorized for every width); the rest are written with
-/// <see cref="Vector512{T}"/> / <see cref="Vector256{T}"/> and a scalar tail. Backward kernels add into the
+/// <see cref="Vector512{T}"/>, <see cref="Vector256{T}"/> and <see cref="Vector128{T}"/> (SSE, NEON) and a
+/// scalar tail, each width giving the same bits as the tail. Backward kernels add into the
 /// input gradient, because autodiff accumulates.
 /// </summary>
 public static class Elementwise
@@ -40,6 +41,16 @@ public static class Elementwise
                 (acc + Vector256.ConditionalSelect(Vector256.GreaterThan(vx, Vector256<float>.Zero), vg, Vector256<float>.Zero)).CopyTo(gx.Slice(i));
             }
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - Vector128<float>.Count; i += Vector128<float>.Count)
+            {
+                var vx = Vector128.Create(x.Slice(i, Vector128<float>.Count));
+                var vg = Vector128.Create(gy.Slice(i, Vector128<float>.Count));
+                var acc = Vector128.Create(gx.Slice(i, Vector128<float>.Count));
+                (acc + Vector128.ConditionalSelect(Vector128.GreaterThan(vx, Vector128<float>.Zero), vg, Vector128<float>.Zero)).CopyTo(gx.Slice(i));
+            }
+        }
         for (; i < x.Length; i++) if (x[i] > 0f) gx[i] += gy[i];
     }
 
@@ -65,6 +76,15 @@ public static class Elementwise
                 Vector256.ConditionalSelect(Vector256.GreaterThan(v, Vector256<float>.Zero), v, v * s).CopyTo(y.Slice(i));
             }
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var s = Vector128.Create(slope);
+            for (; i <= x.Length - Vector128<float>.Count; i += Vector128<float>.Count)
+            {
+                var v = Vector128.Create(x.Slice(i, Vector128<float>.Count));
+                Vector128.ConditionalSelect(Vector128.GreaterThan(v, Vector128<float>.Zero), v, v * s).CopyTo(y.Slice(i));
+            }
+        }
         for (; i < x.Length; i++) y[i] = x[i] > 0f ? x[i] : x[i] * slope;
     }
 
@@ -81,6 +101,28 @@ public static class Elementwise
                 var vg = Vector512.Create(gy.Slice(i, Vector512<float>.Count));
                 var acc = Vector512.Create(gx.Slice(i, Vector512<float>.Count));
                 (acc + Vector512.ConditionalSelect(Vector512.GreaterThan(vx, Vector512<float>.Zero), vg, vg * s)).CopyTo(gx.Slice(i));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var s = Vector256.Create(slope);
+            for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var vx = Vector256.Create(x.Slice(i, Vector256<float>.Count));
+                var vg = Vector256.Create(gy.Slice(i, Vector256<float>.Count));
+                var acc = Vector256.Create(gx.Slice(i, Vector256<float>.Count));
+                (acc + Vector256.ConditionalSelect(Vector256.GreaterThan(vx, Vector256<float>.Zero), vg, vg * s)).CopyTo(gx.Slice(i));
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var s = Vector128.Create(slope);
+            for (; i <= x.Length - Vector128<float>.Count; i += Vector128<float>.Count)
+            {
+                var vx = Vector128.Create(x.Slice(i, Vector128<float>.Count));
+                var vg = Vector128.Create(gy.Slice(i, Vector128<float>.Count));
+                var acc = Vector128.Create(gx.Slice(i, Vector128<float>.Count));
+                (acc + Vector128.ConditionalSelect(Vector128.GreaterThan(vx, Vector128<float>.Zero), vg, vg * s)).CopyTo(gx.Slice(i));
             }
         }
         for (; i < x.Length; i++) gx[i] += x[i] > 0f ? gy[i] : gy[i] * slope;
@@ -117,6 +159,26 @@ public static class Elementwise
                 var vg = Vector512.Create(gy.Slice(i, Vector512<float>.Count));
                 var acc = Vector512.Create(gx.Slice(i, Vector512<float>.Count));
                 (acc + vg * vy * (Vector512<float>.One - vy)).CopyTo(gx.Slice(i));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= y.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var vy = Vector256.Create(y.Slice(i, Vector256<float>.Count));
+                var vg = Vector256.Create(gy.Slice(i, Vector256<float>.Count));
+                var acc = Vector256.Create(gx.Slice(i, Vector256<float>.Count));
+                (acc + vg * vy * (Vector256<float>.One - vy)).CopyTo(gx.Slice(i));
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= y.Length - Vector128<float>.Count; i += Vector128<float>.Count)
+            {
+                var vy = Vector128.Create(y.Slice(i, Vector128<float>.Count));
+                var vg = Vector128.Create(gy.Slice(i, Vector128<float>.Count));
+                var acc = Vector128.Create(gx.Slice(i, Vector128<float>.Count));
+                (acc + vg * vy * (Vector128<float>.One - vy)).CopyTo(gx.Slice(i));
             }
         }
         for (; i < y.Length; i++) gx[i] += gy[i] * y[i] * (1f - y[i]);
@@ -170,6 +232,26 @@ public static class Elementwise
                 var vg = Vector512.Create(gy.Slice(i, Vector512<float>.Count));
                 var acc = Vector512.Create(gx.Slice(i, Vector512<float>.Count));
                 (acc + vg * (Vector512<float>.One - vy * vy)).CopyTo(gx.Slice(i));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= y.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var vy = Vector256.Create(y.Slice(i, Vector256<float>.Count));
+                var vg = Vector256.Create(gy.Slice(i, Vector256<float>.Count));
+                var acc = Vector256.Create(gx.Slice(i, Vector256<float>.Count));
+                (acc + vg * (Vector256<float>.One - vy * vy)).CopyTo(gx.Slice(i));
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= y.Length - Vector128<float>.Count; i += Vector128<float>.Count)
+            {
+                var vy = Vector128.Create(y.Slice(i, Vector128<float>.Count));
+                var vg = Vector128.Create(gy.Slice(i, Vector128<float>.Count));
+                var acc = Vector128.Create(gx.Slice(i, Vector128<float>.Count));
+                (acc + vg * (Vector128<float>.One - vy * vy)).CopyTo(gx.Slice(i));
             }
         }
         for (; i < y.Length; i++) gx[i] += gy[i] * (1f - y[i] * y[i]);

@@ -10,6 +10,18 @@ internal enum GemmKernel
     /// <summary>Plain scalar code, 4×4 tiles: runs anywhere.</summary>
     Scalar,
 
+    /// <summary>
+    /// Portable 128-bit vectors (SSE on x86 without AVX2, NEON on ARM64), 6×8 tiles held in twelve registers;
+    /// multiply-adds are fused where the CPU has the instruction.
+    /// </summary>
+    Vector128,
+
+    /// <summary>
+    /// AVX without FMA (x86 of 2011–2013, or AVX2 switched off), 6×16 tiles held in twelve 256-bit registers,
+    /// each multiply-add a multiply and an add: twice the width of <see cref="Vector128"/> on the same CPU.
+    /// </summary>
+    Avx,
+
     /// <summary>AVX2 + FMA, 6×16 tiles held in twelve 256-bit registers.</summary>
     Avx2,
 
@@ -40,6 +52,8 @@ public static unsafe class Gemm
     internal static GemmKernel BestKernel { get; } =
         Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? GemmKernel.Avx512
         : Fma.IsSupported && Avx2.IsSupported ? GemmKernel.Avx2
+        : Avx.IsSupported ? GemmKernel.Avx
+        : Vector128.IsHardwareAccelerated ? GemmKernel.Vector128
         : GemmKernel.Scalar;
 
     /// <summary>
@@ -123,6 +137,8 @@ public static unsafe class Gemm
         {
             GemmKernel.Avx512 => new TileShape(8, 32, 256, 192, 4096, &MicroAvx512, &MicroAvx512Half),
             GemmKernel.Avx2 => new TileShape(6, 16, 256, 192, 4096, &MicroAvx2, &MicroAvx2Half),
+            GemmKernel.Avx => new TileShape(6, 16, 256, 192, 4096, &MicroAvx, &MicroAvxHalf),
+            GemmKernel.Vector128 => new TileShape(6, 8, 256, 192, 4096, &Micro128, &Micro128Half),
             _ => new TileShape(4, 4, 256, 128, 4096, &MicroScalar, null),
         };
     }
@@ -417,11 +433,18 @@ public static unsafe class Gemm
             }
             return;
         }
-        if (count == width && width % 8 == 0 && Vector256.IsHardwareAccelerated)
+        if (count == width && width % 8 == 0 && Avx.IsSupported)
         {
             for (int p = 0; p < depth; p++, src += srcStride, dst += width)
                 for (int j = 0; j < width; j += 8)
-                    Vector256.Store(Vector256.Load(src + j), dst + j);
+                    Avx.Store(dst + j, Avx.LoadVector256(src + j));
+            return;
+        }
+        if (count == width && width % 4 == 0 && Vector128.IsHardwareAccelerated)
+        {
+            for (int p = 0; p < depth; p++, src += srcStride, dst += width)
+                for (int j = 0; j < width; j += 4)
+                    Vector128.Store(Vector128.Load(src + j), dst + j);
             return;
         }
         for (int p = 0; p < depth; p++, src += srcStride, dst += width)
@@ -672,6 +695,96 @@ public static unsafe class Gemm
         StoreHalf256(c + 5 * ldc, c5, add);
     }
 
+    /// <summary>
+    /// <see cref="MicroAvx2"/> for AVX without FMA: a multiply and an add per step (12 accumulators, 2 B
+    /// registers, a broadcast and a product fill the 16 ymm registers).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroAvx(nint kc, float* a, float* b, float* c, nint ldc, bool add)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        for (nint p = 0; p < kc; p++)
+        {
+            var b0 = Avx.LoadVector256(b);
+            var b1 = Avx.LoadVector256(b + 8);
+            var av = Avx.BroadcastScalarToVector256(a + 0);
+            c00 = Avx.Add(Avx.Multiply(av, b0), c00);
+            c01 = Avx.Add(Avx.Multiply(av, b1), c01);
+            av = Avx.BroadcastScalarToVector256(a + 1);
+            c10 = Avx.Add(Avx.Multiply(av, b0), c10);
+            c11 = Avx.Add(Avx.Multiply(av, b1), c11);
+            av = Avx.BroadcastScalarToVector256(a + 2);
+            c20 = Avx.Add(Avx.Multiply(av, b0), c20);
+            c21 = Avx.Add(Avx.Multiply(av, b1), c21);
+            av = Avx.BroadcastScalarToVector256(a + 3);
+            c30 = Avx.Add(Avx.Multiply(av, b0), c30);
+            c31 = Avx.Add(Avx.Multiply(av, b1), c31);
+            av = Avx.BroadcastScalarToVector256(a + 4);
+            c40 = Avx.Add(Avx.Multiply(av, b0), c40);
+            c41 = Avx.Add(Avx.Multiply(av, b1), c41);
+            av = Avx.BroadcastScalarToVector256(a + 5);
+            c50 = Avx.Add(Avx.Multiply(av, b0), c50);
+            c51 = Avx.Add(Avx.Multiply(av, b1), c51);
+            a += 6;
+            b += 16;
+        }
+        StoreRowAvx(c, c00, c01, add);
+        StoreRowAvx(c + ldc, c10, c11, add);
+        StoreRowAvx(c + 2 * ldc, c20, c21, add);
+        StoreRowAvx(c + 3 * ldc, c30, c31, add);
+        StoreRowAvx(c + 4 * ldc, c40, c41, add);
+        StoreRowAvx(c + 5 * ldc, c50, c51, add);
+    }
+
+    /// <summary>The left 8 columns of <see cref="MicroAvx"/>, reading the same 16-wide B panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroAvxHalf(nint kc, float* a, float* b, float* c, nint ldc, bool add)
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        for (nint p = 0; p < kc; p++)
+        {
+            var b0 = Avx.LoadVector256(b);
+            c0 = Avx.Add(Avx.Multiply(Avx.BroadcastScalarToVector256(a + 0), b0), c0);
+            c1 = Avx.Add(Avx.Multiply(Avx.BroadcastScalarToVector256(a + 1), b0), c1);
+            c2 = Avx.Add(Avx.Multiply(Avx.BroadcastScalarToVector256(a + 2), b0), c2);
+            c3 = Avx.Add(Avx.Multiply(Avx.BroadcastScalarToVector256(a + 3), b0), c3);
+            c4 = Avx.Add(Avx.Multiply(Avx.BroadcastScalarToVector256(a + 4), b0), c4);
+            c5 = Avx.Add(Avx.Multiply(Avx.BroadcastScalarToVector256(a + 5), b0), c5);
+            a += 6;
+            b += 16;
+        }
+        StoreHalfAvx(c, c0, add);
+        StoreHalfAvx(c + ldc, c1, add);
+        StoreHalfAvx(c + 2 * ldc, c2, add);
+        StoreHalfAvx(c + 3 * ldc, c3, add);
+        StoreHalfAvx(c + 4 * ldc, c4, add);
+        StoreHalfAvx(c + 5 * ldc, c5, add);
+    }
+
+    // Operators on Vector256 are software loops when Vector256 is not accelerated (AVX without AVX2): the
+    // AVX kernels name their instructions.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreHalfAvx(float* c, Vector256<float> value, bool add)
+    {
+        if (add) value = Avx.Add(value, Avx.LoadVector256(c));
+        Avx.Store(c, value);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRowAvx(float* c, Vector256<float> left, Vector256<float> right, bool add)
+    {
+        if (add)
+        {
+            left = Avx.Add(left, Avx.LoadVector256(c));
+            right = Avx.Add(right, Avx.LoadVector256(c + 8));
+        }
+        Avx.Store(c, left);
+        Avx.Store(c + 8, right);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreHalf256(float* c, Vector256<float> value, bool add)
     {
@@ -691,7 +804,96 @@ public static unsafe class Gemm
         Avx.Store(c + 8, right);
     }
 
-    /// <summary>C[4×4] (+)= A panel · B panel in scalar code, for CPUs without AVX2.</summary>
+    /// <summary>
+    /// C[6×8] (+)= A panel · B panel on 128-bit vectors: 12 accumulators, 2 B registers and a broadcast fit the
+    /// 16 registers of SSE (NEON has 32). <see cref="Vector128.MultiplyAddEstimate(Vector128{float}, Vector128{float}, Vector128{float})"/>
+    /// is one fused instruction where the CPU has it (NEON, x86 with FMA) and a multiply and an add elsewhere,
+    /// never the slow software-exact fused form.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Micro128(nint kc, float* a, float* b, float* c, nint ldc, bool add)
+    {
+        Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector128<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector128<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        for (nint p = 0; p < kc; p++)
+        {
+            var b0 = Vector128.Load(b);
+            var b1 = Vector128.Load(b + 4);
+            var av = Vector128.Create(a[0]);
+            c00 = Vector128.MultiplyAddEstimate(av, b0, c00);
+            c01 = Vector128.MultiplyAddEstimate(av, b1, c01);
+            av = Vector128.Create(a[1]);
+            c10 = Vector128.MultiplyAddEstimate(av, b0, c10);
+            c11 = Vector128.MultiplyAddEstimate(av, b1, c11);
+            av = Vector128.Create(a[2]);
+            c20 = Vector128.MultiplyAddEstimate(av, b0, c20);
+            c21 = Vector128.MultiplyAddEstimate(av, b1, c21);
+            av = Vector128.Create(a[3]);
+            c30 = Vector128.MultiplyAddEstimate(av, b0, c30);
+            c31 = Vector128.MultiplyAddEstimate(av, b1, c31);
+            av = Vector128.Create(a[4]);
+            c40 = Vector128.MultiplyAddEstimate(av, b0, c40);
+            c41 = Vector128.MultiplyAddEstimate(av, b1, c41);
+            av = Vector128.Create(a[5]);
+            c50 = Vector128.MultiplyAddEstimate(av, b0, c50);
+            c51 = Vector128.MultiplyAddEstimate(av, b1, c51);
+            a += 6;
+            b += 8;
+        }
+        StoreRow128(c, c00, c01, add);
+        StoreRow128(c + ldc, c10, c11, add);
+        StoreRow128(c + 2 * ldc, c20, c21, add);
+        StoreRow128(c + 3 * ldc, c30, c31, add);
+        StoreRow128(c + 4 * ldc, c40, c41, add);
+        StoreRow128(c + 5 * ldc, c50, c51, add);
+    }
+
+    /// <summary>The left 4 columns of <see cref="Micro128"/>, reading the same 8-wide B panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Micro128Half(nint kc, float* a, float* b, float* c, nint ldc, bool add)
+    {
+        Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        for (nint p = 0; p < kc; p++)
+        {
+            var b0 = Vector128.Load(b);
+            c0 = Vector128.MultiplyAddEstimate(Vector128.Create(a[0]), b0, c0);
+            c1 = Vector128.MultiplyAddEstimate(Vector128.Create(a[1]), b0, c1);
+            c2 = Vector128.MultiplyAddEstimate(Vector128.Create(a[2]), b0, c2);
+            c3 = Vector128.MultiplyAddEstimate(Vector128.Create(a[3]), b0, c3);
+            c4 = Vector128.MultiplyAddEstimate(Vector128.Create(a[4]), b0, c4);
+            c5 = Vector128.MultiplyAddEstimate(Vector128.Create(a[5]), b0, c5);
+            a += 6;
+            b += 8;
+        }
+        StoreHalf128(c, c0, add);
+        StoreHalf128(c + ldc, c1, add);
+        StoreHalf128(c + 2 * ldc, c2, add);
+        StoreHalf128(c + 3 * ldc, c3, add);
+        StoreHalf128(c + 4 * ldc, c4, add);
+        StoreHalf128(c + 5 * ldc, c5, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreHalf128(float* c, Vector128<float> value, bool add)
+    {
+        if (add) value += Vector128.Load(c);
+        Vector128.Store(value, c);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow128(float* c, Vector128<float> left, Vector128<float> right, bool add)
+    {
+        if (add)
+        {
+            left += Vector128.Load(c);
+            right += Vector128.Load(c + 4);
+        }
+        Vector128.Store(left, c);
+        Vector128.Store(right, c + 4);
+    }
+
+    /// <summary>C[4×4] (+)= A panel · B panel in scalar code, for CPUs without vector units .NET uses.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MicroScalar(nint kc, float* a, float* b, float* c, nint ldc, bool add)
     {

@@ -6,11 +6,16 @@ namespace Descent.Kernels;
 /// <summary>Whole-array reductions accumulated in double precision.</summary>
 public static class Reductions
 {
-    /// <summary>Values summed in float before the sum goes to double.</summary>
-    internal const int Block = 4096;
+    /// <summary>
+    /// Values summed in float before the sum goes to double: 64 per lane of the four accumulators at the
+    /// widest vector width (4096 with AVX-512, 1024 with 128-bit vectors), so that each float partial sum
+    /// adds at most 64 squares whatever the width, and the result is equally accurate on every CPU.
+    /// </summary>
+    private static readonly int Block =
+        4 * 64 * (Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 4);
 
     /// <summary>
-    /// Σx², summed in float within blocks of 4096 and in double across them (float sums over millions of
+    /// Σx², summed in float within blocks (see <see cref="Block"/>) and in double across them (float sums over millions of
     /// squares lose digits), chunk by chunk over the worker pool. Written out rather than taken from
     /// TensorPrimitives: it runs every step when a logger wants the gradient norm, and the generic library
     /// code would cost a short run tens of milliseconds of compilation the first time.
@@ -84,7 +89,24 @@ public static class Reductions
             }
             sum = Vector256.Sum((a0 + a1) + (a2 + a3));
         }
-        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(x[i], x[i], sum);
+        else if (Vector128.IsHardwareAccelerated && n >= 16)
+        {
+            // MultiplyAddEstimate: one instruction with NEON or FMA, a multiply and an add on plain SSE.
+            Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; i <= n - 16; i += 16)
+            {
+                var v0 = Vector128.Load(x + i);
+                var v1 = Vector128.Load(x + i + 4);
+                var v2 = Vector128.Load(x + i + 8);
+                var v3 = Vector128.Load(x + i + 12);
+                a0 = Vector128.MultiplyAddEstimate(v0, v0, a0);
+                a1 = Vector128.MultiplyAddEstimate(v1, v1, a1);
+                a2 = Vector128.MultiplyAddEstimate(v2, v2, a2);
+                a3 = Vector128.MultiplyAddEstimate(v3, v3, a3);
+            }
+            sum = Vector128.Sum((a0 + a1) + (a2 + a3));
+        }
+        for (; i < n; i++) sum += x[i] * x[i];
         return sum;
     }
 }

@@ -127,12 +127,12 @@ internal readonly record struct AdadeltaRule(ArenaSlice Slice, float[] SquareAvg
         for (int i = start; i < end; i++)
         {
             float g = Maximize ? -grad[i] : grad[i];
-            if (Decay) g = MathF.FusedMultiplyAdd(WeightDecay, param[i], g);                       // g + λθ
-            float v = squareAvg[i] = MathF.FusedMultiplyAdd(OneMinusRho * g, g, squareAvg[i] * Rho); // ρv + (1 − ρ)g²
+            if (Decay) g = UpdateRules.MultiplyAdd(WeightDecay, param[i], g);                       // g + λθ
+            float v = squareAvg[i] = UpdateRules.MultiplyAdd(OneMinusRho * g, g, squareAvg[i] * Rho); // ρv + (1 − ρ)g²
             float u = accDelta[i];
             float delta = MathF.Sqrt(u + Eps) / MathF.Sqrt(v + Eps) * g;                             // √(u + ε) / √(v + ε) · g
-            accDelta[i] = MathF.FusedMultiplyAdd(OneMinusRho * delta, delta, u * Rho);               // ρu + (1 − ρ)Δ²
-            param[i] = MathF.FusedMultiplyAdd(NegLr, delta, param[i]);                               // θ − γΔ
+            accDelta[i] = UpdateRules.MultiplyAdd(OneMinusRho * delta, delta, u * Rho);               // ρu + (1 − ρ)Δ²
+            param[i] = UpdateRules.MultiplyAdd(NegLr, delta, param[i]);                               // θ − γΔ
         }
     }
 
@@ -151,13 +151,13 @@ internal readonly record struct AdadeltaRule(ArenaSlice Slice, float[] SquareAvg
             var pv = TV.Load(ref p, i);
             var gv = TV.Load(ref g, i);
             if (maximize) gv = -gv;
-            if (decay) gv = TV.FusedMultiplyAdd(weightDecay, pv, gv);
-            var v = TV.FusedMultiplyAdd(oneMinusRho * gv, gv, TV.Load(ref squareAvg, i) * rho);
+            if (decay) gv = TV.MultiplyAdd(weightDecay, pv, gv);
+            var v = TV.MultiplyAdd(oneMinusRho * gv, gv, TV.Load(ref squareAvg, i) * rho);
             v.Store(ref squareAvg, i);
             var u = TV.Load(ref accDelta, i);
             var delta = TV.Sqrt(u + eps) / TV.Sqrt(v + eps) * gv;
-            TV.FusedMultiplyAdd(oneMinusRho * delta, delta, u * rho).Store(ref accDelta, i);
-            TV.FusedMultiplyAdd(negLr, delta, pv).Store(ref p, i);
+            TV.MultiplyAdd(oneMinusRho * delta, delta, u * rho).Store(ref accDelta, i);
+            TV.MultiplyAdd(negLr, delta, pv).Store(ref p, i);
         }
         return start + (int)i;
     }

@@ -138,8 +138,8 @@ internal readonly record struct AdagradRule(ArenaSlice Slice, float[] Sum, float
         for (int i = start; i < end; i++)
         {
             float g = Maximize ? -grad[i] : grad[i];
-            if (Decay) g = MathF.FusedMultiplyAdd(WeightDecay, param[i], g);   // g + λθ
-            float s = sum[i] = MathF.FusedMultiplyAdd(g, g, sum[i]);            // s + g²
+            if (Decay) g = UpdateRules.MultiplyAdd(WeightDecay, param[i], g);   // g + λθ
+            float s = sum[i] = UpdateRules.MultiplyAdd(g, g, sum[i]);            // s + g²
             param[i] += NegClr * g / (MathF.Sqrt(s) + Eps);                     // θ − γ̃ g / (√s + ε)
         }
     }
@@ -158,8 +158,8 @@ internal readonly record struct AdagradRule(ArenaSlice Slice, float[] Sum, float
             var pv = TV.Load(ref p, i);
             var gv = TV.Load(ref g, i);
             if (maximize) gv = -gv;
-            if (decay) gv = TV.FusedMultiplyAdd(weightDecay, pv, gv);
-            var sv = TV.FusedMultiplyAdd(gv, gv, TV.Load(ref s, i));
+            if (decay) gv = TV.MultiplyAdd(weightDecay, pv, gv);
+            var sv = TV.MultiplyAdd(gv, gv, TV.Load(ref s, i));
             sv.Store(ref s, i);
             (pv + negClr * gv / (TV.Sqrt(sv) + eps)).Store(ref p, i);
         }

@@ -179,7 +179,7 @@ internal readonly struct AdamRule : IUpdateRule
         {
             float p = param[i], g = grad[i];
             if (_maximize) g = -g;
-            if (_coupled) g = MathF.FusedMultiplyAdd(p, _coupledDecay, g);   // g + λθ
+            if (_coupled) g = UpdateRules.MultiplyAdd(p, _coupledDecay, g);   // g + λθ
             if (_decoupled) p *= _decoupledFactor;                          // θ(1 − γλ)
             m[i] = AdamFamily.Ema(m[i], g, _beta1, _oneMinusBeta1);         // β₁m + (1 − β₁)g
             v[i] = AdamFamily.EmaOfSquare(v[i], g, _beta2, _oneMinusBeta2); // β₂v + (1 − β₂)g²
@@ -208,7 +208,7 @@ internal readonly struct AdamRule : IUpdateRule
             var pv = TV.Load(ref p, i);
             var gv = TV.Load(ref g, i);
             if (maximize) gv = -gv;
-            if (coupled) gv = TV.FusedMultiplyAdd(pv, coupledDecay, gv);
+            if (coupled) gv = TV.MultiplyAdd(pv, coupledDecay, gv);
             if (decoupled) pv *= decoupledFactor;
             var mv = AdamFamily.Ema(TV.Load(ref m, i), gv, beta1, oneMinusBeta1);
             var vv = AdamFamily.EmaOfSquare(TV.Load(ref v, i), gv, beta2, oneMinusBeta2);
@@ -234,24 +234,24 @@ internal static class AdamFamily
     /// multiply-add.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Ema(float avg, float g, float beta, float oneMinusBeta) => MathF.FusedMultiplyAdd(g, oneMinusBeta, avg * beta);
+    public static float Ema(float avg, float g, float beta, float oneMinusBeta) => UpdateRules.MultiplyAdd(g, oneMinusBeta, avg * beta);
 
     /// <inheritdoc cref="Ema(float, float, float, float)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Ema<TV>(TV avg, TV g, TV beta, TV oneMinusBeta) where TV : struct, IFloatVector<TV> =>
-        TV.FusedMultiplyAdd(g, oneMinusBeta, avg * beta);
+        TV.MultiplyAdd(g, oneMinusBeta, avg * beta);
 
     /// <summary>
     /// <c>avg.mul_(β).addcmul_(g, g, value=1−β)</c>: PyTorch rounds avg·β and (1−β)·g, then multiplies by g
     /// and adds in one fused multiply-add.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float EmaOfSquare(float avg, float g, float beta, float oneMinusBeta) => MathF.FusedMultiplyAdd(oneMinusBeta * g, g, avg * beta);
+    public static float EmaOfSquare(float avg, float g, float beta, float oneMinusBeta) => UpdateRules.MultiplyAdd(oneMinusBeta * g, g, avg * beta);
 
     /// <inheritdoc cref="EmaOfSquare(float, float, float, float)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV EmaOfSquare<TV>(TV avg, TV g, TV beta, TV oneMinusBeta) where TV : struct, IFloatVector<TV> =>
-        TV.FusedMultiplyAdd(oneMinusBeta * g, g, avg * beta);
+        TV.MultiplyAdd(oneMinusBeta * g, g, avg * beta);
 
     /// <summary>The checks PyTorch's Adam-family constructors make before the weight-decay check, in their order.</summary>
     public static void Validate(OptimizerOptions o, double? eps, (double Beta1, double Beta2) betas)

@@ -112,7 +112,7 @@ internal readonly record struct AdamaxRule(ArenaSlice Slice, float[] ExpAvg, flo
         for (int i = start; i < end; i++)
         {
             float g = Maximize ? -grad[i] : grad[i];
-            if (Decay) g = MathF.FusedMultiplyAdd(param[i], WeightDecay, g);   // g + λθ
+            if (Decay) g = UpdateRules.MultiplyAdd(param[i], WeightDecay, g);   // g + λθ
             m[i] = AdamFamily.Ema(m[i], g, Beta1, OneMinusBeta1);               // β₁m + (1 − β₁)g
             u[i] = MathF.Max(u[i] * Beta2, MathF.Abs(g) + Eps);                 // max(β₂u, |g| + ε)
             param[i] += NegativeStepSize * m[i] / u[i];                         // θ − (γ / (1 − β₁ᵗ)) · m / u
@@ -135,7 +135,7 @@ internal readonly record struct AdamaxRule(ArenaSlice Slice, float[] ExpAvg, flo
             var pv = TV.Load(ref p, i);
             var gv = TV.Load(ref g, i);
             if (maximize) gv = -gv;
-            if (decay) gv = TV.FusedMultiplyAdd(pv, weightDecay, gv);
+            if (decay) gv = TV.MultiplyAdd(pv, weightDecay, gv);
             var mv = AdamFamily.Ema(TV.Load(ref m, i), gv, beta1, oneMinusBeta1);
             var uv = TV.Max(TV.Load(ref u, i) * beta2, TV.Abs(gv) + eps);
             mv.Store(ref m, i);

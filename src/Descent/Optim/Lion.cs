@@ -101,7 +101,7 @@ internal readonly record struct LionRule(ArenaSlice Slice, float[] ExpAvg, float
         {
             float c = AdamFamily.Ema(m[i], grad[i], Beta1, OneMinusBeta1);                     // β₁m + (1 − β₁)g
             float sign = c > 0 ? 1f : c < 0 ? -1f : 0f;
-            param[i] = MathF.FusedMultiplyAdd(sign, NegativeLr, param[i] * DecayFactor);       // θ(1 − γλ) − γ·sign(c)
+            param[i] = UpdateRules.MultiplyAdd(sign, NegativeLr, param[i] * DecayFactor);       // θ(1 − γλ) − γ·sign(c)
             m[i] = AdamFamily.Ema(m[i], grad[i], Beta2, OneMinusBeta2);                        // β₂m + (1 − β₂)g
         }
     }
@@ -120,7 +120,7 @@ internal readonly record struct LionRule(ArenaSlice Slice, float[] ExpAvg, float
             var gv = TV.Load(ref g, i);
             var mv = TV.Load(ref m, i);
             var c = AdamFamily.Ema(mv, gv, beta1, oneMinusBeta1);
-            TV.FusedMultiplyAdd(TV.Sign(c), negativeLr, TV.Load(ref p, i) * decayFactor).Store(ref p, i);
+            TV.MultiplyAdd(TV.Sign(c), negativeLr, TV.Load(ref p, i) * decayFactor).Store(ref p, i);
             AdamFamily.Ema(mv, gv, beta2, oneMinusBeta2).Store(ref m, i);
         }
         return start + (int)i;

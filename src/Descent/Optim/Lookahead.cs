@@ -141,7 +141,7 @@ internal readonly record struct LookaheadRule(float[] Fast, float[] Slow, float 
     public void Scalar(int start, int end)
     {
         for (int i = start; i < end; i++)
-            Fast[i] = Slow[i] = MathF.FusedMultiplyAdd(Alpha, Fast[i] - Slow[i], Slow[i]); // φ + α(θ − φ)
+            Fast[i] = Slow[i] = UpdateRules.MultiplyAdd(Alpha, Fast[i] - Slow[i], Slow[i]); // φ + α(θ − φ)
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -154,7 +154,7 @@ internal readonly record struct LookaheadRule(float[] Fast, float[] Slow, float 
         for (; i + (nuint)TV.Count <= n; i += (nuint)TV.Count)
         {
             var s = TV.Load(ref slow, i);
-            s = TV.FusedMultiplyAdd(alpha, TV.Load(ref fast, i) - s, s);
+            s = TV.MultiplyAdd(alpha, TV.Load(ref fast, i) - s, s);
             s.Store(ref slow, i);
             s.Store(ref fast, i);
         }

@@ -137,7 +137,7 @@ internal readonly record struct NAdamRule(ArenaSlice Slice, float[] ExpAvg, floa
         for (int i = start; i < end; i++)
         {
             float g = grad[i];
-            if (Decay) g = MathF.FusedMultiplyAdd(param[i], WeightDecay, g);   // g + λθ
+            if (Decay) g = UpdateRules.MultiplyAdd(param[i], WeightDecay, g);   // g + λθ
             m[i] = AdamFamily.Ema(m[i], g, Beta1, OneMinusBeta1);               // β₁m + (1 − β₁)g
             v[i] = AdamFamily.EmaOfSquare(v[i], g, Beta2, OneMinusBeta2);       // β₂v + (1 − β₂)g²
             float den = MathF.Sqrt(v[i] / BiasCorrection2) + Eps;               // √(v / (1 − β₂ᵗ)) + ε
@@ -162,7 +162,7 @@ internal readonly record struct NAdamRule(ArenaSlice Slice, float[] ExpAvg, floa
         {
             var pv = TV.Load(ref p, i);
             var gv = TV.Load(ref g, i);
-            if (decay) gv = TV.FusedMultiplyAdd(pv, weightDecay, gv);
+            if (decay) gv = TV.MultiplyAdd(pv, weightDecay, gv);
             var mv = AdamFamily.Ema(TV.Load(ref m, i), gv, beta1, oneMinusBeta1);
             var vv = AdamFamily.EmaOfSquare(TV.Load(ref v, i), gv, beta2, oneMinusBeta2);
             mv.Store(ref m, i);

@@ -153,19 +153,19 @@ internal readonly record struct RMSpropRule(ArenaSlice Slice, float[] SquareAvg,
         for (int i = start; i < end; i++)
         {
             float g = Maximize ? -grad[i] : grad[i];
-            if (Decay) g = MathF.FusedMultiplyAdd(WeightDecay, param[i], g);                             // g + λθ
-            float v = squareAvg[i] = MathF.FusedMultiplyAdd(OneMinusAlpha * g, g, squareAvg[i] * Alpha);   // αv + (1 − α)g²
+            if (Decay) g = UpdateRules.MultiplyAdd(WeightDecay, param[i], g);                             // g + λθ
+            float v = squareAvg[i] = UpdateRules.MultiplyAdd(OneMinusAlpha * g, g, squareAvg[i] * Alpha);   // αv + (1 − α)g²
             float den;
             if (Centered)
             {
-                float ga = gradAvg[i] = MathF.FusedMultiplyAdd(OneMinusAlpha, g, gradAvg[i] * Alpha);      // αḡ + (1 − α)g
-                den = MathF.Sqrt(MathF.FusedMultiplyAdd(-ga, ga, v)) + Eps;                                // √(v − ḡ²) + ε
+                float ga = gradAvg[i] = UpdateRules.MultiplyAdd(OneMinusAlpha, g, gradAvg[i] * Alpha);      // αḡ + (1 − α)g
+                den = MathF.Sqrt(UpdateRules.MultiplyAdd(-ga, ga, v)) + Eps;                                // √(v − ḡ²) + ε
             }
             else den = MathF.Sqrt(v) + Eps;                                                                // √v + ε
             if (HasMomentum)
             {
                 float b = buffer[i] = buffer[i] * Momentum + g / den;                                      // μb + g/den
-                param[i] = MathF.FusedMultiplyAdd(NegLr, b, param[i]);                                     // θ − γb
+                param[i] = UpdateRules.MultiplyAdd(NegLr, b, param[i]);                                     // θ − γb
             }
             else param[i] += NegLr * g / den;                                                              // θ − γ g/den
         }
@@ -188,22 +188,22 @@ internal readonly record struct RMSpropRule(ArenaSlice Slice, float[] SquareAvg,
             var pv = TV.Load(ref p, i);
             var gv = TV.Load(ref g, i);
             if (maximize) gv = -gv;
-            if (decay) gv = TV.FusedMultiplyAdd(weightDecay, pv, gv);
-            var v = TV.FusedMultiplyAdd(oneMinusAlpha * gv, gv, TV.Load(ref squareAvg, i) * alpha);
+            if (decay) gv = TV.MultiplyAdd(weightDecay, pv, gv);
+            var v = TV.MultiplyAdd(oneMinusAlpha * gv, gv, TV.Load(ref squareAvg, i) * alpha);
             v.Store(ref squareAvg, i);
             TV den;
             if (centered)
             {
-                var ga = TV.FusedMultiplyAdd(oneMinusAlpha, gv, TV.Load(ref gradAvg, i) * alpha);
+                var ga = TV.MultiplyAdd(oneMinusAlpha, gv, TV.Load(ref gradAvg, i) * alpha);
                 ga.Store(ref gradAvg, i);
-                den = TV.Sqrt(TV.FusedMultiplyAdd(-ga, ga, v)) + eps;
+                den = TV.Sqrt(TV.MultiplyAdd(-ga, ga, v)) + eps;
             }
             else den = TV.Sqrt(v) + eps;
             if (hasMomentum)
             {
                 var b = TV.Load(ref buffer, i) * momentum + gv / den;
                 b.Store(ref buffer, i);
-                TV.FusedMultiplyAdd(negLr, b, pv).Store(ref p, i);
+                TV.MultiplyAdd(negLr, b, pv).Store(ref p, i);
             }
             else (pv + negLr * gv / den).Store(ref p, i);
         }

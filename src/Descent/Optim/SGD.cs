@@ -105,13 +105,13 @@ internal readonly record struct SgdRule(ArenaSlice Slice, float[]? MomentumBuffe
         for (int i = start; i < end; i++)
         {
             float d = Maximize ? -grad[i] : grad[i];
-            if (Decay) d = MathF.FusedMultiplyAdd(WeightDecay, param[i], d);                                  // d + λθ
+            if (Decay) d = UpdateRules.MultiplyAdd(WeightDecay, param[i], d);                                  // d + λθ
             if (HasMomentum)
             {
-                float b = buffer[i] = First ? d : MathF.FusedMultiplyAdd(OneMinusDampening, d, buffer[i] * Momentum); // μb + (1 − τ)d
-                d = Nesterov ? MathF.FusedMultiplyAdd(Momentum, b, d) : b;                                       // d + μb, or b
+                float b = buffer[i] = First ? d : UpdateRules.MultiplyAdd(OneMinusDampening, d, buffer[i] * Momentum); // μb + (1 − τ)d
+                d = Nesterov ? UpdateRules.MultiplyAdd(Momentum, b, d) : b;                                       // d + μb, or b
             }
-            param[i] = MathF.FusedMultiplyAdd(-Lr, d, param[i]);                                                  // θ − γd
+            param[i] = UpdateRules.MultiplyAdd(-Lr, d, param[i]);                                                  // θ − γd
         }
     }
 
@@ -129,14 +129,14 @@ internal readonly record struct SgdRule(ArenaSlice Slice, float[]? MomentumBuffe
             var pv = TV.Load(ref p, i);
             var d = TV.Load(ref g, i);
             if (maximize) d = -d;
-            if (decay) d = TV.FusedMultiplyAdd(weightDecay, pv, d);
+            if (decay) d = TV.MultiplyAdd(weightDecay, pv, d);
             if (hasMomentum)
             {
-                var bv = first ? d : TV.FusedMultiplyAdd(oneMinusDampening, d, TV.Load(ref b, i) * momentum);
+                var bv = first ? d : TV.MultiplyAdd(oneMinusDampening, d, TV.Load(ref b, i) * momentum);
                 bv.Store(ref b, i);
-                d = nesterov ? TV.FusedMultiplyAdd(momentum, bv, d) : bv;
+                d = nesterov ? TV.MultiplyAdd(momentum, bv, d) : bv;
             }
-            TV.FusedMultiplyAdd(negativeLr, d, pv).Store(ref p, i);
+            TV.MultiplyAdd(negativeLr, d, pv).Store(ref p, i);
         }
         return start + (int)i;
     }

@@ -40,18 +40,30 @@ internal enum VectorWidth
 /// <summary>Runs an <see cref="IUpdateRule"/> over a group at a vector width, split across cores by <see cref="RangeParallel"/>.</summary>
 internal static class UpdateRules
 {
-    /// <summary>
-    /// The width every optimizer runs at unless told otherwise: the widest vectors this CPU runs natively, or
-    /// the scalar loop on a CPU without a fused multiply-add instruction (x86 before FMA3, some low-end
-    /// Atom-class chips), where each vector fused multiply-add is computed lane by lane in software and the
-    /// vector loop runs about twice as slow as the scalar one.
-    /// </summary>
+    /// <summary>The width every optimizer runs at unless told otherwise: the widest vectors this CPU runs natively.</summary>
     public static VectorWidth DefaultWidth { get; } =
-        !(System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported) ? VectorWidth.Scalar
-        : Vector512.IsHardwareAccelerated ? VectorWidth.Bits512
+        Vector512.IsHardwareAccelerated ? VectorWidth.Bits512
         : Vector256.IsHardwareAccelerated ? VectorWidth.Bits256
         : Vector128.IsHardwareAccelerated ? VectorWidth.Bits128
         : VectorWidth.Scalar;
+
+    /// <summary>
+    /// True when the CPU has a fused multiply-add instruction (x86 since Haswell, every ARM64). Without one
+    /// (older x86, or AVX2 switched off) an exact fused result would be computed lane by lane in software,
+    /// 20–30 times slower than the rest of a step, so <see cref="MultiplyAdd"/> takes another route.
+    /// </summary>
+    public static readonly bool HasFusedMultiplyAdd =
+        System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
+
+    /// <summary>
+    /// a·b + c rounded once to float: the fused instruction where the CPU has one; elsewhere computed in double
+    /// (where the product of two floats is exact) and rounded to float, which gives the fused result except
+    /// when the double sum lands exactly on a float rounding midpoint (about one case in 2²⁹). The vector forms
+    /// (<see cref="IFloatVector{TSelf}.MultiplyAdd"/>) take the same route, so every width gives the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MultiplyAdd(float a, float b, float c) =>
+        HasFusedMultiplyAdd ? MathF.FusedMultiplyAdd(a, b, c) : (float)((double)a * b + c);
 
     /// <summary>True when this CPU runs vectors of <paramref name="width"/> natively.</summary>
     public static bool IsSupported(VectorWidth width) => width switch
@@ -125,7 +137,7 @@ internal static class UpdateRules
 /// loop is written once for <see cref="Float512"/>, <see cref="Float256"/> and <see cref="Float128"/>. The JIT
 /// compiles one loop per width with the wrapper gone: the same instructions as code written on
 /// <see cref="Vector512{T}"/> directly. Every operation rounds as its scalar <see cref="MathF"/> counterpart
-/// does (<see cref="FusedMultiplyAdd"/> rounds once, like <see cref="MathF.FusedMultiplyAdd"/>).
+/// does (<see cref="MultiplyAdd"/> rounds as <see cref="UpdateRules.MultiplyAdd"/>).
 /// </summary>
 internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
 {
@@ -150,8 +162,8 @@ internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
     static abstract TSelf operator /(TSelf a, TSelf b);
     static abstract TSelf operator -(TSelf a);
 
-    /// <summary>a·b + c rounded once.</summary>
-    static abstract TSelf FusedMultiplyAdd(TSelf a, TSelf b, TSelf c);
+    /// <summary>a·b + c, rounded as <see cref="UpdateRules.MultiplyAdd"/> rounds it.</summary>
+    static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
 
     /// <summary>Square roots.</summary>
     static abstract TSelf Sqrt(TSelf a);
@@ -181,7 +193,9 @@ internal readonly struct Float512(Vector512<float> value) : IFloatVector<Float51
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 operator *(Float512 a, Float512 b) => new(a._value * b._value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 operator /(Float512 a, Float512 b) => new(a._value / b._value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 operator -(Float512 a) => new(-a._value);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 FusedMultiplyAdd(Float512 a, Float512 b, Float512 c) => new(Vector512.FusedMultiplyAdd(a._value, b._value, c._value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 MultiplyAdd(Float512 a, Float512 b, Float512 c) => new(UpdateRules.HasFusedMultiplyAdd ? Vector512.FusedMultiplyAdd(a._value, b._value, c._value)
+        : Vector512.Narrow(Vector512.WidenLower(a._value) * Vector512.WidenLower(b._value) + Vector512.WidenLower(c._value),
+            Vector512.WidenUpper(a._value) * Vector512.WidenUpper(b._value) + Vector512.WidenUpper(c._value)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 Sqrt(Float512 a) => new(Vector512.Sqrt(a._value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 Max(Float512 a, Float512 b) => new(Vector512.Max(a._value, b._value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 Abs(Float512 a) => new(Vector512.Abs(a._value));
@@ -205,7 +219,9 @@ internal readonly struct Float256(Vector256<float> value) : IFloatVector<Float25
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 operator *(Float256 a, Float256 b) => new(a._value * b._value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 operator /(Float256 a, Float256 b) => new(a._value / b._value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 operator -(Float256 a) => new(-a._value);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 FusedMultiplyAdd(Float256 a, Float256 b, Float256 c) => new(Vector256.FusedMultiplyAdd(a._value, b._value, c._value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 MultiplyAdd(Float256 a, Float256 b, Float256 c) => new(UpdateRules.HasFusedMultiplyAdd ? Vector256.FusedMultiplyAdd(a._value, b._value, c._value)
+        : Vector256.Narrow(Vector256.WidenLower(a._value) * Vector256.WidenLower(b._value) + Vector256.WidenLower(c._value),
+            Vector256.WidenUpper(a._value) * Vector256.WidenUpper(b._value) + Vector256.WidenUpper(c._value)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 Sqrt(Float256 a) => new(Vector256.Sqrt(a._value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 Max(Float256 a, Float256 b) => new(Vector256.Max(a._value, b._value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 Abs(Float256 a) => new(Vector256.Abs(a._value));
@@ -229,7 +245,9 @@ internal readonly struct Float128(Vector128<float> value) : IFloatVector<Float12
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float128 operator *(Float128 a, Float128 b) => new(a._value * b._value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float128 operator /(Float128 a, Float128 b) => new(a._value / b._value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float128 operator -(Float128 a) => new(-a._value);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float128 FusedMultiplyAdd(Float128 a, Float128 b, Float128 c) => new(Vector128.FusedMultiplyAdd(a._value, b._value, c._value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float128 MultiplyAdd(Float128 a, Float128 b, Float128 c) => new(UpdateRules.HasFusedMultiplyAdd ? Vector128.FusedMultiplyAdd(a._value, b._value, c._value)
+        : Vector128.Narrow(Vector128.WidenLower(a._value) * Vector128.WidenLower(b._value) + Vector128.WidenLower(c._value),
+            Vector128.WidenUpper(a._value) * Vector128.WidenUpper(b._value) + Vector128.WidenUpper(c._value)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float128 Sqrt(Float128 a) => new(Vector128.Sqrt(a._value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float128 Max(Float128 a, Float128 b) => new(Vector128.Max(a._value, b._value));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float128 Abs(Float128 a) => new(Vector128.Abs(a._value));

@@ -22,6 +22,8 @@ public class GemmTests
     private static IEnumerable<GemmKernel> SupportedKernels()
     {
         yield return GemmKernel.Scalar;
+        if (System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated) yield return GemmKernel.Vector128;
+        if (System.Runtime.Intrinsics.X86.Avx.IsSupported) yield return GemmKernel.Avx;
         if (System.Runtime.Intrinsics.X86.Fma.IsSupported && System.Runtime.Intrinsics.X86.Avx2.IsSupported) yield return GemmKernel.Avx2;
         if (Gemm.BestKernel == GemmKernel.Avx512) yield return GemmKernel.Avx512;
     }

@@ -18,6 +18,7 @@ public class PoolingTests
         { 4, 3, 11, 13, 4, 4, 3, 3, 2, 2 },
         { 2, 2, 7, 7, 2, 2, 2, 2, 1, 1 },
         { 16, 32, 28, 28, 2, 2, 2, 2, 0, 0 },
+        { 3, 5, 14, 15, 2, 2, 2, 2, 0, 0 },
     };
 
     /// <summary>Small integers, so windows often hold ties and the first-maximum rule is exercised.</summary>
@@ -106,6 +107,26 @@ public class PoolingTests
         Pooling.MaxPool2dForward(x, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0, y, indices);
         Assert.True(float.IsNaN(y[0]));
         Assert.Equal(1, indices[0]);
+    }
+
+    /// <summary>NaNs in every position of a window, across the four-wide vector loop of the 2×2 pool and its tail.</summary>
+    [Fact]
+    public void NaNPropagatesThroughMaxInEveryWindowPosition()
+    {
+        const int h = 2, w = 20;   // ten windows: two vectors of four and a tail of two
+        var x = new float[h * w];
+        for (int i = 0; i < x.Length; i++) x[i] = i % 3 - 1;
+        int[] nanAt = [0, 3, w + 4, w + 7, 9, 10, w + 11, 15, w + 18];
+        foreach (int at in nanAt) x[at] = float.NaN;
+        var y = new float[w / 2];
+        var indices = new int[w / 2];
+        var yExpected = new float[w / 2];
+        var indicesExpected = new int[w / 2];
+        Pooling.MaxPool2dForward(x, 1, 1, h, w, 2, 2, 2, 2, 0, 0, y, indices);
+        PoolingReference.MaxPool2dForward(x, 1, 1, h, w, 2, 2, 2, 2, 0, 0, yExpected, indicesExpected);
+        Assert.Equal(indicesExpected, indices);
+        for (int o = 0; o < y.Length; o++) Assert.Equal(float.IsNaN(yExpected[o]), float.IsNaN(y[o]));
+        Assert.Equal(nanAt.Length - 1, y.Count(float.IsNaN));   // 10 and w + 11 share a window
     }
 
     [Fact]

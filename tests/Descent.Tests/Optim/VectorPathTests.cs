@@ -123,9 +123,7 @@ public class VectorPathTests
     [Fact]
     public void An_optimizer_runs_the_widest_vectors_the_cpu_has()
     {
-        bool fusedMultiplyAdd = System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
-        var widest = !fusedMultiplyAdd ? VectorWidth.Scalar
-            : System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? VectorWidth.Bits512
+        var widest = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? VectorWidth.Bits512
             : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? VectorWidth.Bits256
             : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? VectorWidth.Bits128
             : VectorWidth.Scalar;
