@@ -35,6 +35,8 @@ public static class ExperimentCommand
         ExperimentBatchNormCommand.Create(stdout),
         ExperimentRegularizationCommand.Create(stdout),
         ExperimentTransferCommand.Create(stdout),
+        ExperimentBatchSizeCommand.Create(stdout),
+        ExperimentStepSizeCommand.Create(stdout),
     ];
 
     /// <summary>Refuses a count option below <paramref name="minimum"/>, naming it.</summary>
