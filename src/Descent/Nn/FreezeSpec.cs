@@ -18,7 +18,7 @@ public static class FreezeSpec
     public static IReadOnlyList<string> Parse(string spec, Module model)
     {
         var items = spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (items.Length == 0) throw new ArgumentException($"freeze spec '{spec}' names no layer (expected e.g. 0,2 or until:4)", nameof(spec));
+        if (items.Length == 0) throw new ArgumentException($"freeze spec '{spec}' names no layer (expected e.g. 0,2 or until:4)");
         var children = model.NamedChildren().ToList();
         var names = new List<string>();
         foreach (var item in items)
@@ -30,10 +30,10 @@ public static class FreezeSpec
             }
             string count = item["until:".Length..];
             if (!int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out int k) || k < 1 || k > children.Count)
-                throw new ArgumentException($"freeze spec item '{item}': until:K needs K in 1…{children.Count} (the model has {children.Count} layers)", nameof(spec));
+                throw new ArgumentException($"freeze spec item '{item}': until:K needs K in 1…{children.Count} (the model has {children.Count} layers)");
             names.AddRange(children.Take(k).Where(c => c.Module.Parameters().Count > 0).Select(c => c.Name));
         }
-        if (names.Count == 0) throw new ArgumentException($"freeze spec '{spec}' selects no layer with parameters", nameof(spec));
+        if (names.Count == 0) throw new ArgumentException($"freeze spec '{spec}' selects no layer with parameters");
         return names.Distinct().ToList();
     }
 }

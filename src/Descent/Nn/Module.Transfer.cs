@@ -82,7 +82,7 @@ public abstract partial class Module
         {
             var under = all.Where(p => p.Name == name || p.Name.StartsWith(name + ".", StringComparison.Ordinal)).ToList();
             if (under.Count == 0)
-                throw new ArgumentException($"'{name}' names no parameter of {Describe()} (layers with parameters: {string.Join(", ", all.Select(p => p.Name[..Math.Max(0, p.Name.LastIndexOf('.'))]).Distinct())})", nameof(names));
+                throw new ArgumentException($"'{name}' names no parameter of {Describe()} (layers with parameters: {string.Join(", ", all.Select(p => p.Name[..Math.Max(0, p.Name.LastIndexOf('.'))]).Distinct())})");
             chosen.AddRange(under.Where(u => !chosen.Contains(u)));
         }
         SetRequiresGrad(chosen.Select(c => c.Parameter), requiresGrad);
