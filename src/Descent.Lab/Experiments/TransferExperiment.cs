@@ -18,16 +18,16 @@ public sealed record TransferExperimentOptions
     public int Seeds { get; init; } = 3;
     /// <summary>First seed; also the seed of the pre-training subset and run.</summary>
     public int Seed { get; init; }
-    /// <summary>Images of classes 0–4 pre-trained on (of the 30,000 there are).</summary>
-    public int PretrainSamples { get; init; } = 12000;
+    /// <summary>Images of classes 0–4 pre-trained on (all 30,000 there are by default; fewer for a quicker run).</summary>
+    public int PretrainSamples { get; init; } = 30000;
     /// <summary>Epochs of pre-training.</summary>
-    public int PretrainEpochs { get; init; } = 3;
+    public int PretrainEpochs { get; init; } = 2;
     /// <summary>Adam steps on the few labelled examples, the same for every method.</summary>
     public int Steps { get; init; } = 100;
     /// <summary>Test images of classes 5–9 the accuracy is measured on (the same ones for every run; 5000 there are).</summary>
     public int TestSamples { get; init; } = 2000;
     /// <summary>Mini-batch size of both phases (the whole few-shot set when it is smaller).</summary>
-    public int BatchSize { get; init; } = 50;
+    public int BatchSize { get; init; } = 25;
     /// <summary>Adam learning rate of both phases.</summary>
     public double Lr { get; init; } = 1e-3;
 

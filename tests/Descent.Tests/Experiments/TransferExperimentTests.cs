@@ -18,7 +18,9 @@ public class TransferExperimentTests
         var frozen = result[30, "frozen"];
         Assert.Equal(3, scratch.Accuracies.Count);
         Assert.True(result.PretrainAccuracy > 0.8, $"pre-trained accuracy on classes 0–4: {result.PretrainAccuracy}");
-        Assert.True(finetune.Mean > scratch.Mean + 0.01, $"fine-tune {finetune.Mean} ± {finetune.Std}, scratch {scratch.Mean} ± {scratch.Std}");
+        Assert.True(finetune.Mean > scratch.Mean + 0.015, $"fine-tune {finetune.Mean} ± {finetune.Std}, scratch {scratch.Mean} ± {scratch.Std}");
+        // Seed by seed the methods see the same examples: fine-tuning wins each time, not only on average.
+        Assert.All(finetune.Accuracies.Zip(scratch.Accuracies), pair => Assert.True(pair.First > pair.Second + 0.005, $"fine-tune {pair.First}, scratch {pair.Second}"));
         // Chance on five classes is 20 %: every method learns something from 150 images.
         Assert.All(new[] { scratch, finetune, frozen }, c => Assert.True(c.Mean > 0.8, $"{c.Method}: {c.Mean}"));
     }
