@@ -34,6 +34,9 @@ public static class ExperimentCommand
         ExperimentInitCommand.Create(stdout),
         ExperimentBatchNormCommand.Create(stdout),
         ExperimentRegularizationCommand.Create(stdout),
+        ExperimentTransferCommand.Create(stdout),
+        ExperimentBatchSizeCommand.Create(stdout),
+        ExperimentStepSizeCommand.Create(stdout),
     ];
 
     /// <summary>Refuses a count option below <paramref name="minimum"/>, naming it.</summary>

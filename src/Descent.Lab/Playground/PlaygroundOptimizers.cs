@@ -5,7 +5,7 @@ namespace Descent.Lab.Playground;
 
 /// <summary>
 /// The optimizers the playground runs: every one of <see cref="Optimizers.Names"/> (Descent's own classes, built by
-/// <see cref="Optimizers.Create"/>), plus <c>gd</c>, plain full-batch gradient descent (Descent's
+/// <see cref="Optimizers.Create(string, Nn.Module, OptimizerSettings)"/>), plus <c>gd</c>, plain full-batch gradient descent (Descent's
 /// <see cref="SGD"/> with momentum, dampening and Nesterov off, always on the exact gradient even when noise is on), and <c>newton</c>
 /// (<see cref="Newton"/>).
 /// </summary>

@@ -30,10 +30,14 @@ public abstract record OptimizerOptions
 /// <summary>A set of parameters sharing hyperparameters, like one entry of <c>optimizer.param_groups</c>.</summary>
 public sealed class ParamGroup<TOptions> where TOptions : OptimizerOptions
 {
-    /// <summary>Creates a group; <paramref name="options"/> is copied so groups never share a record.</summary>
+    /// <summary>
+    /// Creates a group; <paramref name="options"/> is copied so groups never share a record. Frozen parameters
+    /// (<see cref="Tensor.RequiresGrad"/> off, <see cref="Module.Freeze()"/>) are left out: they get no gradient, and
+    /// PyTorch's <c>step()</c> skips a parameter without one, so weight decay and momentum never move them either.
+    /// </summary>
     public ParamGroup(IEnumerable<Parameter> parameters, TOptions options)
     {
-        Params = parameters.ToList();
+        Params = parameters.Where(p => p.RequiresGrad).ToList();
         Options = options with { };
     }
 
@@ -162,7 +166,7 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
         foreach (var g in _groups)
         {
             g.Options.Validate();
-            if (g.Params.Count == 0) throw new ArgumentException("optimizer got a parameter group with no parameters");
+            if (g.Params.Count == 0) throw new ArgumentException("optimizer got a parameter group with no parameters (or only frozen ones)");
             foreach (var p in g.Params)
             {
                 if (!seen.Add(p)) throw new ArgumentException($"some parameters appear in more than one parameter group (a parameter of shape {ShapeUtil.Format(p.Shape)})");

@@ -27,49 +27,66 @@ public sealed record OptimizerSettings
 }
 
 /// <summary>
+/// One parameter group before the optimizer's kind is chosen, like a <c>{"params": ..., "lr": ...}</c> entry of the
+/// list PyTorch optimizers accept: its parameters, and a learning rate of its own or null for the optimizer's.
+/// </summary>
+/// <param name="Name">What the group is, for printing (<c>backbone</c>, <c>head</c>).</param>
+/// <param name="Parameters">The group's parameters.</param>
+/// <param name="Lr">The group's learning rate; null for the one the settings give.</param>
+public sealed record ParamGroupSpec(string Name, IReadOnlyList<Parameter> Parameters, double? Lr = null);
+
+/// <summary>
 /// The optimizers by the names the CLI, <c>descent compare</c> and the playground use. "momentum" and
 /// "nesterov" are SGD with momentum 0.9 (and Nesterov), as the lectures name them.
 /// </summary>
 public static class Optimizers
 {
-    /// <summary>Names accepted by <see cref="Create"/>.</summary>
+    /// <summary>Names accepted by <c>Create</c>.</summary>
     public static readonly string[] Names = ["sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "nadam", "radam", "adamax", "lion", "lbfgs"];
 
-    /// <summary>Builds the named optimizer over <paramref name="model"/>'s parameters.</summary>
-    public static Optimizer Create(string name, Module model, OptimizerSettings settings)
+    /// <summary>Builds the named optimizer over <paramref name="model"/>'s parameters (frozen ones are left out).</summary>
+    public static Optimizer Create(string name, Module model, OptimizerSettings settings) =>
+        Create(name, [new ParamGroupSpec("all", model.Parameters())], settings);
+
+    /// <summary>
+    /// Builds the named optimizer over several parameter groups, each with the settings' hyperparameters and its own
+    /// learning rate where it has one — <c>optim.SGD([{"params": body, "lr": 1e-3}, {"params": head}], lr=0.1)</c>.
+    /// </summary>
+    public static Optimizer Create(string name, IReadOnlyList<ParamGroupSpec> groups, OptimizerSettings settings)
     {
         string n = Normalize(name);
         double lr = settings.Lr ?? ConventionalLr(n);
+        if (n == "lbfgs" && groups.Count != 1) throw new ArgumentException($"lbfgs takes one parameter group, got {groups.Count}");
         return n switch
         {
-            "sgd" => Sgd(model, settings, lr, 0, settings.Nesterov),
-            "momentum" => Sgd(model, settings, lr, 0.9, settings.Nesterov),
-            "nesterov" => Sgd(model, settings, lr, 0.9, true),
-            "adagrad" => new Adagrad(Groups(model, Common(new AdagradOptions { LrDecay = settings.LrDecay, InitialAccumulatorValue = settings.InitialAccumulatorValue, Maximize = settings.Maximize }, settings, lr) with
+            "sgd" => Sgd(groups, settings, lr, 0, settings.Nesterov),
+            "momentum" => Sgd(groups, settings, lr, 0.9, settings.Nesterov),
+            "nesterov" => Sgd(groups, settings, lr, 0.9, true),
+            "adagrad" => new Adagrad(Groups(groups, Common(new AdagradOptions { LrDecay = settings.LrDecay, InitialAccumulatorValue = settings.InitialAccumulatorValue, Maximize = settings.Maximize }, settings, lr) with
             {
                 Eps = settings.Eps ?? new AdagradOptions().Eps,
             }, settings.NoDecayOnBiasAndNorm)),
-            "adadelta" => new Adadelta(Groups(model, Common(new AdadeltaOptions { Maximize = settings.Maximize }, settings, lr) with
+            "adadelta" => new Adadelta(Groups(groups, Common(new AdadeltaOptions { Maximize = settings.Maximize }, settings, lr) with
             {
                 Rho = settings.Rho ?? new AdadeltaOptions().Rho,
                 Eps = settings.Eps ?? new AdadeltaOptions().Eps,
             }, settings.NoDecayOnBiasAndNorm)),
-            "rmsprop" => new RMSprop(Groups(model, Common(new RMSpropOptions { Centered = settings.Centered, Maximize = settings.Maximize }, settings, lr) with
+            "rmsprop" => new RMSprop(Groups(groups, Common(new RMSpropOptions { Centered = settings.Centered, Maximize = settings.Maximize }, settings, lr) with
             {
                 Alpha = settings.Alpha ?? new RMSpropOptions().Alpha,
                 Eps = settings.Eps ?? new RMSpropOptions().Eps,
                 Momentum = settings.Momentum ?? 0,
             }, settings.NoDecayOnBiasAndNorm)),
-            "adam" => new Adam(Groups(model, AdamCommon(new AdamOptions { Amsgrad = settings.Amsgrad, Maximize = settings.Maximize }, settings, lr), settings.NoDecayOnBiasAndNorm)),
-            "adamw" => new AdamW(Groups(model, AdamCommon(new AdamWOptions { Amsgrad = settings.Amsgrad, Maximize = settings.Maximize }, settings, lr), settings.NoDecayOnBiasAndNorm)),
-            "nadam" => new NAdam(Groups(model, AdamCommon(new NAdamOptions(), Unsupported(settings, n, maximize: true), lr), settings.NoDecayOnBiasAndNorm)),
-            "radam" => new RAdam(Groups(model, AdamCommon(new RAdamOptions(), Unsupported(settings, n, maximize: true), lr), settings.NoDecayOnBiasAndNorm)),
-            "adamax" => new Adamax(Groups(model, AdamCommon(new AdamaxOptions { Maximize = settings.Maximize }, settings, lr), settings.NoDecayOnBiasAndNorm)),
-            "lion" => new Lion(Groups(model, Common(new LionOptions(), Unsupported(settings, n, maximize: true), lr) with
+            "adam" => new Adam(Groups(groups, AdamCommon(new AdamOptions { Amsgrad = settings.Amsgrad, Maximize = settings.Maximize }, settings, lr), settings.NoDecayOnBiasAndNorm)),
+            "adamw" => new AdamW(Groups(groups, AdamCommon(new AdamWOptions { Amsgrad = settings.Amsgrad, Maximize = settings.Maximize }, settings, lr), settings.NoDecayOnBiasAndNorm)),
+            "nadam" => new NAdam(Groups(groups, AdamCommon(new NAdamOptions(), Unsupported(settings, n, maximize: true), lr), settings.NoDecayOnBiasAndNorm)),
+            "radam" => new RAdam(Groups(groups, AdamCommon(new RAdamOptions(), Unsupported(settings, n, maximize: true), lr), settings.NoDecayOnBiasAndNorm)),
+            "adamax" => new Adamax(Groups(groups, AdamCommon(new AdamaxOptions { Maximize = settings.Maximize }, settings, lr), settings.NoDecayOnBiasAndNorm)),
+            "lion" => new Lion(Groups(groups, Common(new LionOptions(), Unsupported(settings, n, maximize: true), lr) with
             {
                 Betas = settings.Betas ?? new LionOptions().Betas,
             }, settings.NoDecayOnBiasAndNorm)),
-            "lbfgs" => new LBFGS([new ParamGroup<LBFGSOptions>(model.Parameters(), Common(new LBFGSOptions(), Unsupported(settings, n, maximize: true, decay: true), lr))]),
+            "lbfgs" => new LBFGS([new ParamGroup<LBFGSOptions>(groups[0].Parameters, Common(new LBFGSOptions(), Unsupported(settings, n, maximize: true, decay: true), lr))]),
             _ => throw Unknown(name),
         };
     }
@@ -114,11 +131,15 @@ public static class Optimizers
     private static ArgumentException Unknown(string name) =>
         new($"unknown optimizer '{name}' (expected one of: {string.Join(", ", Names)})");
 
-    private static IReadOnlyList<ParamGroup<T>> Groups<T>(Module model, T options, bool noDecayOnBiasAndNorm) where T : OptimizerOptions =>
-        noDecayOnBiasAndNorm ? ParamGroups.NoDecayOnBiasAndNorm(model, options) : [new ParamGroup<T>(model.Parameters(), options)];
+    private static IReadOnlyList<ParamGroup<T>> Groups<T>(IReadOnlyList<ParamGroupSpec> groups, T options, bool noDecayOnBiasAndNorm) where T : OptimizerOptions =>
+        groups.SelectMany(g =>
+        {
+            var groupOptions = g.Lr is { } lr ? options with { Lr = lr } : options;
+            return noDecayOnBiasAndNorm ? ParamGroups.NoDecayOnBiasAndNorm(g.Parameters, groupOptions) : [new ParamGroup<T>(g.Parameters, groupOptions)];
+        }).ToList();
 
-    private static SGD Sgd(Module model, OptimizerSettings s, double lr, double defaultMomentum, bool nesterov) =>
-        new(Groups(model, new SgdOptions
+    private static SGD Sgd(IReadOnlyList<ParamGroupSpec> groups, OptimizerSettings s, double lr, double defaultMomentum, bool nesterov) =>
+        new(Groups(groups, new SgdOptions
         {
             Lr = lr,
             Momentum = s.Momentum ?? defaultMomentum,

@@ -11,10 +11,14 @@ public static class ParamGroups
     /// decay — the usual "no decay on biases and norm layers" in one line:
     /// <code>new AdamW(ParamGroups.NoDecayOnBiasAndNorm(model, new AdamWOptions { Lr = 1e-3, WeightDecay = 0.05 }))</code>
     /// </summary>
-    public static IReadOnlyList<ParamGroup<TOptions>> NoDecayOnBiasAndNorm<TOptions>(Module model, TOptions options) where TOptions : OptimizerOptions
+    public static IReadOnlyList<ParamGroup<TOptions>> NoDecayOnBiasAndNorm<TOptions>(Module model, TOptions options) where TOptions : OptimizerOptions =>
+        NoDecayOnBiasAndNorm(model.TrainableParameters(), options);
+
+    /// <summary>The same split of <paramref name="parameters"/> (one group of a larger list, e.g. a fine-tuned backbone).</summary>
+    public static IReadOnlyList<ParamGroup<TOptions>> NoDecayOnBiasAndNorm<TOptions>(IReadOnlyList<Parameter> parameters, TOptions options) where TOptions : OptimizerOptions
     {
-        var decay = model.Parameters().Where(p => p.Rank >= 2).ToList();
-        var noDecay = model.Parameters().Where(p => p.Rank < 2).ToList();
+        var decay = parameters.Where(p => p.RequiresGrad && p.Rank >= 2).ToList();
+        var noDecay = parameters.Where(p => p.RequiresGrad && p.Rank < 2).ToList();
         var groups = new List<ParamGroup<TOptions>>();
         if (decay.Count > 0) groups.Add(new ParamGroup<TOptions>(decay, options));
         if (noDecay.Count > 0) groups.Add(new ParamGroup<TOptions>(noDecay, options with { WeightDecay = 0 }));

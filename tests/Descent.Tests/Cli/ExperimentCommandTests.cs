@@ -90,3 +90,69 @@ public class ExperimentCommandTests
         Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 }
+
+public class ExperimentTransferCommandTests
+{
+    private static string TempDir(string what) => Path.Combine(Path.GetTempPath(), $"descent-{what}-" + Guid.NewGuid().ToString("N"));
+
+    [SkippableFact]
+    public void Transfer_prints_the_table_writes_the_picture_and_ends_with_json()
+    {
+        SystemPackages.FashionMnist.Require();
+        var dir = TempDir("exp-transfer");
+        try
+        {
+            var (code, output, err) = Run("experiment", "transfer", "--shots", "10", "--seeds", "2", "--pretrain-samples", "2000", "--pretrain-epochs", "1",
+                "--steps", "20", "--test-samples", "200", "--out", dir, "--json");
+            Assert.True(code == 0, err);
+            Assert.Contains("from scratch", output);
+            Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(dir, "transfer-accuracy.svg")));
+            var json = System.Text.Json.JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
+            Assert.Equal([10], json.GetProperty("n").EnumerateArray().Select(e => e.GetInt32()));
+            foreach (var method in new[] { "scratch", "finetune", "frozen" })
+                Assert.InRange(json.GetProperty(method)[0].GetDouble(), 0.2, 1);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void Batch_size_and_step_size_print_their_tables_and_pictures()
+    {
+        var dir = TempDir("exp-bs");
+        try
+        {
+            var (code, output, err) = Run("experiment", "batch-size", "--batch-sizes", "8,64,full", "--epochs", "3", "--target", "0.5", "--out", dir);
+            Assert.True(code == 0, err);
+            Assert.Contains("full (1437)", output);
+            Assert.Contains("gradient-noise scale", output);
+            Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(dir, "batch-size-loss-time.svg")));
+            (code, output, err) = Run("experiment", "step-size", "--steps", "1000", "--runs", "5", "--out", dir);
+            Assert.True(code == 0, err);
+            Assert.Contains("ε/t²", output);
+            Assert.StartsWith("<svg", File.ReadAllText(Path.Combine(dir, "step-size-loss.svg")));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void Bad_values_are_one_line_and_exit_code_2()
+    {
+        foreach (var args in new[]
+        {
+            new[] { "experiment", "step-size", "--epsilon", "2" },
+            ["experiment", "batch-size", "--batch-sizes", "8,x"],
+            ["experiment", "transfer", "--pretrain-samples", "40000"],
+        })
+        {
+            var (code, _, err) = Run(args);
+            Assert.Equal(2, code);
+            Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+    }
+}
