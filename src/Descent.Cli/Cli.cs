@@ -17,6 +17,7 @@ public static class Cli
     {
         var root = new RootCommand("Descent: train neural networks in C#, compare optimizers, see why training fails.");
         root.Subcommands.Add(TrainCommand.Create(stdout));
+        root.Subcommands.Add(PredictCommand.Create(stdout));
         root.Subcommands.Add(CompareCommand.Create(stdout));
         root.Subcommands.Add(PlaygroundCommand.Create(stdout));
         root.Subcommands.Add(EventsCommand.Create(stdout));
@@ -29,9 +30,20 @@ public static class Cli
             stderr.WriteLine($"descent: error: {OneLine(parse.Errors[0].Message)}");
             return UsageError;
         }
+        if (NonFiniteOption(parse) is { } bad)
+        {
+            stderr.WriteLine($"descent: error: {bad}");
+            return UsageError;
+        }
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (e is Training.TrainingDivergedException or Autodiff.AnomalyDetectedException)
+        {
+            // Not bad input but a failed run: exit code 1, with what to change.
+            stderr.WriteLine($"descent: error: {e.Message}");
+            return 1;
         }
         catch (Exception e) when (IsUserError(e))
         {
@@ -64,6 +76,21 @@ public static class Cli
         if (e is FileNotFoundException && Has("--data"))
             return $"{e.Message} (--data DIR)";
         return e.Message;
+    }
+
+    /// <summary>
+    /// A number option given as NaN or ±Infinity (which .NET parses): no option of Descent means anything by them, so
+    /// they are refused before a command starts, naming the option.
+    /// </summary>
+    private static string? NonFiniteOption(ParseResult parse)
+    {
+        foreach (var option in parse.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>())
+        {
+            if (option.Implicit || (option.Option.ValueType != typeof(double) && option.Option.ValueType != typeof(double?))) continue;
+            if (option.GetValueOrDefault<double?>() is { } value && !double.IsFinite(value))
+                return $"{option.Option.Name} must be a finite number, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+        }
+        return null;
     }
 
     /// <summary><c>ValidationSamples</c> → <c>--validation-samples</c>.</summary>

@@ -212,10 +212,11 @@ public sealed class TabularEncoder
         if (TargetColumn(table) is not NumericColumn numeric)
             throw new InvalidDataException($"{table.Source}: column '{TargetName}' holds text, but the regression target must be numbers");
         var y = new float[rows.Length];
+        var values = numeric.Values;
         for (int i = 0; i < rows.Length; i++)
         {
             RequireTarget(table, numeric, rows[i]);
-            y[i] = (float)numeric.Values[rows[i]];
+            y[i] = (float)values[rows[i]];
         }
         return y;
     }
@@ -255,9 +256,10 @@ public sealed class TabularEncoder
         int keep = task == TaskKind.Classification ? int.MaxValue : maxClasses + 1;
         var distinct = new SortedSet<double>();
         bool integers = true;
+        var values = numeric.Values;
         foreach (int row in rows)
         {
-            double v = numeric.Values[row];
+            double v = values[row];
             integers &= v == Math.Floor(v);
             if (distinct.Count < keep) distinct.Add(v);
         }
@@ -335,10 +337,11 @@ public sealed class TabularEncoder
             _refuse = missing == MissingValues.Refuse;
             double sum = 0;
             int count = 0;
+            var values = column.Values;
             foreach (int row in rows)
-                if (!double.IsNaN(column.Values[row]))
+                if (!double.IsNaN(values[row]))
                 {
-                    sum += column.Values[row];
+                    sum += values[row];
                     count++;
                 }
             if (count == 0) throw new InvalidDataException($"{table.Source}: column '{column.Name}' has no value in the training rows");

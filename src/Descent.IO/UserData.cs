@@ -201,7 +201,8 @@ public static class UserData
         if (task == TaskKind.Regression) (targetMean, targetStd) = MeanStd(train.Targets);
         InMemoryDataset Prepare(InMemoryDataset d)
         {
-            d = standardizer.Transform(d);
+            // The encoded arrays are this method's own: standardized in place, not copied.
+            standardizer.TransformInPlace(d);
             if (task == TaskKind.Regression)
                 foreach (ref float y in d.Targets.AsSpan()) y = (y - targetMean) / targetStd;
             return d;

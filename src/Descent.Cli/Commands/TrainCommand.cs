@@ -30,7 +30,13 @@ internal static class TrainCommand
         var logEvery = new Option<int?>("--log-every") { Description = "Weight and gradient histograms and update ratios every N steps too (they come at every epoch's end)" };
         var flushSecs = new Option<double?>("--flush-secs") { Description = "Flush event files at least this often, in seconds (default 5; with --logdir)" };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary as the last line of stdout" };
-        foreach (var o in data.All.Concat(userData.All).Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs]).Append(json))
+        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Save a checkpoint (model, optimizer, schedule, counters, random state) into DIR every --checkpoint-every epochs, at the end, and on Ctrl+C" };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Epochs between checkpoints (default 1; with --checkpoint-dir)" };
+        var keep = new Option<int?>("--keep") { Description = "Keep only the newest K checkpoints (default: all; with --checkpoint-dir)" };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run whose checkpoints are in DIR (same options; --epochs may be larger); checkpoints keep going there" };
+        var detectAnomaly = new Option<bool>("--detect-anomaly") { Description = "Check every op's output and gradient and stop at the first NaN or infinity, naming the op and the layer (like torch.autograd.detect_anomaly; slow)" };
+        var save = new Option<string?>("--save") { Description = "Write the trained model to this .safetensors file: weights under PyTorch's state_dict names, the architecture and the fitted preprocessing in its metadata (for predict and export)" };
+        foreach (var o in data.All.Concat(userData.All).Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, save]).Append(json))
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
@@ -41,15 +47,17 @@ internal static class TrainCommand
             var logging = new LoggingSettings(parse.GetValue(logdir), parse.GetValue(logEvery), parse.GetValue(flushSecs));
             logging.Check();
             if (source is { IsTable: true } && parse.Given(augment)) throw new UsageException("--augment transforms images; it does not apply to a table");
+            if (parse.GetValue(save) is { } savePath) CheckOutputFile(savePath, "--save");
+            var checkpoints = CheckpointSettings.From(parse, checkpointDir, checkpointEvery, keep, resume);
             if (parse.GetValue(folds) is { } k)
             {
                 if (k < 2) throw new UsageException($"--folds must be at least 2, got {k}");
                 if (source is not null) throw new UsageException("--folds applies to the built-in datasets; with --data FILE.csv or an image folder use --val-fraction");
                 // Cross-validation trains k plain models; these would change the run without being reported.
-                parse.Refuse([augment, l1, l2, optim.Accumulate, data.ValFraction, logdir, logEvery, flushSecs, json, .. schedule.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
+                parse.Refuse([augment, l1, l2, optim.Accumulate, data.ValFraction, logdir, logEvery, flushSecs, json, save, checkpointDir, checkpointEvery, keep, resume, .. schedule.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
                 return RunFolds(settings, k, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), stdout);
             }
-            return Run(settings, source, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
+            return Run(settings, source, checkpoints, parse.GetValue(detectAnomaly), parse.GetValue(save), parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
                 (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches),
                 logging,
                 parse.GetValue(l1) == 0 && parse.GetValue(l2) == 0 ? null : new Regularization.WeightPenalty(parse.GetValue(l1), parse.GetValue(l2)),
@@ -58,7 +66,7 @@ internal static class TrainCommand
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, DataSource? source, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
+    private static int Run(TrainSettings settings, DataSource? source, CheckpointSettings? checkpoints, bool detectAnomaly, string? savePath, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
     {
         // Build the optimizer on a throwaway model first so that bad hyperparameters fail before data loads.
         Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
@@ -86,7 +94,15 @@ internal static class TrainCommand
         stdout.WriteLine($"Training {RunHeader.Model(settings, prepared, model.ParameterCount)} on {RunHeader.Data(data.Name, prepared)} for {RunHeader.Count(settings.Epochs, "epoch")}, batch {settings.BatchSize}");
         stdout.WriteLine($"Optimizer: {RunHeader.Optimizer(optimizer)}");
         var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed, augmentation);
-        if (scheduleFactory(optimizer, loader.Count) is { } scheduleCallback) trainer.Callbacks.Add(scheduleCallback);
+        var scheduleCallback = scheduleFactory(optimizer, loader.Count);
+        if (scheduleCallback is not null) trainer.Callbacks.Add(scheduleCallback);
+        TrainingPosition? resumeFrom = null;
+        CheckpointCallback? checkpointCallback = null;
+        if (checkpoints is not null)
+        {
+            resumeFrom = checkpoints.Resume(model, optimizer, scheduleCallback?.Scheduler, trainer, stdout);
+            checkpointCallback = new CheckpointCallback(checkpoints.Directory, checkpoints.Every, checkpoints.Keep, scheduleCallback?.Scheduler, checkpoints.Metadata);
+        }
         // The bar erases itself at the end of an epoch, before the table prints the epoch's row.
         using var progress = ProgressBar.ForConsole(prepared.Train.Count);
         if (progress is not null) trainer.Callbacks.Add(progress);
@@ -98,16 +114,27 @@ internal static class TrainCommand
         }, misclassified: prepared.Validation is null || regression || source is { IsTable: true } ? null
             : new MisclassifiedImages(prepared.Validation, prepared.Train.SampleShape.Count == 1 ? ImageShape(settings.Dataset) : null));
         if (tensorBoard is not null) trainer.Callbacks.Add(tensorBoard);
-        trainer.Fit(loader, prepared.Validation, settings.Epochs);
+        // After the schedule's callback, so that a checkpoint holds the schedule as the next epoch starts it.
+        if (checkpointCallback is not null) trainer.Callbacks.Add(checkpointCallback);
+        using (Interruption.OnCtrlC(trainer))
+        using (detectAnomaly ? Autodiff.Tape.DetectAnomaly() : default)
+            trainer.Fit(loader, prepared.Validation, settings.Epochs, resumeFrom);
+        if (trainer.Interrupted)
+        {
+            var at = trainer.Position!;
+            string saved = checkpointCallback is null ? "" : $"; checkpoint {checkpointCallback.Save(at, at.Epoch - 1)} (continue with --resume {checkpoints!.Directory})";
+            stdout.WriteLine($"interrupted in epoch {at.Epoch} after step {trainer.GlobalStep}{saved}");
+            return Interruption.ExitCode;
+        }
         var test = trainer.Evaluate(prepared.Test);
         double seconds = total.Elapsed.TotalSeconds;
-        var summary = new Dictionary<string, object>();
+        var summary = new Dictionary<string, object?>();
         if (regression)
         {
             foreach (var name in new[] { "mse", "rmse", "mae", "r2" })
             {
                 tensorBoard?.AddFinalMetric($"hparam/test_{name}", test.Values[name]);
-                summary[$"test_{name}"] = Math.Round(test.Values[name], 6);
+                summary[$"test_{name}"] = Finite(test.Values[name]);
             }
             stdout.WriteLine(FormattableString.Invariant(
                 $"test rmse {test.Values["rmse"]:G6}  mae {test.Values["mae"]:G6}  r2 {test.Values["r2"]:F4}  test loss {test.Loss:F4}  ({seconds:F1} s)"));
@@ -115,10 +142,22 @@ internal static class TrainCommand
         else
         {
             tensorBoard?.AddFinalMetric("hparam/test_accuracy", test.Accuracy);
-            summary["test_accuracy"] = Math.Round(test.Accuracy, 6);
+            summary["test_accuracy"] = Finite(test.Accuracy);
             stdout.WriteLine(FormattableString.Invariant($"test accuracy {test.Accuracy:F4}  test loss {test.Loss:F4}  ({seconds:F1} s)"));
         }
         tensorBoard?.AddFinalMetric("hparam/test_loss", test.Loss);
+        if (savePath is not null)
+        {
+            var spec = new Nn.ModelSpec
+            {
+                Kind = settings.Model, InputShape = [.. prepared.Train.SampleShape], Hidden = settings.Model == "mlp" ? settings.Hidden : [],
+                Outputs = prepared.Outputs, Activation = settings.Activation.ToLowerInvariant(), BatchNorm = settings.BatchNorm, Dropout = settings.Dropout,
+            };
+            var metadata = new Dictionary<string, string> { ["descent.dataset"] = data.Name };
+            if ((data.Table?.Preprocessing.ToJson() ?? data.Images?.Preprocessing.ToJson()) is { } preprocessing) metadata[PredictCommand.PreprocessingKey] = preprocessing;
+            Nn.ModelFile.Save(savePath, model, spec, metadata);
+            stdout.WriteLine($"saved the model to {savePath}");
+        }
         if (source?.Predict is not null)
         {
             int written = Predictions.Write(model, data.Table?.Preprocessing, data.Images?.Preprocessing, source.Predict, source.Out);
@@ -126,7 +165,7 @@ internal static class TrainCommand
         }
         if (json)
         {
-            summary["test_loss"] = Math.Round(test.Loss, 6);
+            summary["test_loss"] = Finite(test.Loss);
             summary["task"] = regression ? "regression" : "classification";
             summary["train_samples"] = prepared.Train.Count;
             summary["test_samples"] = prepared.Test.Count;
@@ -164,6 +203,17 @@ internal static class TrainCommand
             });
         stdout.WriteLine(result.ToString());
         return 0;
+    }
+
+    /// <summary>A figure for the JSON summary: rounded, and null when not finite (JSON has no NaN).</summary>
+    private static double? Finite(double value) => double.IsFinite(value) ? Math.Round(value, 6) : null;
+
+    /// <summary>Refuses an output path that is a folder or whose folder does not exist, before anything trains.</summary>
+    internal static void CheckOutputFile(string path, string option)
+    {
+        if (Directory.Exists(path)) throw new UsageException($"{option} {path} is a folder; name the file to write");
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null && !Directory.Exists(folder)) throw new UsageException($"{option} {path}: the folder {folder} does not exist");
     }
 
     private static int[] ImageShape(string dataset) => dataset == "digits" ? [1, 8, 8] : [1, 28, 28];

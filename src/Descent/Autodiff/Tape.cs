@@ -8,6 +8,8 @@ internal sealed class Node
     /// <summary>Receives the output gradient; adds each input's contribution through <see cref="Tape.GradOf"/>.</summary>
     public required Action<Tensor> Backward;
     public required string Name;
+    /// <summary>The layer that ran the op, recorded in anomaly mode only (for its messages).</summary>
+    public string? Layer;
     /// <summary>Pooled index scratch the backward needs (e.g. max-pool argmax); recycled with the graph.</summary>
     public int[]? Indices;
     /// <summary>A pooled intermediate the backward reads (e.g. log-probabilities); recycled with the graph.</summary>
@@ -22,6 +24,23 @@ public static class Tape
 {
     [ThreadStatic] private static List<Node>? _nodes;
     [ThreadStatic] private static int _noGradDepth;
+    [ThreadStatic] private static int _anomalyDepth;
+
+    /// <summary>In anomaly mode, the layer now running its forward (set by containers such as <c>Sequential</c>).</summary>
+    [ThreadStatic] internal static string? CurrentLayer;
+
+    /// <summary>
+    /// Opens a scope of anomaly detection, like <c>with torch.autograd.detect_anomaly():</c>: every recorded op's output
+    /// and, in backward, every gradient an op produces is checked, and the first NaN or infinity raises an
+    /// <see cref="AnomalyDetectedException"/> naming the op, forward or backward, and the layer. Slow; for debugging.
+    /// </summary>
+    public static AnomalyScope DetectAnomaly() => new(true);
+
+    /// <summary>True inside a <see cref="DetectAnomaly"/> scope.</summary>
+    public static bool IsAnomalyEnabled => _anomalyDepth > 0;
+
+    internal static void EnterAnomaly() => _anomalyDepth++;
+    internal static void ExitAnomaly() => _anomalyDepth--;
 
     /// <summary>True when ops record the graph (outside every <see cref="NoGrad"/> scope).</summary>
     public static bool IsGradEnabled => _noGradDepth == 0;
@@ -52,7 +71,14 @@ public static class Tape
     internal static void Record(string name, Tensor output, Tensor[] inputs, Action<Tensor> backward, int[]? indices = null, Tensor? saved = null)
     {
         output.RequiresGrad = true;
-        var node = new Node { Output = output, Inputs = inputs, Backward = backward, Name = name, Indices = indices, Saved = saved };
+        string? layer = null;
+        if (_anomalyDepth > 0)
+        {
+            layer = CurrentLayer;
+            if (FirstNonFinite(output.Data) is { } bad)
+                throw new AnomalyDetectedException($"forward: op '{name}'{In(layer)} produced {bad} in its output of shape {ShapeUtil.Format(output.ShapeArray)}");
+        }
+        var node = new Node { Output = output, Inputs = inputs, Backward = backward, Name = name, Indices = indices, Saved = saved, Layer = layer };
         output.GradFn = node;
         Nodes.Add(node);
     }
@@ -93,6 +119,7 @@ public static class Tape
             var og = node.Output.Grad;
             if (og is null || node.Output.IsReleased) continue;
             node.Backward(og);
+            if (_anomalyDepth > 0) CheckGradients(node);
         }
 
         // Gradients of intermediates are never kept (PyTorch keeps them only with retain_grad), so a
@@ -116,6 +143,26 @@ public static class Tape
         nodes.Clear();
     }
 
+    /// <summary>
+    /// Anomaly mode, after an op's backward: its output gradient was finite (checked when the op that produced it ran),
+    /// so a non-finite input gradient now is this op's doing.
+    /// </summary>
+    private static void CheckGradients(Node node)
+    {
+        for (int k = 0; k < node.Inputs.Length; k++)
+            if (node.Inputs[k].Grad is { } grad && FirstNonFinite(grad.Data) is { } bad)
+                throw new AnomalyDetectedException($"backward: op '{node.Name}'{In(node.Layer)} produced {bad} in the gradient of its input {k} (shape {ShapeUtil.Format(grad.ShapeArray)})");
+    }
+
+    private static string In(string? layer) => layer is null ? "" : $" in layer {layer}";
+
+    private static string? FirstNonFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values)
+            if (!float.IsFinite(v)) return float.IsNaN(v) ? "NaN" : v > 0 ? "inf" : "-inf";
+        return null;
+    }
+
     /// <summary>Drops every recorded node without running backward (e.g. after an evaluation forward with grad on).</summary>
     public static void Clear()
     {
@@ -124,6 +171,28 @@ public static class Tape
         nodes.Clear();
     }
 }
+
+/// <summary>A scope of anomaly detection (<see cref="Tape.DetectAnomaly"/>); dispose it to leave. Nests.</summary>
+public readonly struct AnomalyScope : IDisposable
+{
+    private readonly bool _active;
+    internal AnomalyScope(bool active)
+    {
+        _active = active;
+        if (active) Tape.EnterAnomaly();
+    }
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_active) Tape.ExitAnomaly();
+    }
+}
+
+/// <summary>
+/// Raised in anomaly mode (<see cref="Tape.DetectAnomaly"/>) by the first op whose output (forward) or input gradient
+/// (backward) holds a NaN or an infinity; the message names the op, the direction and the layer.
+/// </summary>
+public sealed class AnomalyDetectedException(string message) : Exception(message);
 
 /// <summary>A scope in which autodiff records nothing; dispose it to leave. Nests.</summary>
 public readonly struct NoGradScope : IDisposable

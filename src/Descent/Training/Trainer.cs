@@ -28,6 +28,36 @@ public sealed record EpochResult(int Epoch, double TrainLoss, double TrainAccura
     IReadOnlyDictionary<string, double>? TrainMetrics = null, IReadOnlyDictionary<string, double>? ValMetrics = null);
 
 /// <summary>
+/// Where <see cref="Trainer.Fit"/> stands: in epoch <paramref name="Epoch"/> (1-based) with
+/// <paramref name="BatchesDone"/> of its batches trained, and the epoch's running sums so far. A checkpoint stores it
+/// and <see cref="Trainer.Fit"/> resumes from it: the batches of an epoch come in an order fixed by the loader's seed
+/// and the epoch, so skipping the ones done continues exactly where training stopped.
+/// </summary>
+/// <param name="Epoch">The epoch in progress (the next one, when <paramref name="BatchesDone"/> is 0).</param>
+/// <param name="BatchesDone">Batches of <paramref name="Epoch"/> already trained.</param>
+/// <param name="LossSum">Sum over those batches of batch loss × batch size.</param>
+/// <param name="Correct">Correct predictions among them (classification).</param>
+/// <param name="Seen">Samples among them.</param>
+public sealed record TrainingPosition(int Epoch, int BatchesDone = 0, double LossSum = 0, long Correct = 0, long Seen = 0);
+
+/// <summary>
+/// Thrown by <see cref="Trainer.Fit"/> when a batch's loss is NaN or infinite (training diverged): the optimizer has
+/// not stepped on it, so the weights are those of the last finite step.
+/// </summary>
+public sealed class TrainingDivergedException(int epoch, long step, double lr, float loss)
+    : Exception(FormattableString.Invariant($"loss became {(float.IsNaN(loss) ? "NaN" : loss > 0 ? "inf" : "-inf")} at epoch {epoch}, step {step} (lr {lr:R}); lower the learning rate or enable gradient clipping"))
+{
+    /// <summary>The epoch (1-based) of the batch.</summary>
+    public int Epoch { get; } = epoch;
+
+    /// <summary>The optimizer step the batch would have made (1-based).</summary>
+    public long Step { get; } = step;
+
+    /// <summary>The learning rate of the first parameter group then.</summary>
+    public double Lr { get; } = lr;
+}
+
+/// <summary>
 /// Hooks into <see cref="Trainer.Fit"/>, like Keras callbacks. Every method has an empty default, so a
 /// callback implements only what it needs.
 /// </summary>
@@ -94,8 +124,32 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     /// <summary>Set by a callback to end training after the current epoch (early stopping).</summary>
     public bool StopRequested { get; set; }
 
-    /// <summary>Optimizer steps taken so far.</summary>
-    public long GlobalStep { get; private set; }
+    /// <summary>Optimizer steps taken so far; set it when resuming from a checkpoint, so that steps and logs continue.</summary>
+    public long GlobalStep
+    {
+        get;
+        set => field = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"global step must be non-negative, got {value}");
+    }
+
+    /// <summary>
+    /// Stop with a <see cref="TrainingDivergedException"/> when a batch's loss is not finite (default true), instead of
+    /// training on to the end on NaN.
+    /// </summary>
+    public bool StopOnNonFiniteLoss { get; set; } = true;
+
+    /// <summary>
+    /// Asks <see cref="Fit"/> to stop after the optimizer step in progress (e.g. from a Ctrl+C handler; safe from
+    /// another thread). <see cref="Fit"/> then returns with <see cref="Interrupted"/> set and <see cref="Position"/>
+    /// telling where to resume.
+    /// </summary>
+    public void RequestInterrupt() => _interruptRequested = true;
+    private volatile bool _interruptRequested;
+
+    /// <summary>Whether the last <see cref="Fit"/> ended on <see cref="RequestInterrupt"/>.</summary>
+    public bool Interrupted { get; private set; }
+
+    /// <summary>Where the last <see cref="Fit"/> stopped: the position to resume from.</summary>
+    public TrainingPosition? Position { get; private set; }
 
     /// <summary>
     /// An L1/L2/elastic-net penalty on the weights, added to the gradients once per optimizer step (before
@@ -117,8 +171,13 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     }
     private int _accumulationSteps = 1;
 
-    /// <summary>Trains for <paramref name="epochs"/> epochs; validates on <paramref name="validation"/> after each one when given.</summary>
-    public IReadOnlyList<EpochResult> Fit(DataLoader train, Dataset? validation = null, int epochs = 1)
+    /// <summary>
+    /// Trains up to epoch <paramref name="epochs"/>; validates on <paramref name="validation"/> after each one when given.
+    /// With <paramref name="resumeFrom"/> (from a checkpoint) training starts at that position instead of epoch 1:
+    /// the batches its epoch has done are skipped and its running sums carried on.
+    /// </summary>
+    /// <exception cref="TrainingDivergedException">A batch's loss was not finite (unless <see cref="StopOnNonFiniteLoss"/> is off).</exception>
+    public IReadOnlyList<EpochResult> Fit(DataLoader train, Dataset? validation = null, int epochs = 1, TrainingPosition? resumeFrom = null)
     {
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), $"epochs must be a positive integer, got {epochs}");
         if (Optimizer.RequiresClosure && _accumulationSteps > 1)
@@ -128,21 +187,34 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         bool classification = train.Dataset.Task == TaskKind.Classification;
         foreach (var c in Callbacks) c.OnTrainBegin(this, epochs, train.Count);
         StopRequested = false;
-        for (int epoch = 1; epoch <= epochs && !StopRequested; epoch++)
+        Interrupted = false;
+        _interruptRequested = false;
+        var start = resumeFrom ?? new TrainingPosition(1);
+        Position = start;
+        for (int epoch = start.Epoch; epoch <= epochs && !StopRequested && !Interrupted; epoch++)
         {
             foreach (var c in Callbacks) c.OnEpochBegin(epoch);
             var sw = Stopwatch.StartNew();
             Model.Train();
-            double lossSum = 0;
-            long correct = 0, seen = 0;
+            bool resumed = epoch == start.Epoch;
+            double lossSum = resumed ? start.LossSum : 0;
+            long correct = resumed ? start.Correct : 0, seen = resumed ? start.Seen : 0;
+            int skip = resumed ? start.BatchesDone : 0;
             int batchIndex = 0;
             int batches = train.Count;
             foreach (var m in Metrics) m.Reset();
             foreach (var batch in train.Epoch(epoch))
             {
+                if (batchIndex < skip)
+                {
+                    batchIndex++;
+                    continue;
+                }
                 bool first = batchIndex % _accumulationSteps == 0;
                 bool last = (batchIndex + 1) % _accumulationSteps == 0 || batchIndex + 1 == batches;
                 float batchLoss = ForwardBackward(batch.X, batch.Target, lossFunction, zeroGrad: first, out int batchCorrect);
+                if (StopOnNonFiniteLoss && !float.IsFinite(batchLoss))
+                    throw new TrainingDivergedException(epoch, GlobalStep + 1, Optimizer.GroupOptions[0].Lr, batchLoss);
                 lossSum += (double)batchLoss * batch.Size;
                 correct += batchCorrect;
                 seen += batch.Size;
@@ -150,7 +222,15 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
                 float batchAccuracy = classification && batch.Size > 0 ? (float)batchCorrect / batch.Size : float.NaN;
                 foreach (var c in Callbacks) c.OnBatchEnd(epoch, batchIndex, GlobalStep, batchLoss, batchAccuracy);
                 batchIndex++;
+                if (last && _interruptRequested && batchIndex < batches)
+                {
+                    Position = new TrainingPosition(epoch, batchIndex, lossSum, correct, seen);
+                    Interrupted = true;
+                    break;
+                }
             }
+            if (Interrupted) break;
+            Position = new TrainingPosition(epoch + 1);
             var trainMetrics = ComputeMetrics();
             Evaluation? val = null;
             if (validation is not null) val = Evaluate(validation);
@@ -158,6 +238,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
                 val?.Loss, val?.Accuracy, sw.Elapsed.TotalSeconds, Optimizer.GroupOptions[0].Lr, trainMetrics, val?.Values);
             history.Add(result);
             foreach (var c in Callbacks) c.OnEpochEnd(result);
+            if (_interruptRequested && !Interrupted && epoch < epochs) Interrupted = true;
         }
         foreach (var c in Callbacks) c.OnTrainEnd(history);
         return history;

@@ -275,9 +275,17 @@ public sealed class UserDataTests : IDisposable
         string csv = Write("line.csv", text.ToString());
         string newRows = Write("new.csv", "x\n-1\n0\n1.5\n");
         string predictions = Path.Combine(_dir, "line-predictions.csv");
-        var (code, output, err) = Run("train", "--data", csv, "--target", "y", "--model", "linear", "--epochs", "40", "--predict", newRows, "--out", predictions);
+        string model = Path.Combine(_dir, "line.safetensors");
+        var (code, output, err) = Run("train", "--data", csv, "--target", "y", "--model", "linear", "--epochs", "40", "--predict", newRows, "--out", predictions, "--save", model);
         Assert.True(code == 0, err);
         Assert.Contains("wrote 3 predictions", output);
+
+        // The saved model with its preprocessing predicts the same values in a later process.
+        string again = Path.Combine(_dir, "again.csv");
+        var (predictCode, predictOutput, predictErr) = Run("predict", "--model", model, "--data", newRows, "--out", again);
+        Assert.True(predictCode == 0, predictErr);
+        Assert.Equal("wrote 3 predictions to " + again + "\n", predictOutput);
+        Assert.Equal(File.ReadAllText(predictions), File.ReadAllText(again));
         var lines = File.ReadAllLines(predictions);
         Assert.Equal("row,y", lines[0]);
         double[] expected = [950, 1000, 1075];
@@ -287,6 +295,26 @@ public sealed class UserDataTests : IDisposable
             Assert.Equal((i + 2).ToString(CultureInfo.InvariantCulture), fields[0]);
             Assert.Equal(expected[i], double.Parse(fields[1], CultureInfo.InvariantCulture), 0.5);
         }
+    }
+
+    [Fact]
+    public void Predict_refuses_a_model_without_preprocessing_and_data_of_the_wrong_kind()
+    {
+        string model = Path.Combine(_dir, "digits.safetensors");
+        Assert.Equal(0, Run("train", "--epochs", "1", "--save", model).Code);
+        var (code, _, err) = Run("predict", "--model", model, "--data", Write("x.csv", "a\n1\n"));
+        Assert.Equal(2, code);
+        Assert.Contains("built-in digits", err);
+
+        string table = Write("t.csv", "a,y\n1,0.5\n2,1.5\n3,2.5\n4,3.5\n5,4.5\n6,5.5\n7,6.5\n8,7.5\n9,8.5\n10,9.5\n");
+        string tableModel = Path.Combine(_dir, "t.safetensors");
+        Assert.Equal(0, Run("train", "--data", table, "--target", "y", "--epochs", "1", "--save", tableModel).Code);
+        (code, _, err) = Run("predict", "--model", tableModel, "--data", _dir);
+        Assert.Equal(2, code);
+        Assert.Contains("no such file (this model reads the rows of a CSV file)", err);
+        (code, _, err) = Run("train", "--epochs", "1", "--save", _dir);
+        Assert.Equal(2, code);
+        Assert.Contains("is a folder", err);
     }
 
     public static TheoryData<string, string, string> BadTables() => new()

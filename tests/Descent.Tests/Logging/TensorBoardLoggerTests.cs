@@ -274,7 +274,8 @@ public class TensorBoardLoggerTests
         var model = Models.Mlp(16, [8], 4);
         // A learning rate this large sends the weights to infinity within a few steps.
         var optimizer = new SGD(model.Parameters(), lr: 1e12);
-        var trainer = new Trainer(model, optimizer);
+        // Trained on to the end on NaN, the logger itself tells the run diverged.
+        var trainer = new Trainer(model, optimizer) { StopOnNonFiniteLoss = false };
         using (var logger = new TensorBoardLogger(dir.Path, model, optimizer))
         {
             trainer.Callbacks.Add(logger);
@@ -283,6 +284,19 @@ public class TensorBoardLoggerTests
         var run = EventFileReader.ReadRun(dir.Path);
         Assert.Contains(run.Scalars["train/loss"], s => !double.IsFinite(s.Value));
         Assert.Equal(SessionStatus.StatusFailure, run.HParams!.SessionEnd!.Status);
+
+        // Stopped by the trainer (the default), the session is failed too.
+        using var stopped = new TempDirectory();
+        Rng.ManualSeed(0);
+        model = Models.Mlp(16, [8], 4);
+        optimizer = new SGD(model.Parameters(), lr: 1e12);
+        trainer = new Trainer(model, optimizer);
+        using (var logger = new TensorBoardLogger(stopped.Path, model, optimizer))
+        {
+            trainer.Callbacks.Add(logger);
+            Assert.Throws<TrainingDivergedException>(() => trainer.Fit(new DataLoader(Blobs(1), 8), epochs: 2));
+        }
+        Assert.Equal(SessionStatus.StatusFailure, EventFileReader.ReadRun(stopped.Path).HParams!.SessionEnd!.Status);
     }
 
     [Fact]

@@ -29,7 +29,26 @@ public sealed class Sequential : Module
     public override Tensor Forward(Tensor input)
     {
         var x = input;
-        foreach (var l in _layers) x = l.Forward(x);
+        if (!Autodiff.Tape.IsAnomalyEnabled)
+        {
+            foreach (var l in _layers) x = l.Forward(x);
+            return x;
+        }
+        // Anomaly mode names the layer an op runs in: "2 (Linear)", nested "1.0 (Conv2d)".
+        string? outer = Autodiff.Tape.CurrentLayer;
+        string prefix = outer is null ? "" : outer[..outer.IndexOf(' ')] + ".";
+        try
+        {
+            for (int i = 0; i < _layers.Count; i++)
+            {
+                Autodiff.Tape.CurrentLayer = $"{prefix}{i} ({_layers[i].GetType().Name})";
+                x = _layers[i].Forward(x);
+            }
+        }
+        finally
+        {
+            Autodiff.Tape.CurrentLayer = outer;
+        }
         return x;
     }
 }
