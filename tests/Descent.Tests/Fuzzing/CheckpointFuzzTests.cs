@@ -55,7 +55,7 @@ public sealed class CheckpointFuzzTests(ITestOutputHelper output)
             string quoted = SafetensorsBytes.Quoted(mutate(record, random));
             return new Case(SafetensorsBytes.Frame(template.Replace("\"@RECORD@\"", quoted), data), false);
         });
-        var inner = RecordMutants((json, random) => random.Next(2) == 0 ? JsonMutator.Mutate(json, random) : ReplaceNested(json, random));
+        var inner = RecordMutants((json, random) => random.Next(2) == 0 ? JsonMutator.Mutate(json, random) : JsonMutator.ReplaceNested(json, random));
         var headerMutants = Gen.Int.Select(n =>
         {
             var random = new Random(n);
@@ -84,31 +84,5 @@ public sealed class CheckpointFuzzTests(ITestOutputHelper output)
                 throw;
             }
         }, c => Fuzz.Hex(c.Bytes));
-    }
-
-    /// <summary>Replaces one value anywhere in the record (the same boundary values as for model descriptions).</summary>
-    private static string ReplaceNested(string json, Random random)
-    {
-        var root = System.Text.Json.Nodes.JsonNode.Parse(json)!;
-        var objects = new List<System.Text.Json.Nodes.JsonObject>();
-        void Walk(System.Text.Json.Nodes.JsonNode? node)
-        {
-            if (node is System.Text.Json.Nodes.JsonObject o)
-            {
-                if (o.Count > 0) objects.Add(o);
-                foreach (var (_, v) in o) Walk(v);
-            }
-            else if (node is System.Text.Json.Nodes.JsonArray a)
-            {
-                foreach (var v in a) Walk(v);
-            }
-        }
-        Walk(root);
-        var target = objects[random.Next(objects.Count)];
-        var key = target.Select(p => p.Key).ElementAt(random.Next(target.Count));
-        var replaced = System.Text.Json.Nodes.JsonNode.Parse(SafetensorsFuzzTests.Replace(new System.Text.Json.Nodes.JsonObject { [key] = target[key]?.DeepClone() }.ToJsonString(), random))!.AsObject();
-        if (replaced.ContainsKey(key)) target[key] = replaced[key]?.DeepClone();
-        else target.Remove(key);
-        return root.ToJsonString();
     }
 }

@@ -21,10 +21,11 @@ internal static class Fuzz
 
     /// <summary>What <paramref name="parse"/> returns: true when the input loaded.</summary>
     public static void Run<T>(ITestOutputHelper output, string parser, Gen<T> inputs, Func<T, bool> parse, Func<T, string> print,
-        long count = Inputs) => Run<T, InvalidDataException>(output, parser, inputs, parse, print, count);
+        long count = Inputs, string messageStart = Source) => Run<T, InvalidDataException>(output, parser, inputs, parse, print, count, messageStart);
 
+    /// <param name="messageStart">What every refusal's message starts with: the source's name, for the parsers of files.</param>
     public static void Run<T, TDocumented>(ITestOutputHelper output, string parser, Gen<T> inputs, Func<T, bool> parse, Func<T, string> print,
-        long count = Inputs) where TDocumented : Exception
+        long count = Inputs, string messageStart = Source) where TDocumented : Exception
     {
         long tried = 0, loaded = 0, refused = 0;
         var run = Task.Run(() => inputs.Sample(input =>
@@ -37,7 +38,7 @@ internal static class Fuzz
             }
             catch (TDocumented e)
             {
-                if (!e.Message.StartsWith(Source, StringComparison.Ordinal))
+                if (!e.Message.StartsWith(messageStart, StringComparison.Ordinal))
                     throw new InvalidOperationException($"the message does not name the source: {e.Message}", e);
                 if (e.Message.Contains('\n') || e.Message.Contains('\r'))
                     throw new InvalidOperationException($"the message is not one line: {e.Message}", e);

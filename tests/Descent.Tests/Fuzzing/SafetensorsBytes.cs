@@ -114,6 +114,32 @@ internal static class JsonMutator
         return text.ToString();
     }
 
+    /// <summary>Replaces (or removes) one value anywhere in a JSON document with a boundary value of another type or size.</summary>
+    public static string ReplaceNested(string json, Random random)
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+        var objects = new List<System.Text.Json.Nodes.JsonObject>();
+        void Walk(System.Text.Json.Nodes.JsonNode? node)
+        {
+            if (node is System.Text.Json.Nodes.JsonObject o)
+            {
+                if (o.Count > 0) objects.Add(o);
+                foreach (var (_, v) in o) Walk(v);
+            }
+            else if (node is System.Text.Json.Nodes.JsonArray a)
+            {
+                foreach (var v in a) Walk(v);
+            }
+        }
+        Walk(root);
+        var target = objects[random.Next(objects.Count)];
+        var key = target.Select(p => p.Key).ElementAt(random.Next(target.Count));
+        var replaced = System.Text.Json.Nodes.JsonNode.Parse(SafetensorsFuzzTests.Replace(new System.Text.Json.Nodes.JsonObject { [key] = target[key]?.DeepClone() }.ToJsonString(), random))!.AsObject();
+        if (replaced.ContainsKey(key)) target[key] = replaced[key]?.DeepClone();
+        else target.Remove(key);
+        return root.ToJsonString();
+    }
+
     private static int IndexOfValue(string s, int from)
     {
         for (int i = from; i < s.Length; i++)
