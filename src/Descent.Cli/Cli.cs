@@ -47,7 +47,18 @@ public static class Cli
         }
         catch (Exception e) when (IsUserError(e))
         {
-            stderr.WriteLine($"descent: error: {OneLine(InCommandLineTerms(e, parse.CommandResult.Command))}");
+            stderr.WriteLine($"descent: error: {Printable.Escape(OneLine(InCommandLineTerms(e, parse.CommandResult.Command)))}");
+            return UsageError;
+        }
+        // Sizes come from the user (options, file headers): one too large for this machine or for the arithmetic is bad input too.
+        catch (OutOfMemoryException e)
+        {
+            stderr.WriteLine($"descent: error: out of memory: the sizes given need more memory than this machine has ({OneLine(e.Message)})");
+            return UsageError;
+        }
+        catch (OverflowException e)
+        {
+            stderr.WriteLine($"descent: error: a size given is too large: {OneLine(e.Message)}");
             return UsageError;
         }
     }

@@ -114,8 +114,15 @@ public sealed class CsvTable
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
         // From the bytes: the parser works on UTF-8, so a stream spares it decoding to UTF-16 and back.
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        return Read(stream, path);
+    }
+
+    /// <summary>Reads UTF-8 CSV bytes from <paramref name="stream"/>; <paramref name="source"/> names it in errors.</summary>
+    /// <exception cref="InvalidDataException">As for <see cref="Read(string)"/>.</exception>
+    public static CsvTable Read(Stream stream, string source)
+    {
         using var reader = CsvReader.Create(stream, Options, leaveOpen: true);
-        return Read(reader, path);
+        return Read(reader, source);
     }
 
     /// <summary>Reads CSV text from <paramref name="text"/>; <paramref name="source"/> names it in errors.</summary>
@@ -143,20 +150,20 @@ public sealed class CsvTable
         int row = 1;
         try
         {
-            if (!reader.Read() && reader.Headers.Count == 0) throw new InvalidDataException($"{source}: the file is empty (a CSV file needs a header row)");
+            if (!reader.Read() && reader.Headers.Count == 0) throw Invalid($"{source}: the file is empty (a CSV file needs a header row)");
             var header = reader.Headers;
             for (int c = 0; c < header.Count; c++)
             {
-                if (header[c].Length == 0) throw new InvalidDataException($"{source}: row 1, column {c + 1}: the header is empty");
-                if (header.Take(c).Contains(header[c])) throw new InvalidDataException($"{source}: row 1: column '{header[c]}' appears twice in the header");
+                if (header[c].Length == 0) throw Invalid($"{source}: row 1, column {c + 1}: the header is empty");
+                if (header.Take(c).Contains(header[c])) throw Invalid($"{source}: row 1: column '{header[c]}' appears twice in the header");
             }
             var builders = header.Select(name => new ColumnBuilder(name)).ToArray();
-            if (reader.FieldCount == 0) throw new InvalidDataException($"{source}: the file has a header but no data rows");
+            if (reader.FieldCount == 0) throw Invalid($"{source}: the file has a header but no data rows");
             do
             {
                 row++;
                 if (reader.FieldCount != header.Count)
-                    throw new InvalidDataException($"{source}: row {row} has {reader.FieldCount} cells but the header has {header.Count}");
+                    throw Invalid($"{source}: row {row} has {reader.FieldCount} cells but the header has {header.Count}");
                 for (int c = 0; c < builders.Length; c++) builders[c].Add(reader, c, source, row);
             }
             while (reader.Read());
@@ -164,9 +171,11 @@ public sealed class CsvTable
         }
         catch (CsvFormatException e)
         {
-            throw new InvalidDataException($"{source}: row {row + 1}: the CSV is malformed ({OneLine(e.Message)})");
+            throw Invalid($"{source}: row {row + 1}: the CSV is malformed ({OneLine(e.Message)})");
         }
     }
+
+    private static InvalidDataException Invalid(string message) => new(Printable.Escape(message));
 
     private static string OneLine(string message) => string.Join(" ", message.Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
@@ -214,7 +223,7 @@ public sealed class CsvTable
             {
                 if (missing) _numbers.Add(double.NaN);
                 else if (double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)) _numbers.Add(value);
-                else throw new InvalidDataException($"{source}: row {row}, column '{name}': '{reader.GetString(index).Trim()}' is not a number (the column is numeric from row {_firstNumberRow} on)");
+                else throw Invalid($"{source}: row {row}, column '{name}': '{reader.GetString(index).Trim()}' is not a number (the column is numeric from row {_firstNumberRow} on)");
             }
             else if (_codes is not null)
             {

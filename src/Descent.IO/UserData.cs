@@ -140,7 +140,12 @@ internal static class Preprocessing
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException or ArgumentException)
         {
-            throw new InvalidDataException($"the preprocessing description is malformed ({e.Message})", e);
+            throw new InvalidDataException(Printable.Escape($"the preprocessing description is malformed ({e.Message})"), e);
+        }
+        catch (InvalidDataException e)
+        {
+            // Names read from the description are in the message: escaped, it stays one line.
+            throw new InvalidDataException(Printable.Escape(e.Message), e);
         }
     }
 }

@@ -21,6 +21,9 @@ public static class EventFileReader
     /// <summary>The substring TensorBoard looks for in a file name to treat it as an event file.</summary>
     public const string EventFileMarker = "tfevents";
 
+    /// <summary>The start of the <c>file_version</c> of the record every event file begins with (<c>brain.Event:2</c>).</summary>
+    private const string FileVersionPrefix = "brain.Event:";
+
     /// <summary>True for names TensorBoard reads as event files (the base name contains <c>tfevents</c>).</summary>
     public static bool IsEventFile(string path) => Path.GetFileName(path).Contains(EventFileMarker, StringComparison.Ordinal);
 
@@ -37,6 +40,22 @@ public static class EventFileReader
     {
         ArgumentNullException.ThrowIfNull(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return Read(stream, path, previous);
+    }
+
+    /// <summary>Reads every complete record of event-file data in a seekable <paramref name="stream"/>; <paramref name="path"/> names it in errors.</summary>
+    /// <exception cref="InvalidDataException">A damaged record, or not an event file; the message names <paramref name="path"/> and the offset.</exception>
+    public static EventFileContents ReadFile(Stream stream, string path)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(path);
+        if (!stream.CanSeek) throw new ArgumentException($"{path}: event-file data must come from a seekable stream", nameof(stream));
+        stream.Position = 0;
+        return Read(stream, path, previous: null);
+    }
+
+    private static EventFileContents Read(Stream stream, string path, EventFileContents? previous)
+    {
         long length = stream.Length;
         var events = new List<(long, Event)>();
         var header = new byte[TfRecord.HeaderLength];
@@ -76,10 +95,15 @@ public static class EventFileReader
             {
                 evt = Event.Parser.ParseFrom(payload);
             }
-            catch (InvalidProtocolBufferException e)
+            // Google.Protobuf 3.x can overrun its buffer on a truncated group instead of raising its own exception.
+            catch (Exception e) when (e is InvalidProtocolBufferException or IndexOutOfRangeException)
             {
                 throw Damaged(path, offset, $"the record's payload is not an Event message ({e.Message})");
             }
+            // Every writer (TensorFlow, PyTorch, TensorBoard, Descent) starts a file with its version record; other
+            // TFRecord files (tf.data examples) have valid framing but are not event files.
+            if (offset == 0 && !evt.FileVersion.StartsWith(FileVersionPrefix, StringComparison.Ordinal))
+                throw Damaged(path, offset, $"not a TensorBoard event file: the first record is not the '{FileVersionPrefix}N' file-version event every event file starts with");
             events.Add((offset, evt));
             offset += recordLength;
         }
@@ -113,6 +137,8 @@ public static class EventFileReader
         if (File.Exists(logDir))
         {
             var file = ReadFile(logDir);
+            if (file.Events.Count == 0)
+                throw new InvalidDataException(Printable.Escape($"{logDir}: not a TensorBoard event file: it holds no complete record ({file.Length} bytes)"));
             return [Decode(new EventRun(Path.GetFileName(logDir), Path.GetDirectoryName(Path.GetFullPath(logDir))!, [file]))];
         }
         if (!System.IO.Directory.Exists(logDir)) throw new DirectoryNotFoundException($"log directory '{logDir}' does not exist");
@@ -137,7 +163,7 @@ public static class EventFileReader
         System.IO.Directory.EnumerateFiles(directory).Where(IsEventFile).OrderBy(Path.GetFileName, StringComparer.Ordinal).ToList();
 
     private static InvalidDataException Damaged(string path, long offset, string problem) =>
-        new($"{path} at byte offset {offset}: {problem}");
+        new(Printable.Escape($"{path} at byte offset {offset}: {problem}"));
 
     private sealed class Series
     {
@@ -180,7 +206,7 @@ public static class EventFileReader
                     {
                         series.Kind = DecodeValue(value, series.PluginName, evt, scalars, histograms, images, texts, ref experiment, ref sessionStart, ref sessionEnd);
                     }
-                    catch (Exception e) when (e is InvalidProtocolBufferException or FormatException or ArgumentException)
+                    catch (Exception e) when (e is InvalidProtocolBufferException or IndexOutOfRangeException or FormatException or ArgumentException)
                     {
                         throw Damaged(file.Path, offset, $"tag '{value.Tag}' does not hold valid {series.PluginName ?? value.ValueCase.ToString()} data ({e.Message})");
                     }
@@ -269,8 +295,8 @@ public static class EventFileReader
             case "images":
                 // [width, height, image, image, ...] with the sizes as ASCII decimal.
                 if (tensor.StringVal.Count < 3) throw new FormatException($"an image tensor holds {tensor.StringVal.Count} strings, fewer than width, height and an image");
-                int width = int.Parse(tensor.StringVal[0].ToStringUtf8(), System.Globalization.CultureInfo.InvariantCulture);
-                int height = int.Parse(tensor.StringVal[1].ToStringUtf8(), System.Globalization.CultureInfo.InvariantCulture);
+                int width = ImageSize(tensor.StringVal[0], "width");
+                int height = ImageSize(tensor.StringVal[1], "height");
                 for (int i = 2; i < tensor.StringVal.Count; i++)
                     Add(images, tag, new ImageEvent(time, step, width, height, 0, tensor.StringVal[i].ToByteArray()));
                 return TagKind.Image;
@@ -281,6 +307,11 @@ public static class EventFileReader
                 return TagKind.Other;
         }
     }
+
+    private static int ImageSize(ByteString text, string what) =>
+        int.TryParse(text.Span, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int size)
+            ? size
+            : throw new FormatException($"the image {what} is not a size: '{text.ToStringUtf8()}'");
 
     /// <summary>The elements of a float or double tensor, from the <c>*_val</c> fields or <c>tensor_content</c>.</summary>
     private static double[] Numbers(TensorProto tensor)

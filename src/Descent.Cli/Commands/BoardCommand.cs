@@ -39,7 +39,7 @@ public static class BoardCommand
     private static int Export(string dir, string file, TextWriter stdout)
     {
         var logDir = new BoardLogDir(dir);
-        File.WriteAllText(file, BoardExport.Html(logDir));
+        File.WriteAllText(OutputPaths.CreateParent(file), BoardExport.Html(logDir));
         var snapshot = logDir.Current;
         stdout.WriteLine($"board snapshot of {dir} ({snapshot.Runs.Count} run{(snapshot.Runs.Count == 1 ? "" : "s")}, {snapshot.Pictures.Playground.Count} playground output{(snapshot.Pictures.Playground.Count == 1 ? "" : "s")}): {file}");
         return 0;

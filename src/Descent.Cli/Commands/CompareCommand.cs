@@ -93,6 +93,7 @@ internal static class CompareCommand
                 $"{i + 1,4}  {r.Optimizer,-9}  {r.Lr,8:G4}  {r.FinalValAccuracy,7:F4}  {r.TestAccuracy,8:F4}  {(r.Diverged ? "diverged" : r.TestLoss.ToString("F4", CultureInfo.InvariantCulture)),9}  {steps,14}  {epochs,6}  {r.Seconds,7:F1}"));
         }
 
+        Directory.CreateDirectory(outDir);
         var lossPath = Path.Combine(outDir, "train_loss.svg");
         var accPath = Path.Combine(outDir, "val_accuracy.svg");
         File.WriteAllText(lossPath, LineChart.Svg($"Training loss on {settings.Dataset} (smoothed over 20 batches)", "step", "loss",

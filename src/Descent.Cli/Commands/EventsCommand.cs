@@ -30,15 +30,17 @@ public static class EventsCommand
     {
         var runs = EventFileReader.ReadLogDir(logDir);
         if (runs.Count == 0)
-            throw new ArgumentException($"'{logDir}' holds no event files (TensorBoard reads files whose names contain '{EventFileReader.EventFileMarker}')");
+            throw new ArgumentException($"'{Printable.Escape(logDir)}' holds no event files (TensorBoard reads files whose names contain '{EventFileReader.EventFileMarker}')");
         int files = runs.Sum(r => r.Files.Count), records = runs.Sum(r => r.RecordCount);
-        stdout.WriteLine($"{logDir}: {Count(runs.Count, "run")}, {Count(files, "event file")}, {Count(records, "record")}");
+        // Names and texts come from the files (and directory names): control characters in them are printed as escapes,
+        // so that a hostile file cannot move the cursor, clear the screen or break the table.
+        stdout.WriteLine($"{Printable.Escape(logDir)}: {Count(runs.Count, "run")}, {Count(files, "event file")}, {Count(records, "record")}");
         foreach (var run in runs)
         {
             stdout.WriteLine();
-            stdout.WriteLine($"run {run.Name}  ({Count(run.Files.Count, "file")}, {Count(run.RecordCount, "record")})");
-            var rows = run.Tags.Select(t => (Kind: KindName(t.Kind), t.Tag, Count: t.Count.ToString(CultureInfo.InvariantCulture),
-                Step: t.LastStep.ToString(CultureInfo.InvariantCulture), Value: LastValue(run, t))).ToList();
+            stdout.WriteLine($"run {Printable.Escape(run.Name)}  ({Count(run.Files.Count, "file")}, {Count(run.RecordCount, "record")})");
+            var rows = run.Tags.Select(t => (Kind: KindName(t.Kind), Tag: Printable.Escape(t.Tag), Count: t.Count.ToString(CultureInfo.InvariantCulture),
+                Step: t.LastStep.ToString(CultureInfo.InvariantCulture), Value: Printable.Escape(LastValue(run, t)))).ToList();
             if (rows.Count == 0)
             {
                 stdout.WriteLine("  no summaries");
@@ -54,7 +56,7 @@ public static class EventsCommand
                     stdout.WriteLine($"  {r.Kind.PadRight(kindWidth)}  {r.Tag.PadRight(tagWidth)}  {r.Count.PadLeft(countWidth)}  {r.Step.PadLeft(stepWidth)}  {r.Value}");
             }
             foreach (var file in run.Files.Where(f => f.PartialTailBytes > 0))
-                stdout.WriteLine($"  note: {Path.GetFileName(file.Path)} ends in an incomplete record of {file.PartialTailBytes} bytes (still being written, or cut off)");
+                stdout.WriteLine($"  note: {Printable.Escape(Path.GetFileName(file.Path))} ends in an incomplete record of {file.PartialTailBytes} bytes (still being written, or cut off)");
         }
     }
 

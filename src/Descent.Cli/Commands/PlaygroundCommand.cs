@@ -50,7 +50,8 @@ public static class PlaygroundCommand
     private static int Run(ParseResult parse, PlaygroundOptionSet o, TextWriter stdout)
     {
         o.Optim.CheckTraining(parse);
-        if (parse.GetValue(o.Steps) is { } n && n < 1) throw new UsageException($"--steps must be a positive integer, got {n}");
+        if (parse.GetValue(o.Steps) is { } n && n is < 1 or > PlaygroundRun.MaxSteps)
+            throw new UsageException($"--steps must be a positive integer no larger than {PlaygroundRun.MaxSteps}, got {n}");
         double noise = parse.GetValue(o.Noise);
         if (!(noise >= 0) || !double.IsFinite(noise)) throw new UsageException($"--noise must be a number ≥ 0, got {noise}");
         if (parse.GetValue(o.Damping) is var damping && !(damping > 0)) throw new UsageException($"--damping must be positive, got {damping}");
@@ -121,7 +122,7 @@ public static class PlaygroundCommand
 
         if (parse.GetValue(o.Trace) is { } tracePath)
         {
-            using (var writer = new StreamWriter(tracePath)) trajectories[0].WriteCsv(writer);
+            using (var writer = new StreamWriter(OutputPaths.CreateParent(tracePath))) trajectories[0].WriteCsv(writer);
             stdout.WriteLine($"trace: {tracePath}");
         }
         return 0;

@@ -33,7 +33,18 @@ internal static class PredictCommand
             bool table = json.Contains("\"kind\":\"table\"", StringComparison.Ordinal);
             if (table && !File.Exists(input)) throw new UsageException($"--data {input}: no such file (this model reads the rows of a CSV file)");
             if (!table && !Directory.Exists(input)) throw new UsageException($"--data {input}: no such folder (this model reads the images under a folder)");
-            int written = Predictions.Write(file.Model, table ? TablePreprocessing.FromJson(json) : null, table ? null : ImagePreprocessing.FromJson(json), input, outPath);
+            TablePreprocessing? tablePreprocessing;
+            ImagePreprocessing? imagePreprocessing;
+            try
+            {
+                tablePreprocessing = table ? TablePreprocessing.FromJson(json) : null;
+                imagePreprocessing = table ? null : ImagePreprocessing.FromJson(json);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"{modelPath}: {e.Message}", e);
+            }
+            int written = Predictions.Write(file.Model, tablePreprocessing, imagePreprocessing, input, outPath);
             stdout.WriteLine($"wrote {written} predictions to {outPath}");
             return 0;
         });

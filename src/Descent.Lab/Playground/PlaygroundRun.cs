@@ -18,7 +18,10 @@ public sealed record PlaygroundRun
     /// <summary>Hyperparameters by PyTorch's names; a null <see cref="OptimizerSettings.Lr"/> means <see cref="PlaygroundOptimizers.DefaultLr"/>.</summary>
     public OptimizerSettings Settings { get; init; } = new();
 
-    /// <summary>Number of optimizer steps (default 200).</summary>
+    /// <summary>The most steps a run may take: its trace holds one row per step, and a 2-D path does not need more.</summary>
+    public const int MaxSteps = 1_000_000;
+
+    /// <summary>Number of optimizer steps (default 200, at most <see cref="MaxSteps"/>).</summary>
     public int Steps { get; init; } = 200;
 
     /// <summary>The start point; null means the function's <see cref="TestFunction.DefaultStart"/>.</summary>

@@ -19,7 +19,8 @@ public static class TrajectoryRunner
     public static Trajectory Run(PlaygroundRun run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        if (run.Steps < 0) throw new ArgumentOutOfRangeException(nameof(run), $"steps must be ≥ 0, got {run.Steps}");
+        if (run.Steps is < 0 or > PlaygroundRun.MaxSteps)
+            throw new ArgumentOutOfRangeException(nameof(run), $"steps must be from 0 to {PlaygroundRun.MaxSteps}, got {run.Steps}");
         if (run.Accumulate < 1) throw new ArgumentOutOfRangeException(nameof(run), $"accumulate must be a positive integer, got {run.Accumulate}");
         if (run.ClipNorm is { } c && !(c > 0)) throw new ArgumentOutOfRangeException(nameof(run), $"max_norm must be positive, got {c}");
         var f = run.Function;

@@ -43,15 +43,31 @@ public static class Idx
     /// <exception cref="InvalidDataException">The file is not a well-formed uint8 IDX file.</exception>
     public static (byte[] Data, int[] Shape) ReadBytes(string path)
     {
-        using var stream = OpenDecoded(path);
-        var (type, shape, count) = ReadHeader(stream, path);
-        if (type != IdxElementType.UInt8)
-            throw Error(path, $"holds {Describe(type)} elements; ReadBytes needs uint8 (0x08), use ReadFloats for other types");
-        var data = GC.AllocateUninitializedArray<byte>(checked((int)count));
-        int got = ReadFully(stream, data, path);
-        if (got < data.Length) throw Truncated(path, shape, count, 1, got);
-        EnsureAtEnd(stream, path, shape, count, 1);
-        return (data, shape);
+        using var file = OpenFile(path);
+        return ReadBytes(file, path);
+    }
+
+    /// <summary>Reads uint8 IDX data (raw or gzip) from a seekable <paramref name="stream"/>; <paramref name="source"/> names it in errors.</summary>
+    /// <exception cref="InvalidDataException">The data is not a well-formed uint8 IDX file.</exception>
+    public static (byte[] Data, int[] Shape) ReadBytes(Stream stream, string source)
+    {
+        var decoded = Decoded(stream, source, out long maxBytes, out bool gzip);
+        try
+        {
+            var (type, shape, count) = ReadHeader(decoded, source);
+            if (type != IdxElementType.UInt8)
+                throw Error(source, $"holds {Describe(type)} elements; ReadBytes needs uint8 (0x08), use ReadFloats for other types");
+            CheckFits(source, shape, count, 1, maxBytes, gzip);
+            var data = GC.AllocateUninitializedArray<byte>((int)count);
+            int got = ReadFully(decoded, data, source);
+            if (got < data.Length) throw Truncated(source, shape, count, 1, got);
+            EnsureAtEnd(decoded, source, shape, count, 1);
+            return (data, shape);
+        }
+        finally
+        {
+            if (gzip) decoded.Dispose();
+        }
     }
 
     /// <summary>
@@ -62,13 +78,37 @@ public static class Idx
     /// <exception cref="InvalidDataException">The file is not a well-formed IDX file.</exception>
     public static (float[] Data, int[] Shape) ReadFloats(string path, float divisor = 1f)
     {
-        if (!(divisor != 0f && float.IsFinite(divisor)))
-            throw new ArgumentOutOfRangeException(nameof(divisor), $"divisor must be a finite non-zero number, got {divisor}");
-        using var stream = OpenDecoded(path);
-        var (type, shape, count) = ReadHeader(stream, path);
+        CheckDivisor(divisor);
+        using var file = OpenFile(path);
+        return ReadFloats(file, path, divisor);
+    }
+
+    /// <summary>
+    /// Reads IDX data of any supported element type (raw or gzip) from a seekable <paramref name="stream"/> as
+    /// floats divided by <paramref name="divisor"/>; <paramref name="source"/> names it in errors.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The data is not a well-formed IDX file.</exception>
+    public static (float[] Data, int[] Shape) ReadFloats(Stream stream, string source, float divisor = 1f)
+    {
+        CheckDivisor(divisor);
+        var decoded = Decoded(stream, source, out long maxBytes, out bool gzip);
+        try
+        {
+            return ReadFloats(decoded, source, divisor, maxBytes, gzip);
+        }
+        finally
+        {
+            if (gzip) decoded.Dispose();
+        }
+    }
+
+    private static (float[] Data, int[] Shape) ReadFloats(Stream decoded, string source, float divisor, long maxBytes, bool gzip)
+    {
+        var (type, shape, count) = ReadHeader(decoded, source);
         int elementBytes = ElementBytes(type);
         long byteCount = count * elementBytes;
-        var data = GC.AllocateUninitializedArray<float>(checked((int)count));
+        CheckFits(source, shape, count, elementBytes, maxBytes, gzip);
+        var data = GC.AllocateUninitializedArray<float>((int)count);
 
         // Decoding chunk by chunk keeps the peak memory at the float array alone; a full byte copy of
         // a 47 MB image file would double it for nothing.
@@ -82,8 +122,8 @@ public static class Idx
             while (done < byteCount)
             {
                 int want = (int)Math.Min(ChunkBytes, byteCount - done);
-                int got = ReadFully(stream, chunk.AsSpan(0, want), path);
-                if (got < want) throw Truncated(path, shape, count, elementBytes, done + got);
+                int got = ReadFully(decoded, chunk.AsSpan(0, want), source);
+                if (got < want) throw Truncated(source, shape, count, elementBytes, done + got);
                 Decode(type, chunk.AsSpan(0, want), data.AsSpan((int)(done / elementBytes), want / elementBytes), table, divisor);
                 done += want;
             }
@@ -92,7 +132,7 @@ public static class Idx
         {
             ArrayPool<byte>.Shared.Return(chunk);
         }
-        EnsureAtEnd(stream, path, shape, count, elementBytes);
+        EnsureAtEnd(decoded, source, shape, count, elementBytes);
         return (data, shape);
     }
 
@@ -120,23 +160,51 @@ public static class Idx
         output.Write(data);
     }
 
-    private static Stream OpenDecoded(string path)
+    private static void CheckDivisor(float divisor)
     {
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, ChunkBytes, FileOptions.SequentialScan);
-        try
+        if (!(divisor != 0f && float.IsFinite(divisor)))
+            throw new ArgumentOutOfRangeException(nameof(divisor), $"divisor must be a finite non-zero number, got {divisor}");
+    }
+
+    private static FileStream OpenFile(string path) =>
+        new(path, FileMode.Open, FileAccess.Read, FileShare.Read, ChunkBytes, FileOptions.SequentialScan);
+
+    /// <summary>Deflate never expands more than 1032 to 1, so a gzip file of n bytes decompresses to at most 1032·n.</summary>
+    private const long MaxGzipRatio = 1032;
+
+    /// <summary>
+    /// The stream to parse from the current position: a decompressing view when the data starts with the gzip signature,
+    /// else the stream itself (left open). <paramref name="maxBytes"/> is the most the data can hold, so that no size
+    /// field can make the reader allocate more than the file could fill.
+    /// </summary>
+    private static Stream Decoded(Stream stream, string source, out long maxBytes, out bool gzip)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanSeek) throw new ArgumentException($"{source}: IDX data must come from a seekable stream", nameof(stream));
+        long start = stream.Position;
+        long length = stream.Length - start;
+        Span<byte> signature = stackalloc byte[2];
+        int n = stream.ReadAtLeast(signature, 2, throwOnEndOfStream: false);
+        stream.Position = start;
+        if (n == 2 && signature[0] == 0x1F && signature[1] == 0x8B)
         {
-            Span<byte> signature = stackalloc byte[2];
-            int n = file.ReadAtLeast(signature, 2, throwOnEndOfStream: false);
-            file.Position = 0;
-            if (n == 2 && signature[0] == 0x1F && signature[1] == 0x8B)
-                return new GZipStream(file, CompressionMode.Decompress, leaveOpen: false);
-            return file;
+            gzip = true;
+            maxBytes = length > long.MaxValue / MaxGzipRatio ? long.MaxValue : length * MaxGzipRatio;
+            return new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
         }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
+        gzip = false;
+        maxBytes = length;
+        return stream;
+    }
+
+    /// <summary>Refuses a header whose data could not be in the file before anything is allocated for it.</summary>
+    private static void CheckFits(string source, int[] shape, long count, int elementBytes, long maxBytes, bool gzip)
+    {
+        long room = Math.Max(0, maxBytes - (4 + 4L * shape.Length));
+        if (count * elementBytes > room)
+            throw Error(source, gzip
+                ? $"truncated: header says {FormatShape(shape)} = {count * elementBytes} bytes of data but a gzip file of this size decompresses to at most {room}"
+                : $"truncated: header says {FormatShape(shape)} = {count * elementBytes} bytes of data but the file holds {room}");
     }
 
     private static (IdxElementType Type, int[] Shape, long Count) ReadHeader(Stream stream, string path)
@@ -255,5 +323,5 @@ public static class Idx
 
     private static string FormatShape(ReadOnlySpan<int> shape) => string.Join("×", shape.ToArray());
 
-    private static InvalidDataException Error(string path, string problem) => new($"{path}: {problem}");
+    private static InvalidDataException Error(string path, string problem) => new(Printable.Escape($"{path}: {problem}"));
 }

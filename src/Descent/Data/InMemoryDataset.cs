@@ -309,7 +309,7 @@ public sealed class InMemoryDataset : Dataset
             }
             else if (resolved[i] < 1)
                 throw new ArgumentException($"sample shape dimensions must be positive (or one -1), got {ShapeUtil.Format(shape)}", nameof(shape));
-            else known *= resolved[i];
+            else known = Math.Min(known * resolved[i], 1L << 32); // saturated above any array size, so a huge shape cannot wrap around to a matching one
         }
         bool fits = inferAt >= 0 ? SampleSize % known == 0 : known == SampleSize;
         if (!fits)

@@ -58,25 +58,42 @@ public sealed record ModelSpec
     }
 
     /// <summary>The number of values (parameters and buffers) the built network holds, computed without building it.</summary>
+    /// <exception cref="ArgumentException">The description is invalid, or its size does not fit in a <see cref="long"/>.</exception>
     public long StateSize()
     {
         Validate();
-        long bn(long c) => BatchNorm ? 4 * c + 1 : 0;
-        if (Kind == "cnn")
+        try
         {
-            long c = InputShape[0], flat = 64L * (InputShape[1] / 4) * (InputShape[2] / 4);
-            return 32 * c * 9 + 32 + bn(32) + 64 * 32 * 9 + 64 + bn(64) + flat * 128 + 128 + bn(128) + 128L * Outputs + Outputs;
+            return CountState();
         }
-        long total = 0, previous = InputSize;
-        foreach (int h in Hidden)
+        catch (OverflowException)
         {
-            total += previous * h + h + bn(h);
-            previous = h;
+            throw new ArgumentException($"the {Kind} architecture (input_shape {ShapeUtil.Format(InputShape)}, hidden [{string.Join(", ", Hidden)}], outputs {Outputs}) holds more values than can be counted");
         }
-        return total + previous * Outputs + Outputs;
     }
 
-    private long InputSize => InputShape.Aggregate(1L, (a, b) => a * b);
+    private long CountState()
+    {
+        checked
+        {
+            long bn(long c) => BatchNorm ? 4 * c + 1 : 0;
+            if (Kind == "cnn")
+            {
+                long c = InputShape[0], flat = 64L * (InputShape[1] / 4) * (InputShape[2] / 4);
+                return 32 * c * 9 + 32 + bn(32) + 64 * 32 * 9 + 64 + bn(64) + flat * 128 + 128 + bn(128) + 128L * Outputs + Outputs;
+            }
+            long total = 0, previous = InputSize;
+            foreach (int h in Hidden)
+            {
+                total += previous * h + h + bn(h);
+                previous = h;
+            }
+            return total + previous * Outputs + Outputs;
+        }
+    }
+
+    /// <summary>The product of <see cref="InputShape"/>, saturated at <see cref="long.MaxValue"/> so that a huge shape cannot wrap around to a small one.</summary>
+    private long InputSize => InputShape.Aggregate(1L, (a, b) => a > long.MaxValue / Math.Max(b, 1) ? long.MaxValue : a * b);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first value that is out of range.</summary>
     public void Validate()
@@ -90,6 +107,8 @@ public sealed record ModelSpec
         if (Kind != "mlp" && Hidden.Length > 0) throw new ArgumentException($"a {Kind} model has no hidden sizes, got [{string.Join(", ", Hidden)}]");
         if (Kind == "cnn" && (InputShape.Length != 3 || InputShape[1] < 4 || InputShape[2] < 4))
             throw new ArgumentException($"a cnn model needs input_shape [channels, height, width] with height and width at least 4, got {ShapeUtil.Format(InputShape)}");
+        if (Kind == "cnn" && 64L * (InputShape[1] / 4) * (InputShape[2] / 4) > int.MaxValue)
+            throw new ArgumentException($"a cnn model on input_shape {ShapeUtil.Format(InputShape)} would flatten to more than {int.MaxValue} features");
         if (!Activations.Names.Contains(Activation)) throw new ArgumentException($"unknown activation '{Activation}' (expected one of: {string.Join(", ", Activations.Names)})");
         Functional.CheckDropoutProbability(Dropout);
     }
@@ -107,7 +126,7 @@ public sealed record ModelSpec
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
         {
-            throw new InvalidDataException($"the model description is not valid JSON ({e.Message})");
+            throw new InvalidDataException(Printable.Escape($"the model description is not valid JSON ({e.Message})"));
         }
         if (spec is null) throw new InvalidDataException("the model description is empty");
         try
@@ -116,7 +135,7 @@ public sealed record ModelSpec
         }
         catch (ArgumentException e)
         {
-            throw new InvalidDataException($"the model description is invalid: {e.Message}");
+            throw new InvalidDataException(Printable.Escape($"the model description is invalid: {e.Message}"));
         }
         return spec;
     }
@@ -139,9 +158,17 @@ public sealed record ModelFile(ModelSpec Spec, Sequential Model, IReadOnlyDictio
     /// <exception cref="InvalidDataException">The file is not valid safetensors, has no architecture, or its tensors do not fit it.</exception>
     public static ModelFile Load(string path)
     {
-        var file = Safetensors.Read(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        return Load(stream, path);
+    }
+
+    /// <summary>Rebuilds the network described in model-file data read from a seekable <paramref name="stream"/>; <paramref name="path"/> names it in errors.</summary>
+    /// <exception cref="InvalidDataException">The data is not valid safetensors, has no architecture, or its tensors do not fit it.</exception>
+    public static ModelFile Load(Stream stream, string path)
+    {
+        var file = Safetensors.Read(stream, path);
         if (!file.Metadata.TryGetValue(ModelSpec.MetadataKey, out var json))
-            throw new InvalidDataException($"{path}: the file records no architecture (no '{ModelSpec.MetadataKey}' in its metadata); load it into a model you build with Module.Load");
+            throw Invalid(path, $"the file records no architecture (no '{ModelSpec.MetadataKey}' in its metadata); load it into a model you build with Module.Load");
         ModelSpec spec;
         try
         {
@@ -149,11 +176,19 @@ public sealed record ModelFile(ModelSpec Spec, Sequential Model, IReadOnlyDictio
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
+            throw Invalid(path, $"{e.Message}", e);
         }
         // Checked before building, so a hostile description cannot make Descent allocate more than the file holds.
-        long held = file.Tensors.Values.Sum(t => (long)t.Numel), needed = spec.StateSize();
-        if (needed != held) throw new InvalidDataException($"{path}: the recorded {spec.Kind} architecture holds {needed} values but the file holds {held}");
+        long held = file.Tensors.Values.Sum(t => (long)t.Numel), needed;
+        try
+        {
+            needed = spec.StateSize();
+        }
+        catch (ArgumentException e)
+        {
+            throw Invalid(path, $"{e.Message}", e);
+        }
+        if (needed != held) throw Invalid(path, $"the recorded {spec.Kind} architecture holds {needed} values but the file holds {held}");
         var model = spec.Build();
         try
         {
@@ -161,9 +196,11 @@ public sealed record ModelFile(ModelSpec Spec, Sequential Model, IReadOnlyDictio
         }
         catch (ArgumentException e)
         {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
+            throw Invalid(path, $"{e.Message}", e);
         }
         model.Eval();
         return new ModelFile(spec, model, file.Metadata);
     }
+
+    private static InvalidDataException Invalid(string path, string problem, Exception? inner = null) => new(Printable.Escape($"{path}: {problem}"), inner);
 }

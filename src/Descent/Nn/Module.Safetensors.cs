@@ -10,7 +10,7 @@ public abstract partial class Module
     /// </summary>
     /// <param name="path">The file to write (conventionally <c>*.safetensors</c>).</param>
     /// <param name="metadata">Strings stored in the header's <c>__metadata__</c>, e.g. <see cref="ModelSpec.MetadataKey"/>
-    /// with the architecture, so that <see cref="ModelFile.Load"/> can rebuild the model from the file alone.</param>
+    /// with the architecture, so that <see cref="ModelFile.Load(string)"/> can rebuild the model from the file alone.</param>
     public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var tensors = NamedParameters().Select(p => KeyValuePair.Create(p.Name, (Tensor)p.Parameter))
@@ -33,7 +33,7 @@ public abstract partial class Module
         }
         catch (ArgumentException e)
         {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
+            throw new InvalidDataException(Printable.Escape($"{path}: {e.Message}"), e);
         }
         return file.Metadata;
     }

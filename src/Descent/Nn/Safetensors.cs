@@ -122,6 +122,18 @@ public static class Safetensors
     public static SafetensorsFile Read(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        return Read(stream, path);
+    }
+
+    /// <summary>
+    /// Reads safetensors data from a seekable <paramref name="stream"/> (from its start to its end); <paramref name="path"/>
+    /// names it in errors. Throws <see cref="InvalidDataException"/> when it is not a valid file.
+    /// </summary>
+    public static SafetensorsFile Read(Stream stream, string path)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanSeek) throw new ArgumentException($"{path}: safetensors data must come from a seekable stream", nameof(stream));
+        stream.Position = 0;
         long fileLength = stream.Length;
         if (fileLength < 8) throw Invalid(path, $"the file is {fileLength} bytes, too short for the 8-byte header length");
         Span<byte> lengthBytes = stackalloc byte[8];
@@ -258,5 +270,5 @@ public static class Safetensors
         return new Entry(name, int64, shape, (int)numel, begin, end);
     }
 
-    private static InvalidDataException Invalid(string path, string problem) => new($"{path}: not a valid safetensors file: {problem}");
+    private static InvalidDataException Invalid(string path, string problem) => new(Printable.Escape($"{path}: not a valid safetensors file: {problem}"));
 }

@@ -46,7 +46,7 @@ public static partial class Functional
                 infer = i;
             }
             else if (r[i] < 0) throw new ArgumentException($"invalid dimension {r[i]} in shape {ShapeUtil.Format(shape)}");
-            else known *= r[i];
+            else known = Math.Min(known * r[i], 1L << 32); // saturated above any array size, so a huge shape cannot wrap around to a matching one
         }
         if (infer >= 0)
         {

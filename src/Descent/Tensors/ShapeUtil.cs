@@ -5,13 +5,18 @@ public static class ShapeUtil
 {
     public static int Numel(ReadOnlySpan<int> shape)
     {
-        long n = 1;
         foreach (var d in shape)
         {
             if (d < 0) throw new ArgumentException($"negative dimension in shape {Format(shape)}");
-            n *= d;
+            if (d == 0) return 0;
         }
-        if (n > Array.MaxLength) throw new ArgumentException($"shape {Format(shape)} has too many elements");
+        // Checked after every factor: each is below 2^31, so the product cannot wrap around between two checks.
+        long n = 1;
+        foreach (var d in shape)
+        {
+            n *= d;
+            if (n > Array.MaxLength) throw new ArgumentException($"shape {Format(shape)} has too many elements");
+        }
         return (int)n;
     }
 

@@ -25,12 +25,12 @@ public sealed record CheckpointInfo(int Epoch, long Step, IReadOnlyDictionary<st
 /// per-element state under <c>optimizer.&lt;group&gt;.&lt;name&gt;</c> (<c>optimizer.0.exp_avg</c>), and in its metadata
 /// (<see cref="MetadataKey"/>) the counters, the optimizer's hyperparameters and scalar state, the schedule's state
 /// and the calling thread's <see cref="Rng"/> state, as JSON. Floats are stored bit for bit and doubles in their
-/// shortest round-trip form, so <see cref="Load"/> followed by the remaining steps gives the same bits as never stopping.
+/// shortest round-trip form, so <see cref="Load(string, Module, Optimizer, LRScheduler?)"/> followed by the remaining steps gives the same bits as never stopping.
 /// </para>
 /// <para>
 /// Each checkpoint is written atomically (temporary file, flush, rename, directory flush), so a crash at any instant
 /// leaves every earlier checkpoint intact; only then are the oldest ones beyond <c>keep</c> deleted.
-/// <see cref="Load"/> checks the whole file before it changes anything, and on any failure leaves the model, optimizer,
+/// <see cref="Load(string, Module, Optimizer, LRScheduler?)"/> checks the whole file before it changes anything, and on any failure leaves the model, optimizer,
 /// schedule and generator as they were.
 /// </para>
 /// </remarks>
@@ -59,7 +59,7 @@ public static class Checkpoint
     /// <param name="epoch">Epochs completed.</param>
     /// <param name="step">Optimizer steps taken; names the file, so a later checkpoint has a larger step.</param>
     /// <param name="keep">How many checkpoints to keep, newest first (at least 1); null keeps all.</param>
-    /// <param name="metadata">The caller's entries, returned by <see cref="Load"/> in <see cref="CheckpointInfo.Metadata"/>.</param>
+    /// <param name="metadata">The caller's entries, returned by <see cref="Load(string, Module, Optimizer, LRScheduler?)"/> in <see cref="CheckpointInfo.Metadata"/>.</param>
     /// <exception cref="ArgumentException">A weight or optimizer value is NaN or infinite; nothing is written or deleted.</exception>
     public static string Save(string directory, Module model, Optimizer optimizer, LRScheduler? scheduler, int epoch, long step, int? keep = null,
         IReadOnlyDictionary<string, string>? metadata = null)
@@ -127,8 +127,21 @@ public static class Checkpoint
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
-        var file = Safetensors.Read(path);
-        if (!file.Metadata.TryGetValue(MetadataKey, out var json)) throw new InvalidDataException($"{path}: not a Descent checkpoint (no '{MetadataKey}' in its metadata)");
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        return Load(stream, path, model, optimizer, scheduler);
+    }
+
+    /// <summary>
+    /// <see cref="Load(string, Module, Optimizer, LRScheduler?)"/> from checkpoint data in a seekable <paramref name="stream"/>;
+    /// <paramref name="path"/> names it in errors.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The data is not a checkpoint, or does not fit; nothing is changed then.</exception>
+    public static CheckpointInfo Load(Stream stream, string path, Module model, Optimizer optimizer, LRScheduler? scheduler)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        var file = Safetensors.Read(stream, path);
+        if (!file.Metadata.TryGetValue(MetadataKey, out var json)) throw Invalid(path, $"not a Descent checkpoint (no '{MetadataKey}' in its metadata)");
 
         var modelState = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var buffers = new Dictionary<string, float[]>(StringComparer.Ordinal);
@@ -136,7 +149,7 @@ public static class Checkpoint
         {
             if (name.StartsWith(ModelPrefix, StringComparison.Ordinal)) modelState[name[ModelPrefix.Length..]] = tensor;
             else if (name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) buffers[name[OptimizerPrefix.Length..]] = tensor.ToArray();
-            else throw new InvalidDataException($"{path}: unexpected tensor '{name}' in a checkpoint");
+            else throw Invalid(path, $"unexpected tensor '{name}' in a checkpoint");
         }
 
         int epoch;
@@ -152,7 +165,7 @@ public static class Checkpoint
             var o = Required(record, "optimizer").AsObject();
             var groups = Required(o, "param_groups").AsArray();
             if (groups.Count != optimizer.GroupOptions.Count)
-                throw new InvalidDataException($"{path}: the checkpoint's optimizer has {groups.Count} parameter groups but this one has {optimizer.GroupOptions.Count}");
+                throw Invalid(path, $"the checkpoint's optimizer has {groups.Count} parameter groups but this one has {optimizer.GroupOptions.Count}");
             var options = groups.Select((g, i) => (OptimizerOptions)(g.Deserialize(optimizer.GroupOptions[i].GetType(), Json) ?? throw new JsonException($"parameter group {i} is empty"))).ToList();
             foreach (var option in options) option.Validate();
             optimizerState = new OptimizerStateDict(Required(o, "name").GetValue<string>(), Required(o, "step").GetValue<long>(), options,
@@ -164,10 +177,10 @@ public static class Checkpoint
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or NotSupportedException or ArgumentException)
         {
-            throw new InvalidDataException($"{path}: the checkpoint record is malformed ({e.Message})", e);
+            throw Invalid(path, $"the checkpoint record is malformed ({e.Message})", e);
         }
         if (scheduler is null != scheduleState is null)
-            throw new InvalidDataException($"{path}: the checkpoint was saved {(scheduleState is null ? "without" : "with")} a learning-rate schedule, but one is {(scheduler is null ? "not " : "")}given");
+            throw Invalid(path, $"the checkpoint was saved {(scheduleState is null ? "without" : "with")} a learning-rate schedule, but one is {(scheduler is null ? "not " : "")}given");
 
         // Everything is restored or nothing: on any refusal the previous values go back.
         var modelBefore = model.StateDict();
@@ -187,10 +200,12 @@ public static class Checkpoint
             optimizer.LoadStateDict(optimizerBefore);
             if (scheduler is not null) scheduler.LoadStateDict(scheduleBefore!);
             Rng.SetState(rngBefore);
-            throw new InvalidDataException($"{path}: the checkpoint does not fit: {e.Message}", e);
+            throw Invalid(path, $"the checkpoint does not fit: {e.Message}", e);
         }
         return new CheckpointInfo(epoch, step, file.Metadata.Where(p => p.Key != MetadataKey).ToDictionary(StringComparer.Ordinal));
     }
+
+    private static InvalidDataException Invalid(string path, string problem, Exception? inner = null) => new(Printable.Escape($"{path}: {problem}"), inner);
 
     private static JsonNode Required(JsonObject o, string key) => o[key] ?? throw new JsonException($"'{key}' is missing");
 
