@@ -155,6 +155,12 @@ internal static class TrainCommand
                 Outputs = prepared.Outputs, Activation = settings.Activation.ToLowerInvariant(), BatchNorm = settings.BatchNorm, Dropout = settings.Dropout,
             };
             var metadata = new Dictionary<string, string> { ["descent.dataset"] = data.Name };
+            if (prepared.Standardizer is { } inputs)
+            {
+                // The built-in datasets' input standardization, as transforms.Normalize(mean, std) would take it.
+                metadata["descent.input_mean"] = string.Join(",", inputs.Mean.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+                metadata["descent.input_std"] = string.Join(",", inputs.Std.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+            }
             if ((data.Table?.Preprocessing.ToJson() ?? data.Images?.Preprocessing.ToJson()) is { } preprocessing) metadata[PredictCommand.PreprocessingKey] = preprocessing;
             Nn.ModelFile.Save(savePath, model, spec, metadata);
             stdout.WriteLine($"saved the model to {savePath}");

@@ -12,6 +12,9 @@ public sealed record PreparedData(Dataset Train, Dataset? Validation, Dataset Te
     /// <summary>Classification or regression (the training split's task).</summary>
     public TaskKind Task => Train.Task;
 
+    /// <summary>The input standardization fitted on the training split (what new inputs must go through too), or null when none was applied.</summary>
+    public Standardizer? Standardizer { get; init; }
+
     /// <summary>The model's output width: the number of classes, or the number of regression targets.</summary>
     public int Outputs => Task == TaskKind.Classification ? NumClasses : Train.TargetSize;
 
@@ -69,6 +72,6 @@ public static class DataPreparation
             test = test.WithSampleShape(1, side, side);
             validation = validation?.WithSampleShape(1, side, side);
         }
-        return new PreparedData(train, validation, test, train.NumClasses);
+        return new PreparedData(train, validation, test, train.NumClasses) { Standardizer = standardizer };
     }
 }

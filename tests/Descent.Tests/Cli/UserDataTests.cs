@@ -302,6 +302,10 @@ public sealed class UserDataTests : IDisposable
     {
         string model = Path.Combine(_dir, "digits.safetensors");
         Assert.Equal(0, Run("train", "--epochs", "1", "--save", model).Code);
+        // A built-in dataset's model records its input standardization: 64 per-pixel means and stds for the digits.
+        var metadata = Descent.Nn.Safetensors.Read(model).Metadata;
+        Assert.Equal(64, metadata["descent.input_mean"].Split(',').Length);
+        Assert.All(metadata["descent.input_std"].Split(','), v => Assert.True(double.Parse(v, CultureInfo.InvariantCulture) > 0));
         var (code, _, err) = Run("predict", "--model", model, "--data", Write("x.csv", "a\n1\n"));
         Assert.Equal(2, code);
         Assert.Contains("built-in digits", err);
