@@ -1,0 +1,123 @@
+using Descent.Autodiff;
+using Descent.Data;
+using Descent.Nn;
+using Descent.Training;
+
+namespace Descent.Lab.Doctor;
+
+/// <summary>
+/// The checks of the freshly initialized model, on one batch of up to <see cref="BatchSamples"/> training samples: the
+/// loss against what an uninformed model scores, units of a layer that start identical, and how the gradient's size
+/// changes from the last layer to the first.
+/// </summary>
+internal static class InitChecks
+{
+    /// <summary>Samples of the batch the checks run on.</summary>
+    public const int BatchSamples = 256;
+
+    public static IEnumerable<Finding> Run(DoctorSetup setup)
+    {
+        var model = setup.Model();
+        var loss = new Trainer(model, setup.Optimizer(model)).LossFor(setup.Data.Train);
+        var (x, target) = Doctor.SampleBatch(setup.Data.Train, BatchSamples, setup.Seed);
+        var findings = new List<Finding>();
+        findings.AddRange(LossAtInit(model, loss, x, target, setup.Data.Train));
+        findings.AddRange(Symmetry(model));
+        findings.AddRange(GradientsAcrossDepth(model, loss, x, target));
+        return findings;
+    }
+
+    /// <summary>
+    /// <c>loss-at-init</c>: an uninformed classifier scores ln C (uniform probabilities); a regression model that predicts
+    /// zero scores the mean square of the targets. More than 1.5 times ln C (3 times for regression), or under half of
+    /// ln C, means the initial outputs are far too confident or the loss is wired wrongly.
+    /// </summary>
+    private static IEnumerable<Finding> LossAtInit(Module model, LossFunction lossFunction, Tensor x, Tensor target, Dataset train)
+    {
+        double loss;
+        model.Eval();
+        using (Tape.NoGrad()) loss = lossFunction(model.Forward(x), target).Item();
+        model.Train();
+        bool classification = train.Task == TaskKind.Classification;
+        double expected = classification ? Math.Log(train.NumClasses) : target.Data.ToArray().Average(v => (double)v * v);
+        if (!(expected > 0)) yield break;
+        double ratio = loss / expected;
+        bool bad = classification ? !(ratio is >= 0.5 and <= 1.5) : !(ratio <= 3);
+        if (!bad) yield break;
+        string what = classification ? $"ln {train.NumClasses} = {Doctor.F(expected)}, what uniform predictions score" : $"{Doctor.F(expected)}, what predicting zero scores";
+        yield return new Finding("loss-at-init", Severity.Warning,
+            $"The loss at initialization is {Doctor.F(loss)}, {Doctor.F(ratio)} times {what}.",
+            new Dictionary<string, object?> { ["loss"] = Doctor.Round(loss), ["expected"] = Doctor.Round(expected), ["ratio"] = Doctor.Round(ratio), ["samples"] = target.Shape[0] },
+            ratio > 1
+                ? "Initialize with a smaller scale (--init kaiming-normal, or the default torch-default) so that the initial outputs are near zero; zero the last layer's bias."
+                : "Check the loss and the labels: a loss far below chance before training suggests the targets leak into the inputs.");
+    }
+
+    /// <summary>The weight matrices (Linear, Conv2d: rank 2 or more) by parameter name, in forward order.</summary>
+    internal static List<(string Name, Parameter Weight)> Weights(Module model) =>
+        [.. model.NamedParameters().Where(p => p.Parameter.Rank >= 2)];
+
+    /// <summary>
+    /// <c>symmetry</c>: a hidden layer in which more than half of the units (rows of the weight: output features or
+    /// channels) have exactly the weights of another unit. Such units compute the same thing and get the same gradient,
+    /// so they stay identical forever. The last layer is exempt: zero-initializing it is a known good practice.
+    /// </summary>
+    private static IEnumerable<Finding> Symmetry(Module model)
+    {
+        var weights = Weights(model);
+        foreach (var (name, w) in weights.Take(weights.Count - 1))
+        {
+            int units = w.Shape[0], fanIn = w.Numel / units;
+            if (units < 2) continue;
+            var data = w.Data.ToArray();
+            int distinct = Enumerable.Range(0, units).Select(u => new RowKey(data, u * fanIn, fanIn)).Distinct().Count();
+            if (distinct * 2 > units) continue;
+            yield return new Finding("symmetry", Severity.Error,
+                $"Layer {Doctor.LayerOf(name)} starts with only {distinct} distinct unit(s) among {units}: identical units get identical gradients and never differ.",
+                new Dictionary<string, object?> { ["parameter"] = name, ["units"] = units, ["distinct_units"] = distinct },
+                "Initialize the weights randomly (--init kaiming-normal, or the default torch-default) to break the symmetry; only biases may start equal.");
+        }
+    }
+
+    /// <summary>
+    /// <c>vanishing-gradients</c> / <c>exploding-gradients</c>: the root-mean-square gradient of the first weight
+    /// matrix over that of the last, after one backward pass. Below 1e-3 the first layers barely learn; above 1e3 they
+    /// take steps a thousand times larger than the last layer.
+    /// </summary>
+    private static IEnumerable<Finding> GradientsAcrossDepth(Module model, LossFunction lossFunction, Tensor x, Tensor target)
+    {
+        var weights = Weights(model);
+        if (weights.Count < 2) yield break;
+        model.ZeroGrad();
+        lossFunction(model.Forward(x), target).Backward();
+        var rms = weights.Select(w => w.Weight.Grad is { } g ? Math.Sqrt(g.Data.ToArray().Average(v => (double)v * v)) : 0).ToArray();
+        model.ZeroGrad();
+        // A weight without any gradient is the business of symmetry and frozen-parameters; the ratio says nothing then.
+        if (rms.Any(r => !(r > 0) || !double.IsFinite(r))) yield break;
+        double ratio = rms[0] / rms[^1];
+        var perLayer = weights.Select((w, i) => (w.Name, Rms: rms[i])).ToDictionary(p => p.Name, p => (object?)Doctor.Round(p.Rms));
+        var evidence = new Dictionary<string, object?> { ["first_over_last"] = Doctor.Round(ratio), ["grad_rms"] = perLayer };
+        if (ratio < 1e-3)
+            yield return new Finding("vanishing-gradients", Severity.Warning,
+                $"The gradient of the first layer ({weights[0].Name}) is {Doctor.F(ratio)} times that of the last ({weights[^1].Name}): the early layers barely learn.",
+                evidence, "Use ReLU-family activations with Kaiming initialization (--activation relu --init kaiming-normal), or add --batch-norm; avoid sigmoid/tanh in deep stacks.");
+        else if (ratio > 1e3)
+            yield return new Finding("exploding-gradients", Severity.Warning,
+                $"The gradient of the first layer ({weights[0].Name}) is {Doctor.F(ratio)} times that of the last ({weights[^1].Name}): the early layers take huge steps.",
+                evidence, "Initialize with a smaller scale (--init kaiming-normal or xavier-normal), add --batch-norm, or clip gradients (--clip-norm 1).");
+    }
+
+    /// <summary>A unit's weights compared bit for bit.</summary>
+    private readonly struct RowKey(float[] data, int offset, int length) : IEquatable<RowKey>
+    {
+        private ReadOnlySpan<float> Span => data.AsSpan(offset, length);
+        public bool Equals(RowKey other) => Span.SequenceEqual(other.Span);
+        public override bool Equals(object? obj) => obj is RowKey k && Equals(k);
+        public override int GetHashCode()
+        {
+            var h = new HashCode();
+            h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Span));
+            return h.ToHashCode();
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using Descent.Data;
+using Descent.Lab.Plots;
+using Descent.Training;
+
+namespace Descent.Lab.Doctor;
+
+/// <summary>
+/// The learning-rate range test (Smith 2017; fastai's <c>lr_find</c>): a fresh model trains for up to
+/// <see cref="Steps"/> steps while the learning rate grows exponentially from <see cref="MinLr"/> to
+/// <see cref="MaxLr"/>; the smoothed loss falls, bottoms out and blows up. The suggested learning rate is a tenth of
+/// the one at the bottom. <c>lr-too-high</c>: the user's learning rate is past the bottom. <c>lr-too-low</c>: it is
+/// under a thousandth of the bottom, where the loss had not started to fall.
+/// </summary>
+internal static class LrRangeTest
+{
+    public const int Steps = 100;
+    public const double MinLr = 1e-6;
+    public const double MaxLr = 10;
+
+    /// <summary>Stop once the smoothed loss exceeds this multiple of its lowest value.</summary>
+    private const double DivergenceFactor = 4;
+
+    public sealed record Result(IReadOnlyList<Finding> Findings, string? Svg, double? LrAtMinimum);
+
+    public static Result Run(DoctorSetup setup)
+    {
+        var model = setup.Model();
+        var optimizer = setup.Optimizer(model);
+        if (optimizer.RequiresClosure) return new Result([], null, null);
+        double userLr = Doctor.Lr(optimizer);
+        var trainer = new Trainer(model, optimizer);
+        var loader = new DataLoader(setup.Data.Train, setup.BatchSize, shuffle: true, seed: setup.Seed + 3);
+        var curve = new List<(double Lr, double Loss)>();
+        double smoothed = 0, best = double.PositiveInfinity, bestLr = double.NaN;
+        int step = 0;
+        for (int epoch = 1; step < Steps; epoch++)
+        {
+            bool stop = false;
+            foreach (var batch in loader.Epoch(epoch))
+            {
+                double lr = MinLr * Math.Pow(MaxLr / MinLr, (double)step / (Steps - 1));
+                foreach (var options in optimizer.GroupOptions) options.Lr = lr;
+                float loss = trainer.TrainStep(batch.X, batch.Target);
+                step++;
+                if (!float.IsFinite(loss)) { stop = true; break; }
+                smoothed = 0.9 * smoothed + 0.1 * loss;
+                double debiased = smoothed / (1 - Math.Pow(0.9, step));
+                curve.Add((lr, debiased));
+                if (debiased < best) (best, bestLr) = (debiased, lr);
+                if (debiased > DivergenceFactor * best || step == Steps) { stop = true; break; }
+            }
+            if (stop || loader.Count == 0) break;
+        }
+        Autodiff.Tape.Clear();
+        if (curve.Count < 5) return new Result([], null, null);
+        double suggested = bestLr / 10;
+        var evidence = new Dictionary<string, object?>
+        {
+            ["lr"] = userLr, ["lr_at_minimum"] = Doctor.Round(bestLr), ["suggested_lr"] = Doctor.Round(suggested),
+            ["suggested_range"] = new[] { Doctor.Round(bestLr / 100), Doctor.Round(bestLr / 3) }, ["steps"] = step,
+        };
+        var findings = new List<Finding>();
+        string range = $"{Doctor.F(bestLr / 100)}–{Doctor.F(bestLr / 3)}";
+        if (userLr > bestLr)
+            findings.Add(new Finding("lr-too-high", Severity.Warning,
+                $"The learning rate {Doctor.F(userLr)} is past the bottom of the range test's loss curve (at {Doctor.F(bestLr)}), where the loss grows instead of falling.",
+                evidence, $"Lower the learning rate to about {Doctor.F(suggested)} (--lr {Doctor.F(suggested)}; the test suggests {range})."));
+        else if (userLr < bestLr / 1000)
+            findings.Add(new Finding("lr-too-low", Severity.Warning,
+                $"The learning rate {Doctor.F(userLr)} is over a thousand times below the bottom of the range test's loss curve (at {Doctor.F(bestLr)}): training will crawl.",
+                evidence, $"Raise the learning rate to about {Doctor.F(suggested)} (--lr {Doctor.F(suggested)}; the test suggests {range})."));
+        var svg = LineChart.Svg($"Learning-rate range test (suggested {Doctor.F(suggested)}, yours {Doctor.F(userLr)})", "log10 learning rate", "smoothed loss",
+            [new Series("loss", [.. curve.Select(p => (Math.Log10(p.Lr), p.Loss))]),
+             new Series("your lr", [(Math.Log10(userLr), curve.Min(p => p.Loss)), (Math.Log10(userLr), curve.Max(p => p.Loss))]),
+             new Series("suggested", [(Math.Log10(suggested), curve.Min(p => p.Loss)), (Math.Log10(suggested), curve.Max(p => p.Loss))])],
+            logY: true);
+        return new Result(findings, svg, bestLr);
+    }
+}
