@@ -69,7 +69,7 @@ internal static class DoctorCommand
         foreach (var f in report.Findings)
         {
             stdout.WriteLine($"{f.Severity.ToString().ToLowerInvariant()}  {f.Id}: {f.Message}");
-            stdout.WriteLine($"    evidence: {JsonSerializer.Serialize(f.Evidence)}");
+            stdout.WriteLine($"    evidence: {JsonSerializer.Serialize(f.Evidence, JsonOptions)}");
             stdout.WriteLine($"    fix: {f.Fix}");
         }
         if (report.Skipped.Count > 0) stdout.WriteLine($"skipped (over the budget): {string.Join(", ", report.Skipped)}");
@@ -97,5 +97,8 @@ internal static class DoctorCommand
         },
         ["skipped"] = report.Skipped,
         ["seconds"] = Math.Round(report.Seconds, 3),
-    });
+    }, JsonOptions);
+
+    /// <summary>A diverged loss is evidence too: NaN and infinities are written as the strings "NaN", "Infinity".</summary>
+    private static readonly JsonSerializerOptions JsonOptions = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 }

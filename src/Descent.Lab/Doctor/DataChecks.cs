@@ -148,12 +148,12 @@ internal static class DataChecks
         var testSample = Doctor.Materialize(test, MaxSamples, seed);
         int d = train.SampleSize;
         if (test.SampleSize != d || testSample.Count == 0) yield break;
-        var seen = new HashSet<SampleKey>();
-        for (int i = 0; i < trainSample.Count; i++) seen.Add(new SampleKey(trainSample.Features, i * d, d));
+        var seen = new HashSet<FloatsKey>();
+        for (int i = 0; i < trainSample.Count; i++) seen.Add(new FloatsKey(trainSample.Features, i * d, d));
         int duplicates = 0, first = -1;
         for (int i = 0; i < testSample.Count; i++)
         {
-            if (!seen.Contains(new SampleKey(testSample.Features, i * d, d))) continue;
+            if (!seen.Contains(new FloatsKey(testSample.Features, i * d, d))) continue;
             duplicates++;
             if (first < 0) first = i;
         }
@@ -162,19 +162,5 @@ internal static class DataChecks
             $"{duplicates} of {testSample.Count} test samples also appear in the training split, so the test accuracy overstates generalization.",
             new Dictionary<string, object?> { ["duplicates"] = duplicates, ["test_samples_checked"] = testSample.Count, ["fraction"] = Doctor.Round((double)duplicates / testSample.Count) },
             "Remove duplicates before splitting (deduplicate the rows), so that no test sample is also a training sample.");
-    }
-
-    /// <summary>A sample's inputs compared bit for bit.</summary>
-    private readonly struct SampleKey(float[] data, int offset, int length) : IEquatable<SampleKey>
-    {
-        private ReadOnlySpan<float> Span => data.AsSpan(offset, length);
-        public bool Equals(SampleKey other) => Span.SequenceEqual(other.Span);
-        public override bool Equals(object? obj) => obj is SampleKey k && Equals(k);
-        public override int GetHashCode()
-        {
-            var h = new HashCode();
-            h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Span));
-            return h.ToHashCode();
-        }
     }
 }

@@ -95,3 +95,17 @@ public static class Doctor
     /// <summary>The layer a dotted parameter name belongs to (<c>2.weight</c> → <c>2</c>).</summary>
     internal static string LayerOf(string parameterName) => parameterName.Contains('.') ? parameterName[..parameterName.LastIndexOf('.')] : parameterName;
 }
+
+/// <summary>A run of floats (a sample's inputs, a unit's weights) compared bit for bit, as a hash key.</summary>
+internal readonly struct FloatsKey(float[] data, int offset, int length) : IEquatable<FloatsKey>
+{
+    private ReadOnlySpan<float> Span => data.AsSpan(offset, length);
+    public bool Equals(FloatsKey other) => Span.SequenceEqual(other.Span);
+    public override bool Equals(object? obj) => obj is FloatsKey k && Equals(k);
+    public override int GetHashCode()
+    {
+        var h = new HashCode();
+        h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Span));
+        return h.ToHashCode();
+    }
+}

@@ -65,18 +65,22 @@ internal static class InitChecks
     private static IEnumerable<Finding> Symmetry(Module model)
     {
         var weights = Weights(model);
+        var layers = new Dictionary<string, object?>();
         foreach (var (name, w) in weights.Take(weights.Count - 1))
         {
             int units = w.Shape[0], fanIn = w.Numel / units;
             if (units < 2) continue;
             var data = w.Data.ToArray();
-            int distinct = Enumerable.Range(0, units).Select(u => new RowKey(data, u * fanIn, fanIn)).Distinct().Count();
-            if (distinct * 2 > units) continue;
-            yield return new Finding("symmetry", Severity.Error,
-                $"Layer {Doctor.LayerOf(name)} starts with only {distinct} distinct unit(s) among {units}: identical units get identical gradients and never differ.",
-                new Dictionary<string, object?> { ["parameter"] = name, ["units"] = units, ["distinct_units"] = distinct },
-                "Initialize the weights randomly (--init kaiming-normal, or the default torch-default) to break the symmetry; only biases may start equal.");
+            int distinct = Enumerable.Range(0, units).Select(u => new FloatsKey(data, u * fanIn, fanIn)).Distinct().Count();
+            if (distinct * 2 <= units) layers[name] = new Dictionary<string, int> { ["units"] = units, ["distinct_units"] = distinct };
         }
+        if (layers.Count == 0) yield break;
+        string first = layers.Keys.First();
+        var firstCounts = (Dictionary<string, int>)layers[first]!;
+        yield return new Finding("symmetry", Severity.Error,
+            $"{layers.Count} hidden layer(s) start with identical units ({first}: {firstCounts["distinct_units"]} distinct among {firstCounts["units"]}): identical units get identical gradients and never differ.",
+            new Dictionary<string, object?> { ["parameters"] = layers },
+            "Initialize the weights randomly (--init kaiming-normal, or the default torch-default) to break the symmetry; only biases may start equal.");
     }
 
     /// <summary>
@@ -105,19 +109,5 @@ internal static class InitChecks
             yield return new Finding("exploding-gradients", Severity.Warning,
                 $"The gradient of the first layer ({weights[0].Name}) is {Doctor.F(ratio)} times that of the last ({weights[^1].Name}): the early layers take huge steps.",
                 evidence, "Initialize with a smaller scale (--init kaiming-normal or xavier-normal), add --batch-norm, or clip gradients (--clip-norm 1).");
-    }
-
-    /// <summary>A unit's weights compared bit for bit.</summary>
-    private readonly struct RowKey(float[] data, int offset, int length) : IEquatable<RowKey>
-    {
-        private ReadOnlySpan<float> Span => data.AsSpan(offset, length);
-        public bool Equals(RowKey other) => Span.SequenceEqual(other.Span);
-        public override bool Equals(object? obj) => obj is RowKey k && Equals(k);
-        public override int GetHashCode()
-        {
-            var h = new HashCode();
-            h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Span));
-            return h.ToHashCode();
-        }
     }
 }

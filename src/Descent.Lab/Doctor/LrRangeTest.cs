@@ -8,7 +8,7 @@ namespace Descent.Lab.Doctor;
 /// The learning-rate range test (Smith 2017; fastai's <c>lr_find</c>): a fresh model trains for up to
 /// <see cref="Steps"/> steps while the learning rate grows exponentially from <see cref="MinLr"/> to
 /// <see cref="MaxLr"/>; the smoothed loss falls, bottoms out and blows up. The suggested learning rate is a tenth of
-/// the one at the bottom. <c>lr-too-high</c>: the user's learning rate is past the bottom. <c>lr-too-low</c>: it is
+/// the one at the bottom. A curve whose minimum is not a tenth below its start is inconclusive and makes no finding. <c>lr-too-high</c>: the user's learning rate is past the bottom. <c>lr-too-low</c>: it is
 /// under a thousandth of the bottom, where the loss had not started to fall.
 /// </summary>
 internal static class LrRangeTest
@@ -61,7 +61,11 @@ internal static class LrRangeTest
         };
         var findings = new List<Finding>();
         string range = $"{Doctor.F(bestLr / 100)}–{Doctor.F(bestLr / 3)}";
-        if (userLr > bestLr)
+        // A curve that never falls by a tenth says nothing about where the learning rate should be.
+        bool conclusive = best < 0.9 * curve[0].Loss;
+        evidence["conclusive"] = conclusive;
+        if (!conclusive) { }
+        else if (userLr > bestLr)
             findings.Add(new Finding("lr-too-high", Severity.Warning,
                 $"The learning rate {Doctor.F(userLr)} is past the bottom of the range test's loss curve (at {Doctor.F(bestLr)}), where the loss grows instead of falling.",
                 evidence, $"Lower the learning rate to about {Doctor.F(suggested)} (--lr {Doctor.F(suggested)}; the test suggests {range})."));

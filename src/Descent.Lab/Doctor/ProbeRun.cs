@@ -159,7 +159,11 @@ internal static class ProbeRun
     /// </summary>
     private static IEnumerable<Finding> Activations(Module model, Tensor x)
     {
-        var findings = new List<Finding>();
+        var deadLayers = new Dictionary<string, object?>();
+        var saturatedLayers = new Dictionary<string, object?>();
+        (string Layer, int Dead, int Units) worstDead = ("", 0, 1);
+        (string Layer, string Activation, double Fraction) worstSaturated = ("", "", 0);
+        int samples = x.Shape[0];
         model.Eval();
         using (Tape.NoGrad())
         {
@@ -168,34 +172,38 @@ internal static class ProbeRun
                 x = layer.Forward(x);
                 if (layer is ReLU && x.Rank >= 2)
                 {
-                    int n = x.Shape[0], units = x.Shape[1], per = x.Numel / (n * units);
+                    int units = x.Shape[1], per = x.Numel / (samples * units);
                     var alive = new bool[units];
                     var d = x.Data;
                     for (int i = 0; i < d.Length; i++)
                         if (d[i] > 0) alive[i / per % units] = true;
                     int dead = alive.Count(a => !a);
-                    if (dead * 10 > units * 4)
-                        findings.Add(new Finding("dead-units", Severity.Warning,
-                            $"{dead} of the {units} ReLU units of layer {name} are never active on a batch of {n} samples: they pass no gradient and never recover.",
-                            new Dictionary<string, object?> { ["layer"] = name, ["dead"] = dead, ["units"] = units, ["samples"] = n },
-                            "Lower the learning rate (large steps push units dead), use --activation leaky-relu or gelu, or --init kaiming-normal; check for large negative biases."));
+                    if (dead * 10 <= units * 4) continue;
+                    deadLayers[name] = Doctor.Round((double)dead / units);
+                    if ((long)dead * worstDead.Units > (long)worstDead.Dead * units) worstDead = (name, dead, units);
                 }
                 else if (layer is Sigmoid or Tanh)
                 {
-                    var d = x.Data;
                     int rails = 0;
-                    foreach (float v in d)
+                    foreach (float v in x.Data)
                         if (layer is Sigmoid ? v is < 0.01f or > 0.99f : Math.Abs(v) > 0.99f) rails++;
-                    double fraction = (double)rails / Math.Max(d.Length, 1);
-                    if (fraction > 0.3)
-                        findings.Add(new Finding("saturation", Severity.Warning,
-                            $"{Doctor.F(100 * fraction)} % of the outputs of the {layer.GetType().Name.ToLowerInvariant()} of layer {name} sit at its rails, where its gradient is nearly zero.",
-                            new Dictionary<string, object?> { ["layer"] = name, ["saturated_fraction"] = Doctor.Round(fraction), ["activation"] = layer.GetType().Name },
-                            "Initialize with a smaller scale (--init xavier-normal for sigmoid/tanh), standardize the inputs, or add --batch-norm; or use --activation relu."));
+                    double fraction = (double)rails / Math.Max(x.Numel, 1);
+                    if (fraction <= 0.3) continue;
+                    saturatedLayers[name] = Doctor.Round(fraction);
+                    if (fraction > worstSaturated.Fraction) worstSaturated = (name, layer.GetType().Name.ToLowerInvariant(), fraction);
                 }
             }
         }
         model.Train();
-        return findings;
+        if (deadLayers.Count > 0)
+            yield return new Finding("dead-units", Severity.Warning,
+                $"{worstDead.Dead} of the {worstDead.Units} ReLU units of layer {worstDead.Layer} are never active on a batch of {samples} samples: they pass no gradient and never recover.",
+                new Dictionary<string, object?> { ["layer"] = worstDead.Layer, ["dead"] = worstDead.Dead, ["units"] = worstDead.Units, ["samples"] = samples, ["dead_fraction_per_layer"] = deadLayers },
+                "Lower the learning rate (large steps push units dead), use --activation leaky-relu or gelu, or --init kaiming-normal; check for large negative biases.");
+        if (saturatedLayers.Count > 0)
+            yield return new Finding("saturation", Severity.Warning,
+                $"{Doctor.F(100 * worstSaturated.Fraction)} % of the outputs of the {worstSaturated.Activation} of layer {worstSaturated.Layer} sit at its rails, where its gradient is nearly zero.",
+                new Dictionary<string, object?> { ["layer"] = worstSaturated.Layer, ["activation"] = worstSaturated.Activation, ["saturated_fraction"] = Doctor.Round(worstSaturated.Fraction), ["saturated_fraction_per_layer"] = saturatedLayers },
+                "Initialize with a smaller scale (--init xavier-normal for sigmoid/tanh), standardize the inputs, or add --batch-norm; or use --activation relu.");
     }
 }
