@@ -6,7 +6,7 @@ namespace Descent.Lab.Doctor;
 /// <summary>
 /// <c>labels-not-learnable</c>, the lectures' "is the input connected to the output": two fresh models train for the
 /// same <see cref="Steps"/> steps, one on the real labels and one on randomly permuted labels, and are scored on
-/// held-out samples with their real labels. When the real labels do no better than permuted ones, what the model sees
+/// held-out samples (validation and test) with their real labels. When the real labels do no better than permuted ones, what the model sees
 /// does not predict what it must output.
 /// </summary>
 internal static class LearnabilityCheck
@@ -17,10 +17,12 @@ internal static class LearnabilityCheck
 
     public static IEnumerable<Finding> Run(DoctorSetup setup)
     {
-        var held = setup.Data.Validation is { Count: > 0 } v ? v : setup.Data.Test;
-        if (held.Count == 0 || setup.Data.Train.Count < 10) yield break;
+        if (setup.Data.Train.Count < 10) yield break;
         var train = Doctor.Materialize(setup.Data.Train, MaxTrainSamples, setup.Seed + 4);
-        var heldOut = Doctor.Materialize(held, MaxHeldOut, setup.Seed + 5);
+        // Validation and test together: the more held-out samples, the smaller the gap that chance can open.
+        var heldOut = Doctor.Materialize(setup.Data.Test, MaxHeldOut, setup.Seed + 5);
+        if (setup.Data.Validation is { Count: > 0 } validation) heldOut = Concat(Doctor.Materialize(validation, MaxHeldOut, setup.Seed + 5), heldOut);
+        if (heldOut.Count == 0) yield break;
         bool classification = train.Task == TaskKind.Classification;
         var order = Enumerable.Range(0, train.Count).ToArray();
         new Random(setup.Seed + 6).Shuffle(order);
@@ -29,8 +31,12 @@ internal static class LearnabilityCheck
             : new InMemoryDataset(train.Features, order.SelectMany(i => train.Targets.Skip(i * train.TargetSize).Take(train.TargetSize)).ToArray(), [.. train.SampleShape], train.TargetSize);
         var real = Score(setup, train, heldOut);
         var shuffled = Score(setup, permuted, heldOut);
-        // Classification: accuracy must beat the permuted labels' by 5 points; regression: the loss must be 10 % lower.
-        bool learnable = classification ? real.Accuracy > shuffled.Accuracy + 0.05 : real.Loss < 0.9 * shuffled.Loss;
+        // Classification: accuracy must beat the permuted labels' (or chance, 1/C, if higher) by a tenth of the errors they leave (at least 5
+        // points) and by three standard errors of an accuracy near chance on this many samples; regression: the loss
+        // must be 10 % lower. A model that memorizes noise can land a few points above chance by luck.
+        double chance = Math.Max(shuffled.Accuracy, 1.0 / Math.Max(train.NumClasses, 2));
+        double margin = Math.Max(Math.Max(0.05, 0.1 * (1 - chance)), 3 * Math.Sqrt(chance * (1 - chance) / heldOut.Count));
+        bool learnable = classification ? real.Accuracy > chance + margin : real.Loss < 0.9 * shuffled.Loss;
         if (learnable) yield break;
         yield return new Finding("labels-not-learnable", Severity.Error,
             classification
@@ -44,6 +50,10 @@ internal static class LearnabilityCheck
             },
             "Check that inputs and labels stay paired through loading, sorting and splitting (the right target column, the same row order), and that the labels are not noise.");
     }
+
+    private static InMemoryDataset Concat(InMemoryDataset a, InMemoryDataset b) => a.Task == TaskKind.Classification
+        ? new InMemoryDataset([.. a.Features, .. b.Features], a.Labels.Concat(b.Labels).ToArray(), [.. a.SampleShape], (int?)a.NumClasses)
+        : new InMemoryDataset([.. a.Features, .. b.Features], a.Targets.Concat(b.Targets).ToArray(), [.. a.SampleShape], a.TargetSize);
 
     private static Evaluation Score(DoctorSetup setup, InMemoryDataset train, Dataset heldOut)
     {
