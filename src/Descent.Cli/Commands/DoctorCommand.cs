@@ -77,7 +77,7 @@ internal static class DoctorCommand
         stdout.WriteLine(FormattableString.Invariant($"{(report.Healthy ? "healthy" : $"{serious} problem(s)")}; examined in {report.Seconds:F1} s"));
     }
 
-    /// <summary>The report as one JSON line: <c>{"healthy", "findings": [{"id", "severity", "message", "evidence", "fix"}], "summary", "skipped", "seconds"}</c>.</summary>
+    /// <summary>The report as one JSON line: <c>{"healthy", "findings": [{"id", "severity", "message", "evidence", "fix"}], "summary", "skipped", "check_seconds", "seconds"}</c>.</summary>
     internal static string Json(DoctorReport report) => JsonSerializer.Serialize(new Dictionary<string, object?>
     {
         ["healthy"] = report.Healthy,
@@ -96,6 +96,7 @@ internal static class DoctorCommand
             ["bytes"] = report.Summary.Bytes,
         },
         ["skipped"] = report.Skipped,
+        ["check_seconds"] = report.CheckSeconds,
         ["seconds"] = Math.Round(report.Seconds, 3),
     }, JsonOptions);
 

@@ -40,6 +40,7 @@ public static class Doctor
             }),
             (["labels-not-learnable"], () => findings.AddRange(LearnabilityCheck.Run(setup))),
         };
+        var timings = new Dictionary<string, double>();
         foreach (var (ids, run) in checks)
         {
             if (setup.BudgetSeconds is { } budget && clock.Elapsed.TotalSeconds > budget)
@@ -47,10 +48,12 @@ public static class Doctor
                 skipped.AddRange(ids);
                 continue;
             }
+            double start = clock.Elapsed.TotalSeconds;
             run();
+            timings[string.Join(",", ids)] = Math.Round(clock.Elapsed.TotalSeconds - start, 3);
         }
         var ordered = findings.OrderByDescending(f => f.Severity).ToList();
-        return new DoctorReport(ordered, summary, svg, skipped, clock.Elapsed.TotalSeconds);
+        return new DoctorReport(ordered, summary, svg, skipped, timings, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>A seeded random subset of at most <paramref name="max"/> samples as a batch (inputs, targets), copied out of the loader's buffers.</summary>

@@ -37,8 +37,10 @@ public sealed record ModelSummary(int[] InputShape, IReadOnlyList<LayerSummary> 
 /// <param name="Summary">The model summary.</param>
 /// <param name="LrCurveSvg">The range test's loss against the learning rate as an SVG document, or null when the test did not run.</param>
 /// <param name="Skipped">Ids of the checks left out because the time budget ran out.</param>
+/// <param name="CheckSeconds">Wall time of each group of checks that ran, keyed by their ids (comma-separated).</param>
 /// <param name="Seconds">Wall time of the examination.</param>
-public sealed record DoctorReport(IReadOnlyList<Finding> Findings, ModelSummary Summary, string? LrCurveSvg, IReadOnlyList<string> Skipped, double Seconds)
+public sealed record DoctorReport(IReadOnlyList<Finding> Findings, ModelSummary Summary, string? LrCurveSvg, IReadOnlyList<string> Skipped,
+    IReadOnlyDictionary<string, double> CheckSeconds, double Seconds)
 {
     /// <summary>True when no finding is a warning or an error.</summary>
     public bool Healthy => Findings.All(f => f.Severity == Severity.Info);
