@@ -61,8 +61,9 @@ internal static class LrRangeTest
         };
         var findings = new List<Finding>();
         string range = $"{Doctor.F(bestLr / 100)}–{Doctor.F(bestLr / 3)}";
-        // A curve that never falls by a tenth says nothing about where the learning rate should be.
-        bool conclusive = best < 0.9 * curve[0].Loss;
+        // A curve that never falls a tenth below its start (the mean of its first five points, for noise) says
+        // nothing about where the learning rate should be.
+        bool conclusive = best < 0.9 * curve.Take(5).Average(p => p.Loss);
         evidence["conclusive"] = conclusive;
         if (!conclusive) { }
         else if (userLr > bestLr)

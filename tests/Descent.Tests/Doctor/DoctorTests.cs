@@ -320,6 +320,36 @@ public class DoctorTests
         Assert.Equal(Severity.Error, all.Findings.First(x => x.Id == "constant-features").Severity);
     }
 
+    /// <summary>600 samples of 4 standard-normal features; the target is 3x₀ − 2x₁ + 0.1·noise, or pure noise.</summary>
+    private static PreparedData Regression(bool noiseOnly)
+    {
+        var rng = new Random(5);
+        double Normal() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+        InMemoryDataset Make(int n)
+        {
+            var x = new float[n * 4];
+            var y = new float[n];
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < 4; j++) x[i * 4 + j] = (float)Normal();
+                y[i] = noiseOnly ? (float)Normal() : (float)((3 * x[i * 4] - 2 * x[i * 4 + 1]) / Math.Sqrt(13) + 0.1 * Normal());
+            }
+            return new InMemoryDataset(x, y, [4], 1);
+        }
+        return new PreparedData(Make(600), Make(100), Make(200), 0);
+    }
+
+    [Fact]
+    public void A_noise_target_is_not_learnable_and_a_linear_one_is_healthy()
+    {
+        var noise = Lab.Doctor.Doctor.Examine(Mlp(data: Regression(noiseOnly: true), lr: 0.01));
+        AssertUnhealthyWith(noise, "labels-not-learnable");
+        var f = noise.Findings.First(x => x.Id == "labels-not-learnable");
+        Assert.True((double)f.Evidence["real_loss"]! > 0.9 * (double)f.Evidence["permuted_loss"]!);
+        var linear = Lab.Doctor.Doctor.Examine(Mlp(data: Regression(noiseOnly: false), lr: 0.01));
+        Assert.True(linear.Healthy, Ids(linear));
+    }
+
     [Fact]
     public void A_budget_skips_the_checks_that_would_start_after_it()
     {
