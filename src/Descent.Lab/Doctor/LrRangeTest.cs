@@ -17,6 +17,9 @@ internal static class LrRangeTest
     public const double MinLr = 1e-6;
     public const double MaxLr = 10;
 
+    /// <summary>Steps that only set the baseline of the curve.</summary>
+    private const int SkipStart = 10;
+
     /// <summary>Stop once the smoothed loss exceeds this multiple of its lowest value.</summary>
     private const double DivergenceFactor = 4;
 
@@ -46,13 +49,14 @@ internal static class LrRangeTest
                 smoothed = 0.9 * smoothed + 0.1 * loss;
                 double debiased = smoothed / (1 - Math.Pow(0.9, step));
                 curve.Add((lr, debiased));
-                if (debiased < best) (best, bestLr) = (debiased, lr);
+                // Like fastai's skip_start, the first steps only set the baseline: their smoothed loss is mostly noise.
+                if (step > SkipStart && debiased < best) (best, bestLr) = (debiased, lr);
                 if (debiased > DivergenceFactor * best || step == Steps) { stop = true; break; }
             }
             if (stop || loader.Count == 0) break;
         }
         Autodiff.Tape.Clear();
-        if (curve.Count < 5) return new Result([], null, null);
+        if (curve.Count <= SkipStart + 2 || double.IsNaN(bestLr)) return new Result([], null, null);
         double suggested = bestLr / 10;
         var evidence = new Dictionary<string, object?>
         {
@@ -61,9 +65,9 @@ internal static class LrRangeTest
         };
         var findings = new List<Finding>();
         string range = $"{Doctor.F(bestLr / 100)}–{Doctor.F(bestLr / 3)}";
-        // A curve that never falls a tenth below its start (the mean of its first five points, for noise) says
-        // nothing about where the learning rate should be.
-        bool conclusive = best < 0.9 * curve.Take(5).Average(p => p.Loss);
+        // A curve that never falls a tenth below its start (the mean of the skipped points) says nothing about where
+        // the learning rate should be.
+        bool conclusive = best < 0.9 * curve.Take(SkipStart).Average(p => p.Loss);
         evidence["conclusive"] = conclusive;
         if (!conclusive) { }
         else if (userLr > bestLr)
