@@ -24,6 +24,7 @@ public static class Doctor
         var skipped = new List<string>();
         var summary = ModelSummaries.Of(setup.Model(), setup.Data.Train.SampleShape);
         string? svg = null;
+        double? suggestedLr = null;
 
         // Cheapest and most fundamental first, so a short budget still covers them.
         var checks = new (string[] Ids, Action Run)[]
@@ -36,9 +37,14 @@ public static class Doctor
             {
                 var test = LrRangeTest.Run(setup);
                 svg = test.Svg;
+                suggestedLr = test.SuggestedLr;
                 findings.AddRange(test.Findings);
             }),
-            (["labels-not-learnable"], () => findings.AddRange(LearnabilityCheck.Run(setup))),
+            (["labels-not-learnable"], () =>
+            {
+                // A model that cannot memorize 8 examples says nothing about the labels.
+                if (!findings.Any(f => f.Id == "cannot-overfit")) findings.AddRange(LearnabilityCheck.Run(setup, suggestedLr));
+            }),
         };
         var timings = new Dictionary<string, double>();
         foreach (var (ids, run) in checks)

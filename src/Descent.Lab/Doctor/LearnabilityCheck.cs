@@ -5,7 +5,7 @@ namespace Descent.Lab.Doctor;
 
 /// <summary>
 /// <c>labels-not-learnable</c>, the lectures' "is the input connected to the output": two fresh models train for the
-/// same <see cref="Steps"/> steps, one on the real labels and one on randomly permuted labels, and are scored on
+/// same <see cref="Steps"/> steps at the range test's suggested learning rate (the given one when the test is inconclusive), one on the real labels and one on randomly permuted labels, and are scored on
 /// held-out samples (validation and test) with their real labels. When the real labels do no better than permuted ones, what the model sees
 /// does not predict what it must output.
 /// </summary>
@@ -15,7 +15,8 @@ internal static class LearnabilityCheck
     public const int MaxTrainSamples = 5_000;
     public const int MaxHeldOut = 2_000;
 
-    public static IEnumerable<Finding> Run(DoctorSetup setup)
+    /// <summary>Runs the check; with <paramref name="lr"/> (the range test's suggestion) both models train at that rate, so that a badly chosen learning rate does not pass for unlearnable labels.</summary>
+    public static IEnumerable<Finding> Run(DoctorSetup setup, double? lr)
     {
         if (setup.Data.Train.Count < 10) yield break;
         var train = Doctor.Materialize(setup.Data.Train, MaxTrainSamples, setup.Seed + 4);
@@ -29,8 +30,8 @@ internal static class LearnabilityCheck
         InMemoryDataset permuted = classification
             ? new InMemoryDataset(train.Features, order.Select(i => train.Labels[i]).ToArray(), [.. train.SampleShape], (int?)train.NumClasses)
             : new InMemoryDataset(train.Features, order.SelectMany(i => train.Targets.Skip(i * train.TargetSize).Take(train.TargetSize)).ToArray(), [.. train.SampleShape], train.TargetSize);
-        var real = Score(setup, train, heldOut);
-        var shuffled = Score(setup, permuted, heldOut);
+        var real = Score(setup, lr, train, heldOut);
+        var shuffled = Score(setup, lr, permuted, heldOut);
         // Classification: accuracy must beat the permuted labels' (or chance, 1/C, if higher) by a tenth of the errors they leave (at least 5
         // points) and by three standard errors of an accuracy near chance on this many samples; regression: the loss
         // must be 10 % lower. A model that memorizes noise can land a few points above chance by luck.
@@ -55,10 +56,12 @@ internal static class LearnabilityCheck
         ? new InMemoryDataset([.. a.Features, .. b.Features], a.Labels.Concat(b.Labels).ToArray(), [.. a.SampleShape], (int?)a.NumClasses)
         : new InMemoryDataset([.. a.Features, .. b.Features], a.Targets.Concat(b.Targets).ToArray(), [.. a.SampleShape], a.TargetSize);
 
-    private static Evaluation Score(DoctorSetup setup, InMemoryDataset train, Dataset heldOut)
+    private static Evaluation Score(DoctorSetup setup, double? lr, InMemoryDataset train, Dataset heldOut)
     {
         var model = setup.Model();
-        var trainer = new Trainer(model, setup.Optimizer(model)) { StopOnNonFiniteLoss = false };
+        var optimizer = setup.Optimizer(model);
+        if (lr is { } rate) foreach (var options in optimizer.GroupOptions) options.Lr = rate;
+        var trainer = new Trainer(model, optimizer) { StopOnNonFiniteLoss = false };
         var loader = new DataLoader(train, setup.BatchSize, shuffle: true, seed: setup.Seed + 7);
         int step = 0;
         for (int epoch = 1; step < Steps; epoch++)

@@ -23,7 +23,8 @@ internal static class LrRangeTest
     /// <summary>Stop once the smoothed loss exceeds this multiple of its lowest value.</summary>
     private const double DivergenceFactor = 4;
 
-    public sealed record Result(IReadOnlyList<Finding> Findings, string? Svg, double? LrAtMinimum);
+    /// <summary>The findings, the curve as SVG, and the suggested learning rate when the curve is conclusive.</summary>
+    public sealed record Result(IReadOnlyList<Finding> Findings, string? Svg, double? SuggestedLr);
 
     public static Result Run(DoctorSetup setup)
     {
@@ -83,6 +84,6 @@ internal static class LrRangeTest
              new Series("your lr", [(Math.Log10(userLr), curve.Min(p => p.Loss)), (Math.Log10(userLr), curve.Max(p => p.Loss))]),
              new Series("suggested", [(Math.Log10(suggested), curve.Min(p => p.Loss)), (Math.Log10(suggested), curve.Max(p => p.Loss))])],
             logY: true);
-        return new Result(findings, svg, bestLr);
+        return new Result(findings, svg, conclusive ? suggested : null);
     }
 }
