@@ -7,8 +7,8 @@ namespace Descent.Lab.Doctor;
 
 /// <summary>
 /// The checks of the freshly initialized model, on one batch of up to <see cref="BatchSamples"/> training samples: the
-/// loss against what an uninformed model scores, units of a layer that start identical, and how the gradient's size
-/// changes from the last layer to the first.
+/// loss against what an uninformed model scores, units of a layer that start identical, how the activations' spread
+/// changes with depth, and how the gradient's size changes from the last layer to the first.
 /// </summary>
 internal static class InitChecks
 {
@@ -23,6 +23,7 @@ internal static class InitChecks
         var findings = new List<Finding>();
         findings.AddRange(LossAtInit(model, loss, x, target, setup.Data.Train));
         findings.AddRange(Symmetry(model));
+        findings.AddRange(ActivationDrift(model, x));
         findings.AddRange(GradientsAcrossDepth(model, loss, x, target));
         return findings;
     }
@@ -81,6 +82,41 @@ internal static class InitChecks
             $"{layers.Count} hidden layer(s) start with identical units ({first}: {firstCounts["distinct_units"]} distinct among {firstCounts["units"]}): identical units get identical gradients and never differ.",
             new Dictionary<string, object?> { ["parameters"] = layers },
             "Initialize the weights randomly (--init kaiming-normal, or the default torch-default) to break the symmetry; only biases may start equal.");
+    }
+
+    /// <summary>
+    /// <c>activation-drift</c>: the standard deviation of the last hidden activation over that of the first, on the
+    /// batch at initialization. Below 1e-2 the signal collapses with depth, above 1e2 it explodes: the initialization's
+    /// scale does not fit the activation (Kaiming for ReLU, Xavier for tanh).
+    /// </summary>
+    private static IEnumerable<Finding> ActivationDrift(Module model, Tensor x)
+    {
+        var stats = new List<(string Layer, double Mean, double Std)>();
+        model.Eval();
+        using (Tape.NoGrad())
+        {
+            foreach (var (name, layer) in Doctor.Layers(model))
+            {
+                x = layer.Forward(x);
+                if (layer is not (ReLU or LeakyReLU or ELU or GELU or Sigmoid or Tanh)) continue;
+                var values = x.Data.ToArray();
+                double mean = values.Average(v => (double)v);
+                stats.Add((name, mean, Math.Sqrt(values.Average(v => (v - mean) * (v - mean)))));
+            }
+        }
+        model.Train();
+        if (stats.Count < 2 || !(stats[0].Std > 0)) yield break;
+        double ratio = stats[^1].Std / stats[0].Std;
+        if (ratio is >= 1e-2 and <= 1e2) yield break;
+        bool collapsing = !(ratio > 1e2);
+        yield return new Finding("activation-drift", Severity.Warning,
+            $"The activations {(collapsing ? "collapse" : "explode")} with depth: the standard deviation of layer {stats[^1].Layer}'s output is {Doctor.F(ratio)} times that of layer {stats[0].Layer}'s.",
+            new Dictionary<string, object?>
+            {
+                ["last_over_first_std"] = Doctor.Round(ratio),
+                ["per_layer"] = stats.ToDictionary(s => s.Layer, s => (object?)new Dictionary<string, double> { ["mean"] = Doctor.Round(s.Mean), ["std"] = Doctor.Round(s.Std) }),
+            },
+            "Initialize to keep the variance across layers (--init kaiming-normal for ReLU, xavier-normal for tanh/sigmoid), or add --batch-norm.");
     }
 
     /// <summary>

@@ -181,6 +181,16 @@ public class DoctorTests
         Assert.True((double)report.Findings.First(x => x.Id == "exploding-gradients").Evidence["first_over_last"]! > 1e3);
     }
 
+    [Fact]
+    public void Eight_relu_layers_with_tiny_weights_collapse_and_kaiming_keeps_the_scale()
+    {
+        // Each layer scales the spread by about 0.01·√(256/2) ≈ 0.11: seven layers on, about 2e-7.
+        var broken = Lab.Doctor.Doctor.Examine(Mlp(init: "normal:0.01", hidden: EightHidden));
+        AssertUnhealthyWith(broken, "activation-drift");
+        Assert.True((double)broken.Findings.First(x => x.Id == "activation-drift").Evidence["last_over_first_std"]! < 1e-4);
+        Assert.False(Lab.Doctor.Doctor.Examine(Mlp(init: "kaiming-normal", hidden: EightHidden)).Has("activation-drift"));
+    }
+
     /// <summary>A layer computing log(x − x) = log(0): the planted bug anomaly mode must name.</summary>
     private sealed class LogOfZero : Module
     {
