@@ -16,8 +16,9 @@ internal static class DataChecks
         var train = setup.Data.Train;
         var sample = Doctor.Materialize(train, MaxSamples, setup.Seed);
         var findings = new List<Finding>();
-        findings.AddRange(InputScale(sample));
-        findings.AddRange(ConstantFeatures(sample));
+        var (mean, std) = FeatureStats(sample);
+        findings.AddRange(InputScale(mean, std));
+        findings.AddRange(ConstantFeatures(std, sample.Count));
         if (train.Task == TaskKind.Classification)
         {
             findings.AddRange(ClassImbalance(train));
@@ -56,9 +57,8 @@ internal static class DataChecks
     /// more than 10 of those from zero. Standardized inputs (mean 0, std 1) keep the first layer's pre-activations at
     /// the scale its initialization assumes.
     /// </summary>
-    private static IEnumerable<Finding> InputScale(InMemoryDataset data)
+    private static IEnumerable<Finding> InputScale(double[] mean, double[] std)
     {
-        var (mean, std) = FeatureStats(data);
         var varying = Enumerable.Range(0, std.Length).Where(j => std[j] > 1e-8).ToArray();
         if (varying.Length == 0) yield break;
         double medianStd = varying.Select(j => std[j]).Order().ElementAt(varying.Length / 2);
@@ -66,7 +66,7 @@ internal static class DataChecks
         double offset = Math.Abs(mean[worst]) / Math.Max(medianStd, 1e-12);
         if (medianStd is >= 0.1 and <= 10 && Math.Abs(mean[worst]) <= 10) yield break;
         yield return new Finding("unnormalized-inputs", Severity.Warning,
-            $"The inputs are not standardized: the typical feature has standard deviation {Doctor.F(medianStd)} and feature {worst} has mean {Doctor.F(mean[worst])}.",
+            $"The inputs are not standardized: the typical feature has standard deviation {Doctor.Number(medianStd)} and feature {worst} has mean {Doctor.Number(mean[worst])}.",
             new Dictionary<string, object?>
             {
                 ["median_feature_std"] = Doctor.Round(medianStd),
@@ -78,11 +78,10 @@ internal static class DataChecks
     }
 
     /// <summary><c>constant-features</c> (info): features with the same value in every training sample carry no information.</summary>
-    private static IEnumerable<Finding> ConstantFeatures(InMemoryDataset data)
+    private static IEnumerable<Finding> ConstantFeatures(double[] std, int samples)
     {
-        var (_, std) = FeatureStats(data);
         var constant = Enumerable.Range(0, std.Length).Where(j => std[j] <= 1e-8).ToArray();
-        if (constant.Length == 0 || data.Count < 2) yield break;
+        if (constant.Length == 0 || samples < 2) yield break;
         yield return new Finding("constant-features", constant.Length == std.Length ? Severity.Error : Severity.Info,
             $"{constant.Length} of {std.Length} input features have the same value in every training sample.",
             new Dictionary<string, object?> { ["constant"] = constant.Length, ["features"] = std.Length, ["first_indices"] = constant.Take(10).ToArray() },

@@ -97,7 +97,8 @@ public static class Doctor
     internal static double Round(double value) =>
         double.IsFinite(value) ? double.Parse(value.ToString("G4", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture) : value;
 
-    internal static string F(double value) => value.ToString("G3", System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>A number for a message: three significant digits.</summary>
+    internal static string Number(double value) => value.ToString("G3", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The layers of the model in forward order when it is a <see cref="Sequential"/> (else the model alone).</summary>
     internal static IReadOnlyList<(string Name, Module Layer)> Layers(Module model) =>

@@ -45,9 +45,9 @@ internal static class InitChecks
         double ratio = loss / expected;
         bool bad = classification ? !(ratio is >= 0.5 and <= 1.5) : !(ratio <= 3);
         if (!bad) yield break;
-        string what = classification ? $"ln {train.NumClasses} = {Doctor.F(expected)}, what uniform predictions score" : $"{Doctor.F(expected)}, what predicting zero scores";
+        string what = classification ? $"ln {train.NumClasses} = {Doctor.Number(expected)}, what uniform predictions score" : $"{Doctor.Number(expected)}, what predicting zero scores";
         yield return new Finding("loss-at-init", Severity.Warning,
-            $"The loss at initialization is {Doctor.F(loss)}, {Doctor.F(ratio)} times {what}.",
+            $"The loss at initialization is {Doctor.Number(loss)}, {Doctor.Number(ratio)} times {what}.",
             new Dictionary<string, object?> { ["loss"] = Doctor.Round(loss), ["expected"] = Doctor.Round(expected), ["ratio"] = Doctor.Round(ratio), ["samples"] = target.Shape[0] },
             ratio > 1
                 ? "Initialize with a smaller scale (--init kaiming-normal, or the default torch-default) so that the initial outputs are near zero; zero the last layer's bias."
@@ -110,7 +110,7 @@ internal static class InitChecks
         if (ratio is >= 1e-2 and <= 1e2) yield break;
         bool collapsing = !(ratio > 1e2);
         yield return new Finding("activation-drift", Severity.Warning,
-            $"The activations {(collapsing ? "collapse" : "explode")} with depth: the standard deviation of layer {stats[^1].Layer}'s output is {Doctor.F(ratio)} times that of layer {stats[0].Layer}'s.",
+            $"The activations {(collapsing ? "collapse" : "explode")} with depth: the standard deviation of layer {stats[^1].Layer}'s output is {Doctor.Number(ratio)} times that of layer {stats[0].Layer}'s.",
             new Dictionary<string, object?>
             {
                 ["last_over_first_std"] = Doctor.Round(ratio),
@@ -139,11 +139,11 @@ internal static class InitChecks
         var evidence = new Dictionary<string, object?> { ["first_over_last"] = Doctor.Round(ratio), ["grad_rms"] = perLayer };
         if (ratio < 1e-3)
             yield return new Finding("vanishing-gradients", Severity.Warning,
-                $"The gradient of the first layer ({weights[0].Name}) is {Doctor.F(ratio)} times that of the last ({weights[^1].Name}): the early layers barely learn.",
+                $"The gradient of the first layer ({weights[0].Name}) is {Doctor.Number(ratio)} times that of the last ({weights[^1].Name}): the early layers barely learn.",
                 evidence, "Use ReLU-family activations with Kaiming initialization (--activation relu --init kaiming-normal), or add --batch-norm; avoid sigmoid/tanh in deep stacks.");
         else if (ratio > 1e3)
             yield return new Finding("exploding-gradients", Severity.Warning,
-                $"The gradient of the first layer ({weights[0].Name}) is {Doctor.F(ratio)} times that of the last ({weights[^1].Name}): the early layers take huge steps.",
+                $"The gradient of the first layer ({weights[0].Name}) is {Doctor.Number(ratio)} times that of the last ({weights[^1].Name}): the early layers take huge steps.",
                 evidence, "Initialize with a smaller scale (--init kaiming-normal or xavier-normal), add --batch-norm, or clip gradients (--clip-norm 1).");
     }
 }

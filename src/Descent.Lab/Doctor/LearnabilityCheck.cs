@@ -41,8 +41,8 @@ internal static class LearnabilityCheck
         if (learnable) yield break;
         yield return new Finding("labels-not-learnable", Severity.Error,
             classification
-                ? $"After {Steps} steps the model scores {Doctor.F(100 * real.Accuracy)} % on held-out samples with the real labels and {Doctor.F(100 * shuffled.Accuracy)} % with permuted labels: the inputs do not predict the labels."
-                : $"After {Steps} steps the held-out loss is {Doctor.F(real.Loss)} with the real targets and {Doctor.F(shuffled.Loss)} with permuted targets: the inputs do not predict the targets.",
+                ? $"After {Steps} steps the model scores {Doctor.Number(100 * real.Accuracy)} % on held-out samples with the real labels and {Doctor.Number(100 * shuffled.Accuracy)} % with permuted labels: the inputs do not predict the labels."
+                : $"After {Steps} steps the held-out loss is {Doctor.Number(real.Loss)} with the real targets and {Doctor.Number(shuffled.Loss)} with permuted targets: the inputs do not predict the targets.",
             new Dictionary<string, object?>
             {
                 ["steps"] = Steps, ["held_out_samples"] = heldOut.Count,

@@ -65,7 +65,7 @@ internal static class LrRangeTest
             ["suggested_range"] = new[] { Doctor.Round(bestLr / 100), Doctor.Round(bestLr / 3) }, ["steps"] = step,
         };
         var findings = new List<Finding>();
-        string range = $"{Doctor.F(bestLr / 100)}–{Doctor.F(bestLr / 3)}";
+        string range = $"{Doctor.Number(bestLr / 100)}–{Doctor.Number(bestLr / 3)}";
         // A curve that never falls a tenth below its start (the mean of the skipped points) says nothing about where
         // the learning rate should be.
         bool conclusive = best < 0.9 * curve.Take(SkipStart).Average(p => p.Loss);
@@ -73,13 +73,13 @@ internal static class LrRangeTest
         if (!conclusive) { }
         else if (userLr > bestLr)
             findings.Add(new Finding("lr-too-high", Severity.Warning,
-                $"The learning rate {Doctor.F(userLr)} is past the bottom of the range test's loss curve (at {Doctor.F(bestLr)}), where the loss grows instead of falling.",
-                evidence, $"Lower the learning rate to about {Doctor.F(suggested)} (--lr {Doctor.F(suggested)}; the test suggests {range})."));
+                $"The learning rate {Doctor.Number(userLr)} is past the bottom of the range test's loss curve (at {Doctor.Number(bestLr)}), where the loss grows instead of falling.",
+                evidence, $"Lower the learning rate to about {Doctor.Number(suggested)} (--lr {Doctor.Number(suggested)}; the test suggests {range})."));
         else if (userLr < bestLr / 1000)
             findings.Add(new Finding("lr-too-low", Severity.Warning,
-                $"The learning rate {Doctor.F(userLr)} is over a thousand times below the bottom of the range test's loss curve (at {Doctor.F(bestLr)}): training will crawl.",
-                evidence, $"Raise the learning rate to about {Doctor.F(suggested)} (--lr {Doctor.F(suggested)}; the test suggests {range})."));
-        var svg = LineChart.Svg($"Learning-rate range test (suggested {Doctor.F(suggested)}, yours {Doctor.F(userLr)})", "log10 learning rate", "smoothed loss",
+                $"The learning rate {Doctor.Number(userLr)} is over a thousand times below the bottom of the range test's loss curve (at {Doctor.Number(bestLr)}): training will crawl.",
+                evidence, $"Raise the learning rate to about {Doctor.Number(suggested)} (--lr {Doctor.Number(suggested)}; the test suggests {range})."));
+        var svg = LineChart.Svg($"Learning-rate range test (suggested {Doctor.Number(suggested)}, yours {Doctor.Number(userLr)})", "log10 learning rate", "smoothed loss",
             [new Series("loss", [.. curve.Select(p => (Math.Log10(p.Lr), p.Loss))]),
              new Series("your lr", [(Math.Log10(userLr), curve.Min(p => p.Loss)), (Math.Log10(userLr), curve.Max(p => p.Loss))]),
              new Series("suggested", [(Math.Log10(suggested), curve.Min(p => p.Loss)), (Math.Log10(suggested), curve.Max(p => p.Loss))])],

@@ -47,7 +47,7 @@ internal static class OverfitCheck
         }
         if (best <= goal) yield break;
         yield return new Finding("cannot-overfit", Severity.Error,
-            $"The model cannot memorize {target.Shape[0]} training examples: after {steps} steps the loss is still {Doctor.F(best)} (started at {Doctor.F(first)}; goal {Doctor.F(goal)}).",
+            $"The model cannot memorize {target.Shape[0]} training examples: after {steps} steps the loss is still {Doctor.Number(best)} (started at {Doctor.Number(first)}; goal {Doctor.Number(goal)}).",
             new Dictionary<string, object?> { ["examples"] = target.Shape[0], ["steps"] = steps, ["initial_loss"] = Doctor.Round(first), ["best_loss"] = Doctor.Round(best), ["goal"] = Doctor.Round(goal), ["lr"] = Doctor.Lr(optimizer) },
             "Fix this before anything else: check the initialization (no constant --init), the learning rate (see the range test) and that the labels belong to the inputs; a model that cannot fit 8 examples cannot fit thousands.");
     }

@@ -111,12 +111,12 @@ internal static class ProbeRun
         }
         if (highest is not null && max > UpdateRatioHigh)
             yield return new Finding("update-ratio", Severity.Warning,
-                $"Each step changes {highest} by {Doctor.F(max)} of its norm (median over {MaxSteps} steps), far above the healthy 1e-3: the learning rate is too high for it.",
+                $"Each step changes {highest} by {Doctor.Number(max)} of its norm (median over {MaxSteps} steps), far above the healthy 1e-3: the learning rate is too high for it.",
                 new Dictionary<string, object?> { ["parameter"] = highest, ["median_ratio"] = Doctor.Round(max), ["direction"] = "high", ["per_parameter"] = medians },
-                $"Lower the learning rate about {Doctor.F(Math.Pow(10, Math.Round(Math.Log10(max / 1e-3))))} times, or use an adaptive optimizer (--optimizer adam).");
+                $"Lower the learning rate about {Doctor.Number(Math.Pow(10, Math.Round(Math.Log10(max / 1e-3))))} times, or use an adaptive optimizer (--optimizer adam).");
         else if (lowest is not null && min < UpdateRatioLow && min > 0)
             yield return new Finding("update-ratio", Severity.Warning,
-                $"Each step changes {lowest} by only {Doctor.F(min)} of its norm (median over {MaxSteps} steps), far below the healthy 1e-3: it barely learns.",
+                $"Each step changes {lowest} by only {Doctor.Number(min)} of its norm (median over {MaxSteps} steps), far below the healthy 1e-3: it barely learns.",
                 new Dictionary<string, object?> { ["parameter"] = lowest, ["median_ratio"] = Doctor.Round(min), ["direction"] = "low", ["per_parameter"] = medians },
                 "Raise the learning rate (the range test suggests one), or check that this layer's gradient is not vanishing.");
     }
@@ -202,7 +202,7 @@ internal static class ProbeRun
                 "Lower the learning rate (large steps push units dead), use --activation leaky-relu or gelu, or --init kaiming-normal; check for large negative biases.");
         if (saturatedLayers.Count > 0)
             yield return new Finding("saturation", Severity.Warning,
-                $"{Doctor.F(100 * worstSaturated.Fraction)} % of the outputs of the {worstSaturated.Activation} of layer {worstSaturated.Layer} sit at its rails, where its gradient is nearly zero.",
+                $"{Doctor.Number(100 * worstSaturated.Fraction)} % of the outputs of the {worstSaturated.Activation} of layer {worstSaturated.Layer} sit at its rails, where its gradient is nearly zero.",
                 new Dictionary<string, object?> { ["layer"] = worstSaturated.Layer, ["activation"] = worstSaturated.Activation, ["saturated_fraction"] = Doctor.Round(worstSaturated.Fraction), ["saturated_fraction_per_layer"] = saturatedLayers },
                 "Initialize with a smaller scale (--init xavier-normal for sigmoid/tanh), standardize the inputs, or add --batch-norm; or use --activation relu.");
     }
