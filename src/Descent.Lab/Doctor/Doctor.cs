@@ -30,7 +30,7 @@ public static class Doctor
         var checks = new (string[] Ids, Action Run)[]
         {
             (["unnormalized-inputs", "constant-features", "class-imbalance", "tiny-dataset", "train-test-overlap", "single-label-batches"], () => findings.AddRange(DataChecks.Run(setup))),
-            (["loss-at-init", "symmetry", "activation-drift", "vanishing-gradients", "exploding-gradients"], () => findings.AddRange(InitChecks.Run(setup))),
+            (["loss-at-init", "symmetry", "activation-drift", "vanishing-gradients", "exploding-gradients", "gradient-check"], () => findings.AddRange(InitChecks.Run(setup))),
             (["non-finite", "update-ratio", "dead-units", "saturation", "frozen-parameters"], () => findings.AddRange(ProbeRun.Run(setup, findings))),
             (["cannot-overfit"], () => findings.AddRange(OverfitCheck.Run(setup))),
             (["lr-too-high", "lr-too-low"], () =>

@@ -191,6 +191,28 @@ public class DoctorTests
         Assert.False(Lab.Doctor.Doctor.Examine(Mlp(init: "kaiming-normal", hidden: EightHidden)).Has("activation-drift"));
     }
 
+    /// <summary>A layer that cuts the graph: its output carries no gradient back to the layers before it.</summary>
+    private sealed class Detached : Module
+    {
+        public override Tensor Forward(Tensor input) => input.Detach();
+    }
+
+    [Fact]
+    public void A_detached_layer_fails_the_gradient_check()
+    {
+        var setup = With(Mlp(), () =>
+        {
+            Rng.ManualSeed(0);
+            return new Sequential(new Linear(64, 256), new ReLU(), new Detached(), new Linear(256, 10));
+        });
+        var report = Lab.Doctor.Doctor.Examine(setup);
+        AssertUnhealthyWith(report, "gradient-check");
+        var failed = (Dictionary<string, object?>)report.Findings.First(x => x.Id == "gradient-check").Evidence["parameters"]!;
+        // Backward gives the first layer zero; the loss does change with its weights.
+        Assert.Contains("0.weight", failed.Keys);
+        Assert.DoesNotContain("3.weight", failed.Keys);
+    }
+
     /// <summary>A layer computing log(x − x) = log(0): the planted bug anomaly mode must name.</summary>
     private sealed class LogOfZero : Module
     {
