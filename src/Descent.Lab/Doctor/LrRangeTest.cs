@@ -70,12 +70,11 @@ internal static class LrRangeTest
         // the learning rate should be.
         bool conclusive = best < 0.9 * curve.Take(SkipStart).Average(p => p.Loss);
         evidence["conclusive"] = conclusive;
-        if (!conclusive) { }
-        else if (userLr > bestLr)
+        if (conclusive && userLr > bestLr)
             findings.Add(new Finding("lr-too-high", Severity.Warning,
                 $"The learning rate {Doctor.Number(userLr)} is past the bottom of the range test's loss curve (at {Doctor.Number(bestLr)}), where the loss grows instead of falling.",
                 evidence, $"Lower the learning rate to about {Doctor.Number(suggested)} (--lr {Doctor.Number(suggested)}; the test suggests {range})."));
-        else if (userLr < bestLr / 1000)
+        else if (conclusive && userLr < bestLr / 1000)
             findings.Add(new Finding("lr-too-low", Severity.Warning,
                 $"The learning rate {Doctor.Number(userLr)} is over a thousand times below the bottom of the range test's loss curve (at {Doctor.Number(bestLr)}): training will crawl.",
                 evidence, $"Raise the learning rate to about {Doctor.Number(suggested)} (--lr {Doctor.Number(suggested)}; the test suggests {range})."));
