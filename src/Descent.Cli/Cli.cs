@@ -24,6 +24,7 @@ public static class Cli
         root.Subcommands.Add(ExperimentCommand.Create(stdout));
         root.Subcommands.Add(BoardCommand.Create(stdout));
         root.Subcommands.Add(ExportCommand.Create(stdout));
+        root.Subcommands.Add(DoctorCommand.Create(stdout));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

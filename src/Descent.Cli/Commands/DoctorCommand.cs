@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Descent.Lab.Doctor;
+using Descent.Optim;
+using Descent.Training;
+
+namespace Descent.Cli.Commands;
+
+/// <summary>
+/// <c>descent doctor</c>: examines what <c>train</c> would train (the same model, data and optimizer options) with the
+/// debugging checklist of <see cref="Doctor"/> and prints the model summary and the findings, each with its evidence
+/// and fix. Exit code 0 when healthy, 1 with a warning or an error, 2 on bad input.
+/// </summary>
+internal static class DoctorCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var cmd = new Command("doctor", "Check a training setup for the usual reasons a network does not train, and say what to change.");
+        var data = new ModelDataOptionSet();
+        var userData = new UserDataOptionSet();
+        var optim = new OptimizerOptionSet();
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON on the last line of stdout" };
+        var budget = new Option<double?>("--budget") { Description = "Seconds the examination may take: checks that would start later are skipped and listed" };
+        var lrPlot = new Option<string?>("--lr-plot") { Description = "Write the learning-rate range test's loss curve to this SVG file" };
+        // Predicting applies to a trained model, which the doctor does not produce.
+        foreach (var o in data.All.Concat(userData.All.Except([userData.Predict, userData.Out])).Concat(optim.All).Concat([budget, lrPlot, json]))
+            cmd.Options.Add(o);
+        cmd.SetAction(parse =>
+        {
+            var settings = data.Settings(parse, userData: true);
+            var source = userData.Source(parse, data, settings);
+            optim.CheckTraining(parse);
+            if (parse.GetValue(budget) is { } b && !(b > 0)) throw new UsageException($"--budget must be a positive number of seconds, got {b.ToString(CultureInfo.InvariantCulture)}");
+            if (parse.GetValue(lrPlot) is { } plot) TrainCommand.CheckOutputFile(plot, "--lr-plot");
+            string optimizerName = parse.GetValue(optim.Optimizer)!;
+            var optimizerSettings = optim.Settings(parse);
+            // Bad hyperparameters fail before the data loads.
+            Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
+            var loaded = source is null
+                ? new TrainData(DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn", settings.ValFraction, settings.Seed), settings.Dataset)
+                : source.Load(settings.ValFraction, settings.Seed);
+            var prepared = loaded.Data;
+            if (settings.Model == "cnn" && prepared.Train.SampleShape.Count != 3)
+                throw new UsageException($"--model cnn needs images [C, H, W]; this data has samples of {prepared.Train.SampleShape.Count} dimension(s)");
+            var report = Doctor.Examine(new DoctorSetup
+            {
+                Data = prepared,
+                Model = () => settings.BuildModel(prepared),
+                Optimizer = model => Optimizers.Create(optimizerName, model, optimizerSettings),
+                BatchSize = settings.BatchSize,
+                Seed = settings.Seed,
+                BudgetSeconds = parse.GetValue(budget),
+            });
+            if (parse.GetValue(lrPlot) is { } path && report.LrCurveSvg is { } svg) File.WriteAllText(path, svg);
+            var model = settings.BuildModel(prepared);
+            Print(report, $"{RunHeader.Model(settings, prepared, model.ParameterCount)} on {RunHeader.Data(loaded.Name, prepared)}, batch {settings.BatchSize}; optimizer {RunHeader.Optimizer(Optimizers.Create(optimizerName, model, optimizerSettings))}", stdout);
+            if (parse.GetValue(json)) stdout.WriteLine(Json(report));
+            return report.Healthy ? 0 : 1;
+        });
+        return cmd;
+    }
+
+    private static void Print(DoctorReport report, string what, TextWriter stdout)
+    {
+        stdout.WriteLine($"Examining {what}");
+        stdout.WriteLine(ModelSummaries.Format(report.Summary));
+        stdout.WriteLine();
+        foreach (var f in report.Findings)
+        {
+            stdout.WriteLine($"{f.Severity.ToString().ToLowerInvariant()}  {f.Id}: {f.Message}");
+            stdout.WriteLine($"    evidence: {JsonSerializer.Serialize(f.Evidence, JsonOptions)}");
+            stdout.WriteLine($"    fix: {f.Fix}");
+        }
+        if (report.Skipped.Count > 0) stdout.WriteLine($"skipped (over the budget): {string.Join(", ", report.Skipped)}");
+        int serious = report.Findings.Count(f => f.Severity != Severity.Info);
+        stdout.WriteLine(FormattableString.Invariant($"{(report.Healthy ? "healthy" : $"{serious} problem(s)")}; examined in {report.Seconds:F1} s"));
+    }
+
+    /// <summary>The report as one JSON line: <c>{"healthy", "findings": [{"id", "severity", "message", "evidence", "fix"}], "summary", "skipped", "check_seconds", "seconds"}</c>.</summary>
+    internal static string Json(DoctorReport report) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    {
+        ["healthy"] = report.Healthy,
+        ["findings"] = report.Findings.Select(f => new Dictionary<string, object?>
+        {
+            ["id"] = f.Id, ["severity"] = f.Severity.ToString().ToLowerInvariant(), ["message"] = f.Message, ["evidence"] = f.Evidence, ["fix"] = f.Fix,
+        }),
+        ["summary"] = new Dictionary<string, object?>
+        {
+            ["input_shape"] = report.Summary.InputShape,
+            ["layers"] = report.Summary.Layers.Select(l => new Dictionary<string, object?>
+            {
+                ["name"] = l.Name, ["layer"] = l.Layer, ["output_shape"] = l.OutputShape, ["parameters"] = l.Parameters, ["bytes"] = l.Bytes,
+            }),
+            ["parameters"] = report.Summary.Parameters,
+            ["bytes"] = report.Summary.Bytes,
+        },
+        ["skipped"] = report.Skipped,
+        ["check_seconds"] = report.CheckSeconds,
+        ["seconds"] = Math.Round(report.Seconds, 3),
+    }, JsonOptions);
+
+    /// <summary>A diverged loss is evidence too: NaN and infinities are written as the strings "NaN", "Infinity".</summary>
+    private static readonly JsonSerializerOptions JsonOptions = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+}
