@@ -28,6 +28,8 @@ internal static class DoctorCommand
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
+            // The checks run bounded trainings of their own; these would change nothing.
+            parse.Refuse([data.Epochs, optim.ClipNorm, optim.Accumulate], "with doctor (its checks run short trainings of their own)");
             var settings = data.Settings(parse, userData: true);
             var source = userData.Source(parse, data, settings);
             optim.CheckTraining(parse);
