@@ -18,6 +18,7 @@ public static class Cli
         var root = new RootCommand("Descent: train neural networks in C#, compare optimizers, see why training fails.");
         root.Subcommands.Add(TrainCommand.Create(stdout));
         root.Subcommands.Add(PredictCommand.Create(stdout));
+        root.Subcommands.Add(SummaryCommand.Create(stdout));
         root.Subcommands.Add(CompareCommand.Create(stdout));
         root.Subcommands.Add(PlaygroundCommand.Create(stdout));
         root.Subcommands.Add(EventsCommand.Create(stdout));

@@ -87,16 +87,7 @@ internal static class DoctorCommand
         {
             ["id"] = f.Id, ["severity"] = f.Severity.ToString().ToLowerInvariant(), ["message"] = f.Message, ["evidence"] = f.Evidence, ["fix"] = f.Fix,
         }),
-        ["summary"] = new Dictionary<string, object?>
-        {
-            ["input_shape"] = report.Summary.InputShape,
-            ["layers"] = report.Summary.Layers.Select(l => new Dictionary<string, object?>
-            {
-                ["name"] = l.Name, ["layer"] = l.Layer, ["output_shape"] = l.OutputShape, ["parameters"] = l.Parameters, ["bytes"] = l.Bytes,
-            }),
-            ["parameters"] = report.Summary.Parameters,
-            ["bytes"] = report.Summary.Bytes,
-        },
+        ["summary"] = SummaryJson(report.Summary),
         ["skipped"] = report.Skipped,
         ["check_seconds"] = report.CheckSeconds,
         ["seconds"] = Math.Round(report.Seconds, 3),
@@ -104,4 +95,16 @@ internal static class DoctorCommand
 
     /// <summary>A diverged loss is evidence too: NaN and infinities are written as the strings "NaN", "Infinity".</summary>
     private static readonly JsonSerializerOptions JsonOptions = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    /// <summary>A model summary as the JSON object of <c>doctor --json</c> and <c>summary --json</c>.</summary>
+    internal static Dictionary<string, object?> SummaryJson(ModelSummary summary) => new()
+    {
+        ["input_shape"] = summary.InputShape,
+        ["layers"] = summary.Layers.Select(l => new Dictionary<string, object?>
+        {
+            ["name"] = l.Name, ["layer"] = l.Layer, ["output_shape"] = l.OutputShape, ["parameters"] = l.Parameters, ["bytes"] = l.Bytes,
+        }),
+        ["parameters"] = summary.Parameters,
+        ["bytes"] = summary.Bytes,
+    };
 }
