@@ -14,6 +14,21 @@ namespace Descent.Cli;
 /// <param name="Images">The prepared folder when the data is an image folder.</param>
 internal sealed record TrainData(PreparedData Data, string Name, PreparedTable? Table = null, PreparedImages? Images = null)
 {
+    /// <summary>
+    /// The data the options name: the user's <paramref name="source"/>, else the built-in dataset (as images when
+    /// <paramref name="asImages"/>, for a cnn or augmentation); refuses a cnn on data that are not images.
+    /// </summary>
+    public static TrainData Load(TrainSettings settings, DataSource? source, bool asImages)
+    {
+        var data = source is null
+            ? new TrainData(DataPreparation.Load(settings.Dataset, settings.DataDir, asImages, settings.ValFraction, settings.Seed), settings.Dataset)
+            : source.Load(settings.ValFraction, settings.Seed);
+        int dimensions = data.Data.Train.SampleShape.Count;
+        if (settings.Model == "cnn" && dimensions != 3)
+            throw new UsageException($"--model cnn needs images [C, H, W]; this data has samples of {dimensions} dimension(s)");
+        return data;
+    }
+
     /// <summary>The regression target's standardization (mean 0, std 1 when there is none).</summary>
     public (float Mean, float Std) TargetScale => Table is { } t ? (t.Preprocessing.TargetMean, t.Preprocessing.TargetStd) : (0f, 1f);
 }

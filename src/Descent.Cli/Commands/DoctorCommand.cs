@@ -39,12 +39,8 @@ internal static class DoctorCommand
             var optimizerSettings = optim.Settings(parse);
             // Bad hyperparameters fail before the data loads.
             Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
-            var loaded = source is null
-                ? new TrainData(DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn", settings.ValFraction, settings.Seed), settings.Dataset)
-                : source.Load(settings.ValFraction, settings.Seed);
+            var loaded = TrainData.Load(settings, source, asImages: settings.Model == "cnn");
             var prepared = loaded.Data;
-            if (settings.Model == "cnn" && prepared.Train.SampleShape.Count != 3)
-                throw new UsageException($"--model cnn needs images [C, H, W]; this data has samples of {prepared.Train.SampleShape.Count} dimension(s)");
             var report = Doctor.Examine(new DoctorSetup
             {
                 Data = prepared,

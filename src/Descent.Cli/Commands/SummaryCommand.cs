@@ -22,15 +22,11 @@ internal static class SummaryCommand
         cmd.SetAction(parse =>
         {
             // Only the shapes of the data matter here; options about training or splitting would change nothing.
-            parse.Refuse([data.Epochs, data.BatchSize, data.ValFraction, userData.TestFraction, userData.TestFile], "with summary (it builds the model and trains nothing)");
+            parse.Refuse([data.Epochs, data.BatchSize, data.ValFraction, data.Seed, data.Init, userData.TestFraction, userData.TestFile], "with summary (it builds the model and trains nothing)");
             var settings = data.Settings(parse, userData: true);
             var source = userData.Source(parse, data, settings);
-            var loaded = source is null
-                ? new TrainData(DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn", settings.ValFraction, settings.Seed), settings.Dataset)
-                : source.Load(settings.ValFraction, settings.Seed);
+            var loaded = TrainData.Load(settings, source, asImages: settings.Model == "cnn");
             var prepared = loaded.Data;
-            if (settings.Model == "cnn" && prepared.Train.SampleShape.Count != 3)
-                throw new UsageException($"--model cnn needs images [C, H, W]; this data has samples of {prepared.Train.SampleShape.Count} dimension(s)");
             var summary = ModelSummaries.Of(settings.BuildModel(prepared), prepared.Train.SampleShape);
             stdout.WriteLine($"{settings.Model} for {loaded.Name}");
             stdout.WriteLine(ModelSummaries.Format(summary));

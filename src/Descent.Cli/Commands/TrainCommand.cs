@@ -55,7 +55,7 @@ internal static class TrainCommand
                 if (k < 2) throw new UsageException($"--folds must be at least 2, got {k}");
                 if (source is not null) throw new UsageException("--folds applies to the built-in datasets; with --data FILE.csv or an image folder use --val-fraction");
                 // Cross-validation trains k plain models; these would change the run without being reported.
-                parse.Refuse([augment, l1, l2, optim.Accumulate, data.ValFraction, logdir, logEvery, flushSecs, json, save, checkpointDir, checkpointEvery, keep, resume, .. schedule.All, .. transfer.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
+                parse.Refuse([augment, l1, l2, optim.Accumulate, data.ValFraction, logdir, logEvery, flushSecs, json, save, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, .. schedule.All, .. transfer.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
                 return RunFolds(settings, k, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), stdout);
             }
             return Run(settings, source, transfer.Settings(parse), checkpoints, parse.GetValue(detectAnomaly), parse.GetValue(save), parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
@@ -73,13 +73,9 @@ internal static class TrainCommand
         Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
         var total = Stopwatch.StartNew();
         // Augmentation works on [C, H, W] images, so the data is loaded as images (the mlp flattens them).
-        var data = source is null
-            ? new TrainData(DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn" || augmentation is not null, settings.ValFraction, settings.Seed), settings.Dataset)
-            : source.Load(settings.ValFraction, settings.Seed);
+        var data = TrainData.Load(settings, source, asImages: settings.Model == "cnn" || augmentation is not null);
         var prepared = data.Data;
         bool regression = prepared.Task == Data.TaskKind.Regression;
-        if (settings.Model == "cnn" && prepared.Train.SampleShape.Count != 3)
-            throw new UsageException($"--model cnn needs images [C, H, W]; this data has samples of {prepared.Train.SampleShape.Count} dimension(s)");
         var model = settings.BuildModel(prepared);
         var optimizer = Optimizers.Create(optimizerName, transfer.ParameterGroups(model, stdout), optimizerSettings);
         var trainer = new Trainer(model, optimizer) { ClipGradNorm = clipNorm, AccumulationSteps = accumulate, Penalty = penalty };
@@ -123,7 +119,7 @@ internal static class TrainCommand
         if (trainer.Interrupted)
         {
             var at = trainer.Position!;
-            string saved = checkpointCallback is null ? "" : $"; checkpoint {checkpointCallback.Save(at, at.Epoch - 1)} (continue with --resume {checkpoints!.Directory})";
+            string saved = checkpointCallback is null ? "" : $"; checkpoint {checkpointCallback.Save(at)} (continue with --resume {checkpoints!.Directory})";
             stdout.WriteLine($"interrupted in epoch {at.Epoch} after step {trainer.GlobalStep}{saved}");
             return Interruption.ExitCode;
         }

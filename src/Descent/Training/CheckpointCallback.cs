@@ -33,22 +33,23 @@ public sealed class CheckpointCallback(string directory, int every = 1, int? kee
     /// <inheritdoc />
     public void OnEpochEnd(EpochResult result)
     {
-        if (result.Epoch % _every == 0 || result.Epoch == _epochs) Save(new TrainingPosition(result.Epoch + 1), result.Epoch);
+        if (result.Epoch % _every == 0 || result.Epoch == _epochs) Save(new TrainingPosition(result.Epoch + 1));
     }
 
     /// <summary>
     /// Saves the trainer's state now at <paramref name="position"/> (e.g. after an interrupted <see cref="Trainer.Fit"/>,
     /// with <see cref="Trainer.Position"/>); returns the file written.
     /// </summary>
-    public string Save(TrainingPosition position, int epochsDone)
+    public string Save(TrainingPosition position)
     {
+        ArgumentNullException.ThrowIfNull(position);
         var trainer = _trainer ?? throw new InvalidOperationException("the callback has not seen a trainer yet (add it to Trainer.Callbacks before Fit)");
         var entries = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal)
         {
             [PositionKey] = string.Join(",", position.Epoch.ToString(CultureInfo.InvariantCulture), position.BatchesDone.ToString(CultureInfo.InvariantCulture),
                 position.LossSum.ToString("R", CultureInfo.InvariantCulture), position.Correct.ToString(CultureInfo.InvariantCulture), position.Seen.ToString(CultureInfo.InvariantCulture)),
         };
-        LastSaved = Checkpoint.Save(directory, trainer.Model, trainer.Optimizer, scheduler, epochsDone, trainer.GlobalStep, keep, entries);
+        LastSaved = Checkpoint.Save(directory, trainer.Model, trainer.Optimizer, scheduler, position.Epoch - 1, trainer.GlobalStep, keep, entries);
         return LastSaved;
     }
 
