@@ -26,6 +26,7 @@ public static class Cli
         root.Subcommands.Add(BoardCommand.Create(stdout));
         root.Subcommands.Add(ExportCommand.Create(stdout));
         root.Subcommands.Add(DoctorCommand.Create(stdout));
+        root.Subcommands.Add(TuneCommand.Create(stdout));
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

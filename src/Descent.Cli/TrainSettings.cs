@@ -5,7 +5,7 @@ using Descent.Training;
 namespace Descent.Cli;
 
 /// <summary>The model and data choices shared by <c>train</c> and <c>compare</c>.</summary>
-internal sealed class TrainSettings
+internal sealed record TrainSettings
 {
     public string Dataset { get; init; } = "digits";
     public string? DataDir { get; init; }
@@ -19,6 +19,12 @@ internal sealed class TrainSettings
     public int BatchSize { get; init; } = 32;
     public int Seed { get; init; }
     public double ValFraction { get; init; } = 0.1;
+
+    /// <summary>
+    /// The standardization cross-validation refits on each fold's training part (the built-in datasets' own:
+    /// per feature for digits, one mean and std for Fashion-MNIST), so no statistic comes from the fold's validation part.
+    /// </summary>
+    public Data.PreprocessingOptions FoldPreprocessing => new() { Mode = Dataset == "digits" ? Data.StandardizationMode.PerFeature : Data.StandardizationMode.Global };
 
     public void Validate()
     {

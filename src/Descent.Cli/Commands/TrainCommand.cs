@@ -198,8 +198,7 @@ internal static class TrainCommand
                 Epochs = settings.Epochs,
                 BatchSize = settings.BatchSize,
                 Seed = settings.Seed,
-                // Refitted on each fold's training part, so no statistic comes from the fold's validation part.
-                Preprocessing = new Data.PreprocessingOptions { Mode = settings.Dataset == "digits" ? Data.StandardizationMode.PerFeature : Data.StandardizationMode.Global },
+                Preprocessing = settings.FoldPreprocessing,
                 ConfigureTrainer = (t, _) => t.ClipGradNorm = clipNorm,
                 OnFoldEnd = r => stdout.WriteLine(FormattableString.Invariant(
                     $"fold {r.Fold + 1}: {r.TrainSamples} train / {r.ValidationSamples} validation  val loss {r.Validation.Loss:F4}  val acc {r.Validation.Accuracy:F4}  ({r.Seconds:F1} s)")),
