@@ -56,6 +56,8 @@ internal sealed class TuneSearch
     /// <summary>The objective the study optimizes: suggests the space's parameters, trains, returns the validation value.</summary>
     public double Objective(Trial trial)
     {
+        // Which process ran the trial: the workers of one study share it, and a dead one's trial is found by it.
+        trial.SetUserAttr("pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         var values = _space.Parameters.Select(p => new KeyValuePair<string, object>(p.Key, trial.Suggest(p.Key, p.Value))).ToList();
         var configuration = _configurations.For(values);
         return Validate(configuration, configuration.Settings.Seed, trial, values);
