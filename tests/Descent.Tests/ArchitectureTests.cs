@@ -15,6 +15,7 @@ public class ArchitectureTests
         ["Descent"] = 0,
         ["Descent.IO"] = 1,
         ["Descent.TensorBoard"] = 1,
+        ["Descent.Tuning"] = 1,
         ["Descent.Lab"] = 2,
         ["Descent.Board"] = 2,
         ["Descent.Cli"] = 3,
