@@ -46,19 +46,12 @@ internal sealed class TuneSearch
 
     private string MetricName => _regression ? "rmse" : "accuracy";
 
-    /// <summary>The study of that name in the storage, or null when it holds none.</summary>
-    public static Study? Load(string name, IStudyStorage storage)
-    {
-        // TODO replaced by the library's loader.
-        return Study.Create(name, storage, StudyDirection.Maximize);
-    }
-
     /// <summary>The objective the study optimizes: suggests the space's parameters, trains, returns the validation value.</summary>
     public double Objective(Trial trial)
     {
         // Which process ran the trial: the workers of one study share it, and a dead one's trial is found by it.
         trial.SetUserAttr("pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
-        var values = _space.Parameters.Select(p => new KeyValuePair<string, object>(p.Key, trial.Suggest(p.Key, p.Value))).ToList();
+        var values = _space.Suggest(trial).ToList();
         var configuration = _configurations.For(values);
         return Validate(configuration, configuration.Settings.Seed, trial, values);
     }

@@ -165,7 +165,7 @@ internal static class TuneCommand
     private static int Report(string url, string name, string? plotFolder, TextWriter stdout)
     {
         using var store = StudyStorage.Open(url);
-        var theStudy = TuneSearch.Load(name, store) ?? throw new UsageException($"--study {name}: no such study in {url}");
+        var theStudy = Study.Load(name, store);
         var trials = theStudy.Trials;
         string valueName = theStudy.UserAttrs.GetValueOrDefault("objective") ?? "value";
         int Count(TrialState s) => trials.Count(t => t.State == s);
