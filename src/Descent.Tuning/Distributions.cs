@@ -143,7 +143,7 @@ public sealed record FloatDistribution(double Low, double High, bool Log = false
         if (Step is not double step)
             throw new ArgumentException($"parameter '{name}': a grid needs every float range to have a step (write {Low.ToString(CultureInfo.InvariantCulture)}..{High.ToString(CultureInfo.InvariantCulture)}:STEP) or to be a list a|b|c");
         int count = (int)Math.Floor((High - Low) / step + 1e-9) + 1;
-        return Enumerable.Range(0, count).Select(k => Low + k * step).ToArray();
+        return Enumerable.Range(0, count).Select(k => Math.Min(Low + k * step, High)).ToArray();
     }
 }
 

@@ -31,6 +31,11 @@ internal static class SystemPackages
     /// <summary>util-linux's <c>script</c>, which runs a command under a pseudo-terminal.</summary>
     public static readonly SystemPackage Script = new("bsdutils", () => OnPath("script") is not null);
 
+    /// <summary>PostgreSQL's server programs (<c>initdb</c>, <c>pg_ctl</c>) under <c>/usr/lib/postgresql/*/bin</c>, for the tuning tests' own server.</summary>
+    public static readonly SystemPackage PostgreSql = new("postgresql", () =>
+        Directory.Exists("/usr/lib/postgresql")
+        && Directory.GetDirectories("/usr/lib/postgresql").Any(d => File.Exists(Path.Combine(d, "bin", "initdb"))));
+
     /// <summary>Debian's interpreter, not whichever <c>python3</c> comes first on PATH: the Debian packages install into it.</summary>
     public const string Python = "/usr/bin/python3";
 

@@ -34,7 +34,7 @@ public sealed class RandomSampler(int? seed = null) : ISampler
         switch (distribution)
         {
             case FloatDistribution { Step: double step } f:
-                return f.Low + random.Next((int)Math.Floor((f.High - f.Low) / step + 1e-9) + 1) * step;
+                return Math.Min(f.Low + random.Next((int)Math.Floor((f.High - f.Low) / step + 1e-9) + 1) * step, f.High);
             case FloatDistribution f when f.Log:
                 return Math.Clamp(Math.Exp(Math.Log(f.Low) + random.NextDouble() * (Math.Log(f.High) - Math.Log(f.Low))), f.Low, f.High);
             case FloatDistribution f:
