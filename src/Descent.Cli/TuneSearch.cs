@@ -67,7 +67,7 @@ internal sealed class TuneSearch
         var settings = configuration.Settings with { Seed = seed };
         var prepared = _data.Data;
         string? run = trial is null ? null : $"trial-{trial.Number:D4}";
-        var hparams = HParams(configuration, values, trial);
+        var hparams = HParams(configuration, values, trial?.Number);
         double Metric(EpochResult e) => _regression ? e.ValMetrics!["rmse"] : e.ValAccuracy!.Value;
         if (_folds is not { } k)
         {
@@ -132,7 +132,7 @@ internal sealed class TuneSearch
     }
 
     /// <summary>The HParams of a trial's run: the data and loop, then every searched parameter under its snake_case name.</summary>
-    private Dictionary<string, object?> HParams(TrialConfiguration configuration, IReadOnlyList<KeyValuePair<string, object>> values, Trial? trial)
+    private Dictionary<string, object?> HParams(TrialConfiguration configuration, IReadOnlyList<KeyValuePair<string, object>> values, int? trial)
     {
         var s = configuration.Settings;
         var hparams = new Dictionary<string, object?>
@@ -140,7 +140,7 @@ internal sealed class TuneSearch
             ["dataset"] = _data.Name, ["model"] = s.Model, ["optimizer"] = configuration.Optimizer,
             ["batch_size"] = s.BatchSize, ["epochs"] = s.Epochs, ["seed"] = s.Seed, ["hidden"] = string.Join(",", s.Hidden),
         };
-        if (trial is not null) hparams["trial"] = trial.Number;
+        if (trial is not null) hparams["trial"] = trial;
         foreach (var (name, value) in values) hparams[name.Replace('-', '_')] = value;
         return hparams;
     }
@@ -249,7 +249,8 @@ internal sealed class TuneSearch
         var settings = configuration.Settings;
         var model = settings.BuildModel(prepared);
         var trainer = Trainer(model, configuration);
-        using (var logger = _logging.Create(model, trainer.Optimizer, HParams(configuration, values, null), "final"))
+        // The tested run carries its trial's number too, so that every run of the log directory has the same columns.
+        using (var logger = _logging.Create(model, trainer.Optimizer, HParams(configuration, values, chosen.Number), "final"))
         {
             if (logger is not null) trainer.Callbacks.Add(logger);
             trainer.Fit(prepared.TrainLoader(settings.BatchSize, settings.Seed), null, settings.Epochs);

@@ -78,6 +78,8 @@ internal static class TuneCommand
             if (total < 1) throw new UsageException($"--trials must be a positive integer, got {total}");
             if (parse.GetValue(workers) is var w && w < 1) throw new UsageException($"--workers must be a positive integer, got {w}");
             if (parse.GetValue(repeats) is < 1 and var r) throw new UsageException($"--repeats must be a positive integer, got {r}");
+            if (parse.GetValue(workers) > 1 && parse.GetValue(storage) == "memory")
+                throw new UsageException("--workers needs a database --storage (a memory study is one process's own)");
             var logging = new LoggingSettings(parse.GetValue(logdir), null, null);
             logging.Check();
 

@@ -123,6 +123,8 @@ public sealed class TuneCommandTests : IDisposable
         { ["tune", "--space", "lr=log:1e-3..1e-1", "--trials", "3", "--sampler", "bayes"], "bayes" },
         { ["tune", "--space", "lr=log:1e-3..1e-1", "--trials", "3", "--heartbeat", "0"], "--heartbeat must be a positive number of seconds, got 0" },
         { ["tune", "--space", "lr=log:1e-3..1e-1", "--trials", "3", "--folds", "3", "--val-fraction", "0.2"], "--val-fraction does not apply with --folds" },
+        { ["tune", "--space", "lr=log:1e-3..1e-1", "--trials", "3", "--workers", "2", "--storage", "memory"], "--workers needs a database --storage" },
+        { ["tune", "--space", "lr=1e-3..1e-1:0.01, speed=1|2", "--trials", "3"], "'speed' is not a tunable option" },
         { ["tune", "--report", "--storage", "memory"], "--report needs --storage URL and --study NAME" },
         { ["tune", "--report", "--storage", "memory", "--study", "x", "--trials", "3"], "--trials does not apply with --report" },
     };
