@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using System.Text.Json;
 
@@ -39,6 +40,9 @@ internal abstract class SqlStudyStorage(TimeSpan heartbeat) : IStudyStorage
 
     /// <summary>A transaction that no other worker can hold for the same study at the same time.</summary>
     protected abstract DbTransaction BeginClaim(DbConnection connection, string study);
+
+    /// <summary>A read-only transaction whose reads all see one snapshot, taking no write lock.</summary>
+    protected virtual DbTransaction BeginRead(DbConnection connection) => connection.BeginTransaction(IsolationLevel.RepeatableRead);
 
     public StudyDirection CreateStudy(string study, StudyDirection direction)
     {
@@ -158,7 +162,7 @@ internal abstract class SqlStudyStorage(TimeSpan heartbeat) : IStudyStorage
     private List<FrozenTrial> ReadTrials(string study, int? only)
     {
         using var c = Open();
-        using var tx = c.BeginTransaction();
+        using var tx = BeginRead(c);
         string filter = only is null ? "study = @s" : "study = @s AND number = @n";
         (string, object?)[] args = [("s", study), ("n", only)];
         var rows = Query(c, tx, $"SELECT number, state, value, started, finished, error FROM tune_trials WHERE {filter} ORDER BY number", r => (

@@ -37,6 +37,9 @@ internal sealed class SqliteStudyStorage : SqlStudyStorage
 
     protected override DbTransaction BeginClaim(DbConnection connection, string study) => Begin(connection);
 
+    // A deferred transaction only reads: in WAL mode it sees one snapshot and blocks no writer.
+    protected override DbTransaction BeginRead(DbConnection connection) => ((SqliteConnection)connection).BeginTransaction(deferred: true);
+
     // Microsoft.Data.Sqlite begins a non-deferred transaction with BEGIN IMMEDIATE: the write lock is taken up front,
     // so the count read inside it cannot go stale.
     private static DbTransaction Begin(DbConnection connection) => ((SqliteConnection)connection).BeginTransaction(deferred: false);

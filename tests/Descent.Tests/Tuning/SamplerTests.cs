@@ -1,4 +1,5 @@
 using Descent.Tuning;
+using Xunit.Abstractions;
 
 namespace Descent.Tests.Tuning;
 
