@@ -34,7 +34,7 @@ public sealed class TunePostgresTests(PostgresFixture server) : IClassFixture<Po
         Assert.Equal(2, pids.Count);
         Assert.Contains(Environment.ProcessId.ToString(CultureInfo.InvariantCulture), pids);
         for (int t = 0; t < total; t++)
-            Assert.Single(Directory.GetFiles(Path.Combine(logs, $"trial-{t:D4}")).Where(EventFileReader.IsEventFile));
+            Assert.Single(Directory.GetFiles(Path.Combine(logs, $"trial-{t:D4}")), EventFileReader.IsEventFile);
         var json = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement;
         Assert.Equal(total, json.GetProperty("new_trials").GetInt32());
         Assert.Equal(total, output.Split('\n').Count(l => l.StartsWith("trial ", StringComparison.Ordinal)));
@@ -78,7 +78,7 @@ public sealed class TunePostgresTests(PostgresFixture server) : IClassFixture<Po
         Assert.DoesNotContain(trials, t => t.State == TrialState.Running);
         var killed = trials[killedTrial.Value];
         Assert.Equal(TrialState.Failed, killed.State);
-        Assert.Contains("heartbeat", killed.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("stopped beating", killed.Error);
         Assert.True(trials.Count(t => t.State == TrialState.Complete) >= total - 2, string.Join("; ", trials.Select(t => $"{t.Number} {t.State} {t.Error}")));
     }
 }
