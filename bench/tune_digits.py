@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """TPE against random search on the digits, and one worker against two.
 
-    /usr/bin/python3 bench/tune_digits.py [--seeds N] [--trials N] [--epochs N]
+    /usr/bin/python3 bench/tune_digits.py [--seeds N] [--trials N] [--epochs N] [--pairs N]
 
 For each seed: `descent tune` with TPE and with random search at the same budget (--trials, default 30) over lr,
 optimizer, hidden sizes and weight decay, each trial scored by 5-fold cross-validation on the training split
 (--epochs per fold, default 5); then the defaults' 5-fold accuracy (`descent train --folds 5`). Prints each run's best
-CV accuracy, test accuracy and wall time, the medians over the seeds, and the wall time of the first seed's TPE
-search with --workers 1 and --workers 2. Every study lives in a fresh SQLite file under a temporary folder.
+CV accuracy, test accuracy and wall time, the medians over the seeds, and the wall time of the same TPE search with
+--workers 1 and --workers 2 in --pairs interleaved pairs. Every study lives in a fresh SQLite file under a temporary
+folder.
 """
 import argparse, json, os, re, statistics, subprocess, tempfile, time
 
@@ -22,8 +23,8 @@ def descent(*args):
     return out, time.perf_counter() - start
 
 
-def tune(folder, sampler, seed, trials, epochs, workers=1):
-    db = os.path.join(folder, f"{sampler}-{seed}-{workers}.db")
+def tune(folder, sampler, seed, trials, epochs, workers=1, tag=""):
+    db = os.path.join(folder, f"{sampler}-{seed}-{workers}{tag}.db")
     out, seconds = descent("tune", "--space", SPACE, "--trials", str(trials), "--folds", "5", "--epochs", str(epochs),
                            "--sampler", sampler, "--seed", str(seed), "--workers", str(workers), "--storage", db, "--json")
     summary = json.loads(out.strip().splitlines()[-1])
@@ -35,6 +36,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--pairs", type=int, default=3)
     a = parser.parse_args()
     results = {"tpe": [], "random": [], "defaults": []}
     with tempfile.TemporaryDirectory() as folder:
@@ -51,9 +53,14 @@ def main():
             print(f"median over {len(runs)} seeds  {name:8}  CV accuracy {statistics.median(r[0] for r in runs):.4f}"
                   + (f"  test accuracy {statistics.median(r[1] for r in runs):.4f}" if runs[0][1] is not None else "")
                   + f"  wall {statistics.median(r[2] for r in runs):.1f} s")
-        for workers in (1, 2):
-            _, _, seconds = tune(folder, "tpe", 100, a.trials, a.epochs, workers)
-            print(f"--workers {workers}: {seconds:.1f} s for {a.trials} trials", flush=True)
+        times = {1: [], 2: []}
+        for pair in range(a.pairs):
+            for workers in ((1, 2) if pair % 2 == 0 else (2, 1)):
+                _, _, seconds = tune(folder, "tpe", 100, a.trials, a.epochs, workers, tag=f"-{pair}")
+                times[workers].append(seconds)
+                print(f"pair {pair}  --workers {workers}: {seconds:.1f} s for {a.trials} trials", flush=True)
+        for workers, t in times.items():
+            print(f"--workers {workers}: median {statistics.median(t):.1f} s over {len(t)} runs", flush=True)
 
 
 if __name__ == "__main__":

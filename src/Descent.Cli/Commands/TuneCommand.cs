@@ -101,7 +101,6 @@ internal static class TuneCommand
             string url = parse.GetValue(storage) ?? DefaultStorage(parse.GetValue(logdir), studyName);
 
             var search = new TuneSearch(loaded, settings, configurations, searchSpace, k, logging, stdout);
-            using var store = StudyStorage.Open(url, heartbeatTime ?? (url == "memory" ? null : TimeSpan.FromSeconds(DefaultHeartbeatSeconds)));
             int? workerIndex = parse.GetValue(worker);
             ISampler studySampler = parse.GetValue(sampler) switch
             {
@@ -115,7 +114,8 @@ internal static class TuneCommand
                 "halving" => new SuccessiveHalvingPruner(),
                 _ => new NopPruner(),
             };
-            var theStudy = Study.Create(studyName, store, search.Direction, studySampler, pruner);
+            using var store = OpenStorage(url, heartbeatTime ?? (url == "memory" ? null : TimeSpan.FromSeconds(DefaultHeartbeatSeconds)));
+            var theStudy = InStorageTerms(url, () => Study.Create(studyName, store, search.Direction, studySampler, pruner));
             if (workerIndex is not null)
             {
                 int ran = theStudy.Optimize(search.Objective, total);
@@ -132,6 +132,25 @@ internal static class TuneCommand
                 });
         });
         return cmd;
+    }
+
+    /// <summary>Opens the storage; a database that cannot be opened or reached is the user's to fix, in one line.</summary>
+    private static IStudyStorage OpenStorage(string url, TimeSpan? heartbeat) => InStorageTerms(url, () => StudyStorage.Open(url, heartbeat));
+
+    private static T InStorageTerms<T>(string url, Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            throw new UsageException($"--storage {url}: {e.Message}");
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new UsageException($"--storage {url}: {e.Message}");
+        }
     }
 
     private static SearchSpace ParseSpace(string text)
@@ -166,8 +185,11 @@ internal static class TuneCommand
 
     private static int Report(string url, string name, string? plotFolder, TextWriter stdout)
     {
-        using var store = StudyStorage.Open(url);
-        var theStudy = Study.Load(name, store);
+        // Reading a study must not leave an empty database behind.
+        if (!url.Contains("://", StringComparison.Ordinal) && url != "memory" && !File.Exists(url) || url.StartsWith("sqlite://", StringComparison.Ordinal) && !File.Exists(SqlitePath(url)))
+            throw new UsageException($"--storage {url}: no such file");
+        using var store = OpenStorage(url, null);
+        var theStudy = InStorageTerms(url, () => Study.Load(name, store));
         var trials = theStudy.Trials;
         string valueName = theStudy.UserAttrs.GetValueOrDefault("objective") ?? "value";
         int Count(TrialState s) => trials.Count(t => t.State == s);

@@ -26,9 +26,12 @@ public static class ScatterFitChart
     private static readonly string[] PointColors = ["#b0b0b0", "#222222", "#8c564b", "#17becf"];
     private static readonly string[] CurveColors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#e377c2", "#bcbd22"];
 
-    /// <summary>Renders the chart; <paramref name="yMin"/>/<paramref name="yMax"/> default to the points' range (curves do not widen it).</summary>
+    /// <summary>
+    /// Renders the chart; <paramref name="yMin"/>/<paramref name="yMax"/> default to the points' range (curves do not
+    /// widen it), <paramref name="xMin"/>/<paramref name="xMax"/> to the range of points and curves.
+    /// </summary>
     public static string Svg(string title, string xLabel, string yLabel, IReadOnlyList<ScatterPoints> points, IReadOnlyList<FitCurve> curves,
-        double? yMin = null, double? yMax = null, int width = 860, int height = 500)
+        double? yMin = null, double? yMax = null, int width = 860, int height = 500, double? xMin = null, double? xMax = null)
     {
         ArgumentNullException.ThrowIfNull(points);
         ArgumentNullException.ThrowIfNull(curves);
@@ -37,7 +40,7 @@ public static class ScatterFitChart
         var finite = points.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
         var curveXs = curves.SelectMany(c => c.Points).Where(p => double.IsFinite(p.X)).Select(p => p.X).ToList();
         var xs = finite.Select(p => p.X).Concat(curveXs).ToList();
-        double x0 = xs.Count > 0 ? xs.Min() : 0, x1 = xs.Count > 0 ? xs.Max() : 1;
+        double x0 = xMin ?? (xs.Count > 0 ? xs.Min() : 0), x1 = xMax ?? (xs.Count > 0 ? xs.Max() : 1);
         double y0 = yMin ?? (finite.Count > 0 ? finite.Min(p => p.Y) : 0), y1 = yMax ?? (finite.Count > 0 ? finite.Max(p => p.Y) : 1);
         if (x1 <= x0) x1 = x0 + 1;
         if (y1 <= y0) y1 = y0 + 1;

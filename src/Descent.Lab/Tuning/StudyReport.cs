@@ -194,7 +194,8 @@ public static class StudyReport
             var choices = distribution is CategoricalDistribution c ? c.Choices : with.Select(t => (string)t.Params[name]).Distinct().Order().ToList();
             string legend = string.Join(", ", choices.Select((c, i) => $"{i}={c}"));
             return ScatterFitChart.Svg($"Slice: {name} ({legend})", $"{name} (index)", valueName,
-                [new ScatterPoints("trial", with.Select(t => ((double)IndexOf(choices, (string)t.Params[name]), t.Value!.Value)).ToList())], []);
+                [new ScatterPoints("trial", with.Select(t => ((double)IndexOf(choices, (string)t.Params[name]), t.Value!.Value)).ToList())], [],
+                xMin: -0.5, xMax: choices.Count - 0.5);
         }
         bool log = distribution is FloatDistribution { Log: true } or IntDistribution { Log: true };
         return ScatterFitChart.Svg($"Slice: {name}", log ? $"log10 {name}" : name, valueName,

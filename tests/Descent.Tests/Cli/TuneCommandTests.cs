@@ -126,6 +126,8 @@ public sealed class TuneCommandTests : IDisposable
         { ["tune", "--space", "lr=log:1e-3..1e-1", "--trials", "3", "--workers", "2", "--storage", "memory"], "--workers needs a database --storage" },
         { ["tune", "--space", "lr=1e-3..1e-1:0.01, speed=1|2", "--trials", "3"], "'speed' is not a tunable option" },
         { ["tune", "--report", "--storage", "memory"], "--report needs --storage URL and --study NAME" },
+        { ["tune", "--report", "--storage", "/nonexistent/study.db", "--study", "x"], "--storage /nonexistent/study.db: no such file" },
+        { ["tune", "--space", "lr=log:1e-3..1e-1", "--trials", "3", "--epochs", "1", "--storage", "postgresql://postgres@127.0.0.1:1/descent"], "--storage postgresql://postgres@127.0.0.1:1/descent: " },
         { ["tune", "--report", "--storage", "memory", "--study", "x", "--trials", "3"], "--trials does not apply with --report" },
     };
 

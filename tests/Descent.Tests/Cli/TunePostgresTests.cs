@@ -22,7 +22,7 @@ public sealed class TunePostgresTests(PostgresFixture server) : IClassFixture<Po
     {
         SystemPackages.PostgreSql.Require();
         string logs = Path.Combine(_dir, "logs");
-        const int total = 8;
+        const int total = 10;
         var (code, output, err) = CliRunner.Run("tune", "--space", "lr=log:1e-3..1e-1, hidden=32|64", "--trials", total.ToString(CultureInfo.InvariantCulture),
             "--epochs", "30", "--sampler", "random", "--workers", "2", "--storage", server.Url, "--study", "two-workers", "--logdir", logs, "--json");
         Assert.True(code == 0, output + err);
