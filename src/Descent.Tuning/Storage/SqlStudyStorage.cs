@@ -12,9 +12,6 @@ namespace Descent.Tuning;
 /// </summary>
 internal abstract class SqlStudyStorage(TimeSpan heartbeat) : IStudyStorage
 {
-    /// <summary>The error of a trial whose worker stopped beating.</summary>
-    internal const string StoppedBeating = "worker stopped beating";
-
     protected static readonly string[] Schema =
     [
         "CREATE TABLE IF NOT EXISTS tune_studies (name TEXT PRIMARY KEY, direction TEXT NOT NULL)",
@@ -167,7 +164,7 @@ internal abstract class SqlStudyStorage(TimeSpan heartbeat) : IStudyStorage
 
     private void ExpireSilent(DbConnection c, DbTransaction? tx, string study) =>
         Execute(c, tx, $"UPDATE tune_trials SET state = 'Failed', error = @e, finished = {Now} WHERE study = @s AND state = 'Running' AND heartbeat < {Now} - @g",
-            ("s", study), ("e", StoppedBeating), ("g", Grace));
+            ("s", study), ("e", StudyStorage.StoppedBeating), ("g", Grace));
 
     /// <summary>Seconds without a beat after which a running trial counts as dead: twice the heartbeat.</summary>
     private double Grace => 2 * Heartbeat!.Value.TotalSeconds;
