@@ -128,7 +128,8 @@ public sealed class Study
     /// Optuna's <c>n_trials</c>, which counts this call's trials). A <see cref="TrialPrunedException"/> from the objective
     /// records the trial as pruned; any other exception records it as failed with the exception's message, and the
     /// search goes on. A grid search also stops when every cell is taken. Returns how many trials this call ran;
-    /// <paramref name="onTrialEnd"/> sees each of them as stored.
+    /// <paramref name="onTrialEnd"/> sees each of them as stored. <paramref name="cancellation"/> stops the loop before
+    /// the next trial; an objective that throws on it records its trial as failed.
     /// </summary>
     public int Optimize(Func<Trial, double> objective, int totalTrials,
                         Action<FrozenTrial>? onTrialEnd = null, CancellationToken cancellation = default)

@@ -4,7 +4,7 @@ namespace Descent.Tuning;
 /// One evaluation of the objective, like Optuna's <c>Trial</c>: the objective asks it for parameter values
 /// (<see cref="SuggestFloat"/>, <see cref="SuggestInt"/>, <see cref="SuggestCategorical"/>), reports intermediate values
 /// per epoch with <see cref="Report"/> and asks <see cref="ShouldPrune"/> whether to stop early. While it runs against
-/// a database, a background timer beats for it so that other workers can tell it is alive.
+/// a database, a background thread beats for it so that other workers can tell it is alive.
 /// </summary>
 public sealed class Trial
 {
@@ -12,7 +12,7 @@ public sealed class Trial
     private readonly Dictionary<string, Distribution> distributions = [];
     private readonly Dictionary<int, double> intermediateValues = [];
     private readonly Dictionary<string, string> systemAttrs = [];
-    private readonly Timer? heartbeat;
+    private readonly ManualResetEventSlim stopBeating = new();
     private IReadOnlyList<FrozenTrial>? history;
     private bool closed;
 
@@ -22,7 +22,16 @@ public sealed class Trial
         Number = number;
         GridCell = gridCell;
         if (study.Storage.Heartbeat is TimeSpan interval)
-            heartbeat = new Timer(_ => Beat(), null, interval, interval);
+        {
+            // A thread of its own rather than a thread-pool timer: training that keeps the pool busy must not starve
+            // the beats and get its trial declared dead.
+            var beater = new Thread(() => { while (!stopBeating.Wait(interval)) Beat(); })
+            {
+                IsBackground = true,
+                Name = $"trial {number} heartbeat",
+            };
+            beater.Start();
+        }
     }
 
     /// <summary>The trial's number in its study.</summary>
@@ -116,13 +125,13 @@ public sealed class Trial
     {
         ThrowIfClosed();
         closed = true;
-        heartbeat?.Dispose();
+        stopBeating.Set();
     }
 
     private void Beat()
     {
-        // A missed beat is harmless (the next one follows), and a timer thread must not throw.
-        try { if (!closed) Study.Storage.Beat(Study.Name, Number); }
+        // A missed beat is harmless (the next one follows), and the beating thread must not die of it.
+        try { Study.Storage.Beat(Study.Name, Number); }
         catch (Exception) { }
     }
 

@@ -29,7 +29,11 @@ public sealed class TpeSampler(int? seed = null, int startupTrials = 10, int eiC
         var history = trial.History;
         lock (random)
         {
-            if (history.Count < startupTrials) return RandomSampler.Uniform(random, distribution);
+            // A range of one value has nothing to learn (and a kernel of zero width).
+            bool single = distribution is FloatDistribution { Low: var fl, High: var fh } && fl == fh
+                || distribution is IntDistribution { Low: var il, High: var ih } && il == ih
+                || distribution is CategoricalDistribution { Choices.Count: 1 };
+            if (single || history.Count < startupTrials) return RandomSampler.Uniform(random, distribution);
 
             // Rank as Optuna does: complete trials first by value (in the minimizing sign), then pruned ones by the
             // last step they reached (further is better) and the value there; NaN is worst.

@@ -63,6 +63,9 @@ public static class StudyStorage
     /// <summary>What a database storage's workers do unless told: beat every 10 s, so a dead worker's trial fails after 20 s.</summary>
     public static readonly TimeSpan DefaultHeartbeat = TimeSpan.FromSeconds(10);
 
+    /// <summary>The <see cref="FrozenTrial.Error"/> of a trial whose worker stopped beating (killed, or its machine lost).</summary>
+    public const string StoppedBeating = "worker stopped beating";
+
     /// <summary>
     /// Opens <c>"memory"</c> (this process only), a SQLite file (<c>"sqlite:///abs/path/study.db"</c> or a plain path
     /// ending in <c>.db</c>, created if missing, shared safely by processes on this machine) or a PostgreSQL database

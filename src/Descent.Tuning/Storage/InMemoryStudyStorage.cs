@@ -130,7 +130,7 @@ internal sealed class InMemoryStudyStorage(TimeSpan? heartbeat) : IStudyStorage
         var now = DateTimeOffset.UtcNow;
         foreach (var t in s.Trials)
             if (t.State == TrialState.Running && now - t.Beat > 2 * interval)
-                (t.State, t.Error, t.Finished) = (TrialState.Failed, SqlStudyStorage.StoppedBeating, now);
+                (t.State, t.Error, t.Finished) = (TrialState.Failed, StudyStorage.StoppedBeating, now);
     }
 
     private StoredStudy Get(string study) =>

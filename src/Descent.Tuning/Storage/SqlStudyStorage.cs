@@ -12,9 +12,6 @@ namespace Descent.Tuning;
 /// </summary>
 internal abstract class SqlStudyStorage(TimeSpan heartbeat) : IStudyStorage
 {
-    /// <summary>The error of a trial whose worker stopped beating.</summary>
-    internal const string StoppedBeating = "worker stopped beating";
-
     protected static readonly string[] Schema =
     [
         "CREATE TABLE IF NOT EXISTS tune_studies (name TEXT PRIMARY KEY, direction TEXT NOT NULL)",
@@ -133,7 +130,18 @@ internal abstract class SqlStudyStorage(TimeSpan heartbeat) : IStudyStorage
 
     public IReadOnlyList<FrozenTrial> GetTrials(string study)
     {
-        using (var c = Open()) ExpireSilent(c, null, study);
+        using (var c = Open())
+        {
+            // Mark stale trials under the study's lock: two workers failing the same rows in different orders could
+            // deadlock. Reading first keeps the usual case, nothing stale, free of write locks.
+            string stale = $"SELECT COUNT(*) FROM tune_trials WHERE study = @s AND state = 'Running' AND heartbeat < {Now} - @g";
+            if (Query(c, null, stale, r => Convert.ToInt64(r.GetValue(0)), ("s", study), ("g", Grace))[0] > 0)
+            {
+                using var tx = BeginClaim(c, study);
+                ExpireSilent(c, tx, study);
+                tx.Commit();
+            }
+        }
         return ReadTrials(study, null);
     }
 
@@ -156,7 +164,10 @@ internal abstract class SqlStudyStorage(TimeSpan heartbeat) : IStudyStorage
 
     private void ExpireSilent(DbConnection c, DbTransaction? tx, string study) =>
         Execute(c, tx, $"UPDATE tune_trials SET state = 'Failed', error = @e, finished = {Now} WHERE study = @s AND state = 'Running' AND heartbeat < {Now} - @g",
-            ("s", study), ("e", StoppedBeating), ("g", 2 * Heartbeat!.Value.TotalSeconds));
+            ("s", study), ("e", StudyStorage.StoppedBeating), ("g", Grace));
+
+    /// <summary>Seconds without a beat after which a running trial counts as dead: twice the heartbeat.</summary>
+    private double Grace => 2 * Heartbeat!.Value.TotalSeconds;
 
     /// <summary>The study's trials (or the one numbered <paramref name="only"/>), read in one transaction so the parts agree.</summary>
     private List<FrozenTrial> ReadTrials(string study, int? only)

@@ -72,6 +72,21 @@ public class SamplerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Tpe_keeps_every_value_in_range_and_fixed_parameters_fixed()
+    {
+        var space = SearchSpace.Parse("lr=log:1e-4..1e-1, units=int:log:16..512, k=int:1..4, p=0..1:0.25, o=sgd|adam, seed=7, x=2..2, n=int:3..3");
+        var study = Study.Create("ranges", StudyStorage.Open("memory"), StudyDirection.Minimize, new TpeSampler(seed: 1, startupTrials: 3));
+        study.Optimize(t =>
+        {
+            var v = space.Suggest(t);
+            Assert.All(space.Parameters, p => Assert.True(p.Value.Contains(v[p.Key]), $"{p.Key}={v[p.Key]}"));
+            Assert.Equal(("7", 2.0, 3), ((string)v["seed"], (double)v["x"], (int)v["n"]));
+            return Math.Abs(Math.Log10((double)v["lr"]) + 2) + (int)v["k"] + (double)v["p"];
+        }, 30);
+        Assert.All(study.Trials, t => Assert.Equal(TrialState.Complete, t.State));
+    }
+
+    [Fact]
     public void Gamma_and_weights_follow_optuna()
     {
         Assert.Equal([1, 1, 1, 2, 3, 10, 25, 25], new[] { 1, 9, 10, 11, 21, 100, 250, 1000 }.Select(TpeSampler.Gamma));

@@ -162,6 +162,9 @@ public abstract class StudyStorageBehaviour
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (study.Trials[0].State == TrialState.Running && DateTime.UtcNow < deadline) Thread.Sleep(100);
         Assert.Equal((TrialState.Failed, "worker stopped beating"), (study.Trials[0].State, study.Trials[0].Error));
+        // A worker that was only slow and finishes late does not bring the trial back: others have counted it failed.
+        storage.FinishTrial(name, 0, TrialState.Complete, 1.0, null);
+        Assert.Equal(TrialState.Failed, study.Trials[0].State);
         // The other workers go on (with a heartbeat no stall of this machine can outlast).
         using var other = Open(TimeSpan.FromMinutes(1));
         var worker = Study.Create(name, other, StudyDirection.Minimize, new RandomSampler(6));
@@ -218,6 +221,17 @@ public sealed class SqliteStudyStorageTests : StudyStorageBehaviour, IDisposable
         using var again = StudyStorage.Open(path);
         Assert.Equal(["s"], again.StudyNames());
         Assert.Equal(StudyStorage.DefaultHeartbeat, again.Heartbeat);
+    }
+
+    [Fact]
+    public void The_file_is_in_write_ahead_logging_mode()
+    {
+        using (var storage = Open()) Study.Create("wal", storage, StudyDirection.Minimize);
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(folder, "study.db")}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", command.ExecuteScalar());
     }
 
     [Fact]
