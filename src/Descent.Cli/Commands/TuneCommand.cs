@@ -15,9 +15,6 @@ namespace Descent.Cli.Commands;
 /// </summary>
 internal static class TuneCommand
 {
-    /// <summary>The heartbeat of a database study when none is given: a dead worker's trial is failed after twice this.</summary>
-    private const double DefaultHeartbeatSeconds = 10;
-
     /// <summary>How many of the best trials <c>--repeats</c> reruns.</summary>
     private const int RepeatedCandidates = 3;
 
@@ -38,7 +35,7 @@ internal static class TuneCommand
         var workers = new Option<int>("--workers") { Description = "Worker processes on this machine sharing the study (this one and W−1 more)", DefaultValueFactory = _ => 1 };
         var storage = new Option<string?>("--storage") { Description = "Where the study lives: FILE.db or sqlite:///FILE.db (default: NAME.db beside --logdir, or runs/tune/NAME.db), postgresql://user:password@host:port/db, or memory" };
         var study = new Option<string?>("--study") { Description = "The study's name (default: the dataset's)" };
-        var heartbeat = new Option<double?>("--heartbeat") { Description = $"Seconds between a worker's heartbeats; a running trial whose worker is silent for twice this is marked failed (default {DefaultHeartbeatSeconds})" };
+        var heartbeat = new Option<double?>("--heartbeat") { Description = $"Seconds between a worker's heartbeats; a running trial whose worker is silent for twice this is marked failed (default {StudyStorage.DefaultHeartbeat.TotalSeconds})" };
         var logdir = new Option<string?>("--logdir") { Description = "Write every trial as a TensorBoard run DIR/trial-NNNN with its hparams (descent board's HParams tab), and the tested model as DIR/final" };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary as the last line of stdout" };
         var report = new Option<bool>("--report") { Description = "Print the study's ranked trials and parameter importances and write its plots (with --storage and --study)" };
@@ -114,7 +111,7 @@ internal static class TuneCommand
                 "halving" => new SuccessiveHalvingPruner(),
                 _ => new NopPruner(),
             };
-            using var store = OpenStorage(url, heartbeatTime ?? (url == "memory" ? null : TimeSpan.FromSeconds(DefaultHeartbeatSeconds)));
+            using var store = OpenStorage(url, heartbeatTime);
             var theStudy = InStorageTerms(url, () => Study.Create(studyName, store, search.Direction, studySampler, pruner));
             if (workerIndex is not null)
             {

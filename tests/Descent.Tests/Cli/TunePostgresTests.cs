@@ -78,7 +78,7 @@ public sealed class TunePostgresTests(PostgresFixture server) : IClassFixture<Po
         Assert.DoesNotContain(trials, t => t.State == TrialState.Running);
         var killed = trials[killedTrial.Value];
         Assert.Equal(TrialState.Failed, killed.State);
-        Assert.Contains("stopped beating", killed.Error);
+        Assert.Equal(StudyStorage.StoppedBeating, killed.Error);
         Assert.True(trials.Count(t => t.State == TrialState.Complete) >= total - 2, string.Join("; ", trials.Select(t => $"{t.Number} {t.State} {t.Error}")));
     }
 }
