@@ -64,7 +64,6 @@ internal static class TuneCommand
             if (parse.GetValue(data.ValFraction) is 0) throw new UsageException("--val-fraction must be positive: the search scores each trial on the validation split (or use --folds K)");
             // The search needs validation data: the dataset's own fraction, or 10 % where it has none (Fashion-MNIST).
             var settings = data.Settings(parse, defaultValFraction: 0.1, userData: true);
-            if (settings.ValFraction == 0) settings = settings with { ValFraction = 0.1 };
             if (k is not null) settings = settings with { ValFraction = 0 };
             var source = userData.Source(parse, data, settings);
             parse.Refuse([userData.Predict, userData.Out], "to tune (train the chosen configuration with descent train to predict)");

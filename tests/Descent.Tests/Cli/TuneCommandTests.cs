@@ -108,6 +108,26 @@ public sealed class TuneCommandTests : IDisposable
             Assert.Contains("<svg", File.ReadAllText(Path.Combine(plots, file)));
     }
 
+    [Fact]
+    public void The_median_pruner_stops_trials_early_on_their_per_epoch_validation_accuracy()
+    {
+        string db = Path.Combine(_dir, "pruned.db");
+        const int epochs = 6;
+        var (code, output, err) = CliRunner.Run("tune", "--space", "lr=log:1e-5..1", "--trials", "14", "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--hidden", "32", "--sampler", "random", "--prune", "median", "--storage", db, "--study", "pruned", "--json");
+        Assert.True(code == 0, output + err);
+        var json = Json(output);
+        using var storage = StudyStorage.Open(db);
+        var trials = Study.Load("pruned", storage).Trials;
+        var pruned = trials.Where(t => t.State == TrialState.Pruned).ToList();
+        Assert.NotEmpty(pruned);
+        Assert.Equal(pruned.Count, json.GetProperty("pruned").GetInt32());
+        // A pruned trial reported fewer epochs than it was given; a complete one reported every epoch.
+        Assert.All(pruned, t => Assert.InRange(t.IntermediateValues.Count, 1, epochs - 1));
+        Assert.All(trials.Where(t => t.State == TrialState.Complete), t => Assert.Equal(Enumerable.Range(1, epochs), t.IntermediateValues.Keys.Order()));
+        Assert.Contains("pruned at step", output);
+    }
+
     public static TheoryData<string[], string> BadInput() => new()
     {
         { ["tune", "--trials", "3"], "--space is required" },
