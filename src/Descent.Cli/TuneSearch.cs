@@ -17,6 +17,9 @@ namespace Descent.Cli;
 /// </summary>
 internal sealed class TuneSearch
 {
+    /// <summary>How many of the best trials <c>--repeats</c> reruns.</summary>
+    public const int RepeatedCandidates = 3;
+
     private readonly TrainData _data;
     private readonly TrainSettings _settings;
     private readonly TrialConfigurations _configurations;
@@ -211,7 +214,7 @@ internal sealed class TuneSearch
     /// <summary>Reruns the best trials with <paramref name="repeats"/> new seeds; returns the one with the best mean.</summary>
     private FrozenTrial Repeat(IReadOnlyList<FrozenTrial> trials, int repeats)
     {
-        var candidates = StudyReport.Ranked(trials, Direction).Take(3).ToList();
+        var candidates = StudyReport.Ranked(trials, Direction).Take(RepeatedCandidates).ToList();
         _stdout.WriteLine($"Rerunning the {candidates.Count} best trials with {repeats} more seeds each ({ObjectiveName} mean ± std):");
         FrozenTrial? chosen = null;
         double chosenMean = 0;

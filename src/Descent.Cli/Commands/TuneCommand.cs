@@ -15,9 +15,6 @@ namespace Descent.Cli.Commands;
 /// </summary>
 internal static class TuneCommand
 {
-    /// <summary>How many of the best trials <c>--repeats</c> reruns.</summary>
-    private const int RepeatedCandidates = 3;
-
     /// <param name="stdout">Where progress and results go.</param>
     /// <param name="prepared">Applied to the data each time it is loaded (tests wrap the test split to count its reads); null for none.</param>
     public static Command Create(TextWriter stdout, Func<PreparedData, PreparedData>? prepared = null)
@@ -31,7 +28,7 @@ internal static class TuneCommand
         var sampler = new Option<string>("--sampler") { Description = "tpe (Optuna's default), random or grid", DefaultValueFactory = _ => "tpe" };
         var prune = new Option<string>("--prune") { Description = "Stop unpromising trials on their per-epoch validation metric: none, median or halving (successive halving, asynchronous)", DefaultValueFactory = _ => "none" };
         var folds = new Option<int?>("--folds") { Description = "Score each trial by k-fold cross-validation on the training split (the mean over the folds) instead of one validation split" };
-        var repeats = new Option<int?>("--repeats") { Description = $"After the search, rerun the {RepeatedCandidates} best trials with R more seeds and report mean ± std; the best mean is tested" };
+        var repeats = new Option<int?>("--repeats") { Description = $"After the search, rerun the {TuneSearch.RepeatedCandidates} best trials with R more seeds and report mean ± std; the best mean is tested" };
         var workers = new Option<int>("--workers") { Description = "Worker processes on this machine sharing the study (this one and W−1 more)", DefaultValueFactory = _ => 1 };
         var storage = new Option<string?>("--storage") { Description = "Where the study lives: FILE.db or sqlite:///FILE.db (default: NAME.db beside --logdir, or runs/tune/NAME.db), postgresql://user:password@host:port/db, or memory" };
         var study = new Option<string?>("--study") { Description = "The study's name (default: the dataset's)" };
