@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Descent.Nn;
 using Descent.Training;
 
@@ -114,8 +115,14 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
         var grad = arena.Grad;
         for (int i = 0; i < _squares.Length; i++)
         {
-            double sum = 0;
-            foreach (float g in grad.AsSpan(arena.OffsetOf(i), arena.Parameters[i].Numel)) sum += (double)g * g;
+            var g = grad.AsSpan(arena.OffsetOf(i), arena.Parameters[i].Numel);
+            double sum = TensorPrimitives.SumOfSquares(g);
+            // The float sum overflows for a norm past 1.8e19; summed in double it is non-finite only for a NaN or an infinity.
+            if (!double.IsFinite(sum))
+            {
+                sum = 0;
+                foreach (float v in g) sum += (double)v * v;
+            }
             _squares[i] = sum;
             if (double.IsFinite(sum)) continue;
             Fire(new Finding("non-finite", Severity.Error, $"The gradient of {_names[i]} is not finite at step {step}.",
@@ -138,16 +145,11 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
         for (int k = 0; k < _weights.Length; k++)
         {
             int i = _weights[k], offset = arena.OffsetOf(i), length = arena.Parameters[i].Numel;
-            double update = 0, weight = 0;
-            for (int j = offset; j < offset + length; j++)
-            {
-                double b = _before[j], d = arena.Data[j] - b;
-                update += d * d;
-                weight += b * b;
-            }
+            var before = _before.AsSpan(offset, length);
+            double weight = TensorPrimitives.Norm(before);
             if (!(weight > 0)) continue;
             var window = _ratios[k];
-            window.Enqueue(Math.Sqrt(update / weight));
+            window.Enqueue(TensorPrimitives.Distance(arena.Data.AsSpan(offset, length), before) / weight);
             if (window.Count > RatioWindow) window.Dequeue();
             if (window.Count < RatioWindow) continue;
             double median = window.Order().ElementAt(RatioWindow / 2);
