@@ -112,7 +112,12 @@ internal static class TrainCommand
         }, misclassified: prepared.Validation is null || regression || source is { IsTable: true } ? null
             : new MisclassifiedImages(prepared.Validation, prepared.Train.SampleShape.Count == 1 ? ImageShape(settings.Dataset) : null));
         if (tensorBoard is not null) trainer.Callbacks.Add(tensorBoard);
-        if (watch) trainer.Callbacks.Add(new Lab.Doctor.TrainingWatch(f => DoctorCommand.PrintFinding(f, stdout)));
+        // A finding comes mid-epoch: the progress bar's line goes first (it redraws at the next batch).
+        if (watch) trainer.Callbacks.Add(new Lab.Doctor.TrainingWatch(f =>
+        {
+            if (progress is not null) Console.Error.Write(ProgressLine.Erase);
+            DoctorCommand.PrintFinding(f, stdout);
+        }));
         // After the schedule's callback, so that a checkpoint holds the schedule as the next epoch starts it.
         if (checkpointCallback is not null) trainer.Callbacks.Add(checkpointCallback);
         using (Interruption.OnCtrlC(trainer))

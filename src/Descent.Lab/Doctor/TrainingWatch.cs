@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Descent.Nn;
 using Descent.Training;
 
@@ -11,17 +12,19 @@ namespace Descent.Lab.Doctor;
 /// id and fix of the doctor's finding.
 /// </summary>
 /// <remarks>
-/// <para>Gradients and updates are looked at on every <see cref="Every"/>-th optimizer step (steps 1, 11, 21, …), so
+/// <para>Gradients and updates are looked at on every <see cref="Every"/>-th optimizer step (steps 1, 21, 41, …), so
 /// the watch costs a few passes over the parameters per <see cref="Every"/> steps. On those steps:</para>
 /// <list type="bullet">
 /// <item><c>non-finite</c>: a gradient with a NaN or an infinity (and at every batch, a loss that is not finite).</item>
 /// <item><c>exploding-gradients</c>: the root-mean-square gradient of the first weight matrix above 1e3 times that of
 /// the last, as the doctor measures at initialization.</item>
-/// <item><c>dead-units</c>: more than 40 % of the units feeding a ReLU got an exactly zero gradient (every sample of
+/// <item><c>dead-units</c>: more than 40 % of the units feeding a ReLU got an exactly zero gradient (their bias's, or
+/// their weights' in a layer without one) (every sample of
 /// the batch had them inactive) on each of the last <see cref="DeadWindow"/> sampled steps, as many samples as the
 /// doctor's batch at batch size 32. An L1/L2 penalty (<see cref="Trainer.Penalty"/>) puts weight into every gradient
 /// and hides this check.</item>
-/// <item><c>update-ratio</c>: per weight matrix, the median of ‖Δθ‖/‖θ‖ over the last <see cref="RatioWindow"/>
+/// <item><c>update-ratio</c>: per weight matrix (estimated on <see cref="RatioEntries"/> random entries of a larger
+/// one), the median of ‖Δθ‖/‖θ‖ over the last <see cref="RatioWindow"/>
 /// sampled steps above 0.1; or, on the first <see cref="RatioWindow"/> sampled steps only (when a small step cannot
 /// be a converged model's), below 1e-5.</item>
 /// </list>
@@ -33,13 +36,16 @@ namespace Descent.Lab.Doctor;
 public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerCallback
 {
     /// <summary>Optimizer steps between two looks at the gradients and updates.</summary>
-    public const int Every = 10;
+    public const int Every = 20;
 
     /// <summary>Sampled steps whose median update ratio is judged.</summary>
     public const int RatioWindow = 5;
 
     /// <summary>Consecutive sampled steps a unit's gradient must be zero to count as dead.</summary>
     public const int DeadWindow = 8;
+
+    /// <summary>Random entries of a weight matrix whose update estimates its update ratio (all of a smaller one).</summary>
+    public const int RatioEntries = 4096;
 
     private readonly List<Finding> _findings = [];
     private Trainer? _trainer;
@@ -48,7 +54,9 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
     private int[] _weights = [];
     private Queue<double>[] _ratios = [];
     private (string Layer, int Index, int[] ZeroRuns)[] _relus = [];
-    private float[] _before = [];
+    // Per weight matrix: the entries whose update is measured, and their values before the step.
+    private int[][] _entries = [];
+    private float[][] _before = [];
     private double[] _squares = [];
     private long _snapshotStep = -1;
     private int _samples;
@@ -67,10 +75,20 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
         _names = [.. arena.Parameters.Select((p, i) => names.GetValueOrDefault(p, $"parameter {i}"))];
         _weights = [.. Enumerable.Range(0, arena.Parameters.Count).Where(i => arena.Parameters[i].Rank >= 2)];
         _ratios = [.. _weights.Select(_ => new Queue<double>())];
-        _before = new float[arena.Length];
+        // A seeded random subset of each large weight matrix: its update ratio is a ratio of sums of squares, which a
+        // few thousand random entries estimate well, for a fraction of a pass over the weights.
+        var random = new Random(0);
+        _entries = [.. _weights.Select(i =>
+        {
+            int n = arena.Parameters[i].Numel, offset = arena.OffsetOf(i);
+            var picked = n <= RatioEntries ? Enumerable.Range(0, n) : random.GetItems(Enumerable.Range(0, n).ToArray(), RatioEntries).Distinct().Order();
+            return picked.Select(j => offset + j).ToArray();
+        })];
+        _before = [.. _entries.Select(e => new float[e.Length])];
         _squares = new double[arena.Parameters.Count];
-        // Each ReLU with the weight of the last layer before it that has one (Linear, Conv2d or BatchNorm): unit u of the
-        // ReLU is slice u of that weight, whose gradient is zero exactly when the unit was inactive on the whole batch.
+        // Each ReLU with the bias (else the weight) of the last layer before it that has one (Linear, Conv2d or
+        // BatchNorm): unit u of the ReLU is entry (slice) u of it, whose gradient is zero exactly when the unit was
+        // inactive on the whole batch.
         var relus = new List<(string, int, int[])>();
         Parameter? weight = null;
         foreach (var (name, layer) in Doctor.Layers(trainer.Model))
@@ -81,7 +99,8 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
                 if (index >= 0) relus.Add((name, index, new int[weight!.Shape[0]]));
                 weight = null;
             }
-            else if (layer.NamedParameters().FirstOrDefault(p => p.Name == "weight").Parameter is { Rank: >= 1 } w) weight = w;
+            else if (layer.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter) is var own && own.ContainsKey("weight"))
+                weight = own.GetValueOrDefault("bias") ?? own["weight"];
         }
         _relus = [.. relus];
         _snapshotStep = -1;
@@ -106,6 +125,8 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
     }
 
     /// <inheritdoc />
+    // Run once every Every steps, these would stay in quickly compiled, slow code for most of a short training run.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnBeforeOptimizerStep(Trainer trainer)
     {
         long step = trainer.GlobalStep + 1;
@@ -131,11 +152,17 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
         }
         CheckGradientSpread(step);
         CheckDeadUnits(step);
-        arena.Data.CopyTo(_before, 0);
+        for (int k = 0; k < _entries.Length; k++)
+        {
+            var entries = _entries[k];
+            var before = _before[k];
+            for (int j = 0; j < entries.Length; j++) before[j] = arena.Data[entries[j]];
+        }
         _snapshotStep = step;
     }
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnOptimizerStep(long globalStep)
     {
         if (globalStep != _snapshotStep) return;
@@ -144,12 +171,18 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
         (int Weight, double Median) highest = (-1, 0), lowest = (-1, double.PositiveInfinity);
         for (int k = 0; k < _weights.Length; k++)
         {
-            int i = _weights[k], offset = arena.OffsetOf(i), length = arena.Parameters[i].Numel;
-            var before = _before.AsSpan(offset, length);
-            double weight = TensorPrimitives.Norm(before);
+            var entries = _entries[k];
+            var before = _before[k];
+            double update = 0, weight = 0;
+            for (int j = 0; j < entries.Length; j++)
+            {
+                double b = before[j], d = arena.Data[entries[j]] - b;
+                update += d * d;
+                weight += b * b;
+            }
             if (!(weight > 0)) continue;
             var window = _ratios[k];
-            window.Enqueue(TensorPrimitives.Distance(arena.Data.AsSpan(offset, length), before) / weight);
+            window.Enqueue(Math.Sqrt(update / weight));
             if (window.Count > RatioWindow) window.Dequeue();
             if (window.Count < RatioWindow) continue;
             double median = window.Order().ElementAt(RatioWindow / 2);
@@ -180,6 +213,7 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
     }
 
     /// <summary><c>exploding-gradients</c>: the first weight matrix's RMS gradient over the last's, as <see cref="InitChecks"/> judges it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckGradientSpread(long step)
     {
         if (_weights.Length < 2) return;
@@ -195,6 +229,7 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
     }
 
     /// <summary><c>dead-units</c>: units whose weight slice got an exactly zero gradient on the last <see cref="DeadWindow"/> sampled steps.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckDeadUnits(long step)
     {
         var arena = _arena!;
@@ -203,7 +238,8 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
             int units = zeroRuns.Length, per = arena.Parameters[index].Numel / units, offset = arena.OffsetOf(index), dead = 0;
             for (int u = 0; u < units; u++)
             {
-                bool zero = arena.Grad.AsSpan(offset + u * per, per).IndexOfAnyExcept(0f) < 0;
+                // Vectorized, unlike IndexOfAnyExcept(0f) on floats (a NaN is not zero: its magnitude compares false).
+                bool zero = per == 1 ? arena.Grad[offset + u] == 0 : TensorPrimitives.MaxMagnitude(arena.Grad.AsSpan(offset + u * per, per)) == 0;
                 zeroRuns[u] = zero ? zeroRuns[u] + 1 : 0;
                 if (zeroRuns[u] >= DeadWindow) dead++;
             }

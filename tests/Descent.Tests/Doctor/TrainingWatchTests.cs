@@ -87,13 +87,13 @@ public class TrainingWatchTests
     [Fact]
     public void Large_negative_biases_are_dead_units_once_with_the_doctors_fix()
     {
-        var (findings, reported, diverged) = Watch(DeadFirstLayer(), lr: 0.1, epochs: 3);
+        var (findings, reported, diverged) = Watch(DeadFirstLayer(), lr: 0.1, epochs: 4);
         Assert.False(diverged);
         var watched = Single(findings, "dead-units");
         Assert.Single(reported, f => f.Id == "dead-units");
         Assert.Equal("1", watched.Evidence["layer"]);
         Assert.Equal(256, watched.Evidence["dead"]);
-        // Eight sampled steps with a zero gradient: steps 1, 11, …, 71.
+        // Eight sampled steps with a zero gradient: steps 1, 21, …, 141.
         Assert.Equal(1L + (TrainingWatch.DeadWindow - 1) * TrainingWatch.Every, watched.Evidence["step"]);
         var doctor = Lab.Doctor.Doctor.Examine(Setup(DeadFirstLayer, 0.1)).Findings.First(f => f.Id == "dead-units");
         Assert.Equal(doctor.Fix, watched.Fix);
