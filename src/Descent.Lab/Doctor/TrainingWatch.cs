@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
 using Descent.Nn;
 using Descent.Training;
 
@@ -81,7 +80,7 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
         _entries = [.. _weights.Select(i =>
         {
             int n = arena.Parameters[i].Numel, offset = arena.OffsetOf(i);
-            var picked = n <= RatioEntries ? Enumerable.Range(0, n) : random.GetItems(Enumerable.Range(0, n).ToArray(), RatioEntries).Distinct().Order();
+            var picked = n <= RatioEntries ? Enumerable.Range(0, n) : Enumerable.Range(0, RatioEntries).Select(_ => random.Next(n)).Distinct().Order();
             return picked.Select(j => offset + j).ToArray();
         })];
         _before = [.. _entries.Select(e => new float[e.Length])];
@@ -125,8 +124,6 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
     }
 
     /// <inheritdoc />
-    // Run once every Every steps, these would stay in quickly compiled, slow code for most of a short training run.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnBeforeOptimizerStep(Trainer trainer)
     {
         long step = trainer.GlobalStep + 1;
@@ -162,7 +159,6 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
     }
 
     /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void OnOptimizerStep(long globalStep)
     {
         if (globalStep != _snapshotStep) return;
@@ -213,7 +209,6 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
     }
 
     /// <summary><c>exploding-gradients</c>: the first weight matrix's RMS gradient over the last's, as <see cref="InitChecks"/> judges it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckGradientSpread(long step)
     {
         if (_weights.Length < 2) return;
@@ -229,7 +224,6 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
     }
 
     /// <summary><c>dead-units</c>: units whose weight slice got an exactly zero gradient on the last <see cref="DeadWindow"/> sampled steps.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckDeadUnits(long step)
     {
         var arena = _arena!;
