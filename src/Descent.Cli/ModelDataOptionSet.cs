@@ -18,6 +18,8 @@ internal sealed class ModelDataOptionSet
     public readonly Option<int> Epochs = new("--epochs") { Description = "Passes over the training split", DefaultValueFactory = _ => 20 };
     public readonly Option<int> BatchSize = new("--batch-size") { Description = "Mini-batch size", DefaultValueFactory = _ => 32 };
     public readonly Option<int> Seed = new("--seed") { Description = "Seed for initialization, splits and shuffling", DefaultValueFactory = _ => 0 };
+    /// <summary>Not among <see cref="All"/>: only the commands whose batches it orders (train, doctor) take it.</summary>
+    public readonly Option<bool> NoShuffle = new("--no-shuffle") { Description = "Batches in the order of the training split instead of reshuffled every epoch, like DataLoader(shuffle=False)" };
     public readonly Option<double?> ValFraction = new("--val-fraction") { Description = "Fraction of the training data held out for validation (default: 0.1 for digits, 0 for fashion-mnist, which trains on its official 60k set)" };
 
     public ModelDataOptionSet()
@@ -51,6 +53,7 @@ internal sealed class ModelDataOptionSet
             Epochs = p.GetValue(Epochs),
             BatchSize = p.GetValue(BatchSize),
             Seed = p.GetValue(Seed),
+            Shuffle = !p.GetValue(NoShuffle),
             ValFraction = p.GetValue(ValFraction) ?? defaultValFraction ?? DataPreparation.DefaultValFraction(dataset),
         };
         s.Validate();

@@ -18,6 +18,7 @@ internal sealed record TrainSettings
     public int Epochs { get; init; } = 20;
     public int BatchSize { get; init; } = 32;
     public int Seed { get; init; }
+    public bool Shuffle { get; init; } = true;
     public double ValFraction { get; init; } = 0.1;
 
     /// <summary>

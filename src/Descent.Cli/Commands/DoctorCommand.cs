@@ -23,8 +23,9 @@ internal static class DoctorCommand
         var json = new Option<bool>("--json") { Description = "Print the report as JSON on the last line of stdout" };
         var budget = new Option<double?>("--budget") { Description = "Seconds the examination may take: checks that would start later are skipped and listed" };
         var lrPlot = new Option<string?>("--lr-plot") { Description = "Write the learning-rate range test's loss curve to this SVG file" };
+        var logdir = new Option<string?>("--logdir") { Description = "Write the findings and the model summary (text) and the probe run's instruments (scalars, histograms) as a TensorBoard run under this directory" };
         // Predicting applies to a trained model, which the doctor does not produce.
-        foreach (var o in data.All.Concat(userData.All.Except([userData.Predict, userData.Out])).Concat(optim.All).Concat([budget, lrPlot, json]))
+        foreach (var o in data.All.Concat(userData.All.Except([userData.Predict, userData.Out])).Concat(optim.All).Concat([data.NoShuffle, budget, lrPlot, logdir, json]))
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
@@ -35,6 +36,7 @@ internal static class DoctorCommand
             optim.CheckTraining(parse);
             if (parse.GetValue(budget) is { } b && !(b > 0)) throw new UsageException($"--budget must be a positive number of seconds, got {b.ToString(CultureInfo.InvariantCulture)}");
             if (parse.GetValue(lrPlot) is { } plot) TrainCommand.CheckOutputFile(plot, "--lr-plot");
+            if (parse.GetValue(logdir) is { } dir && File.Exists(dir)) throw new UsageException($"--logdir {dir} is a file; name a directory to write the run under");
             string optimizerName = parse.GetValue(optim.Optimizer)!;
             var optimizerSettings = optim.Settings(parse);
             // Bad hyperparameters fail before the data loads.
@@ -47,12 +49,21 @@ internal static class DoctorCommand
                 Model = () => settings.BuildModel(prepared),
                 Optimizer = model => Optimizers.Create(optimizerName, model, optimizerSettings),
                 BatchSize = settings.BatchSize,
+                Shuffle = settings.Shuffle,
                 Seed = settings.Seed,
                 BudgetSeconds = parse.GetValue(budget),
             });
             if (parse.GetValue(lrPlot) is { } path && report.LrCurveSvg is { } svg) File.WriteAllText(path, svg);
+            string? run = null;
+            if (parse.GetValue(logdir) is { } parent)
+            {
+                run = TensorBoard.SummaryWriter.CreateRunDirectory(parent);
+                using var writer = new TensorBoard.SummaryWriter(run);
+                DoctorLog.Write(report, writer);
+            }
             var model = settings.BuildModel(prepared);
             Print(report, $"{RunHeader.Model(settings, prepared, model.ParameterCount)} on {RunHeader.Data(loaded.Name, prepared)}, batch {settings.BatchSize}; optimizer {RunHeader.Optimizer(Optimizers.Create(optimizerName, model, optimizerSettings))}", stdout);
+            if (run is not null) stdout.WriteLine($"TensorBoard run: {run}");
             if (parse.GetValue(json)) stdout.WriteLine(Json(report));
             return report.Healthy ? 0 : 1;
         });
@@ -64,15 +75,18 @@ internal static class DoctorCommand
         stdout.WriteLine($"Examining {what}");
         stdout.WriteLine(ModelSummaries.Format(report.Summary));
         stdout.WriteLine();
-        foreach (var f in report.Findings)
-        {
-            stdout.WriteLine($"{f.Severity.ToString().ToLowerInvariant()}  {f.Id}: {f.Message}");
-            stdout.WriteLine($"    evidence: {JsonSerializer.Serialize(f.Evidence, JsonOptions)}");
-            stdout.WriteLine($"    fix: {f.Fix}");
-        }
+        foreach (var f in report.Findings) PrintFinding(f, stdout);
         if (report.Skipped.Count > 0) stdout.WriteLine($"skipped (over the budget): {string.Join(", ", report.Skipped)}");
         int serious = report.Findings.Count(f => f.Severity != Severity.Info);
         stdout.WriteLine(FormattableString.Invariant($"{(report.Healthy ? "healthy" : $"{serious} problem(s)")}; examined in {report.Seconds:F1} s"));
+    }
+
+    /// <summary>A finding as <c>doctor</c> and <c>train --watch</c> print it: severity, id and message, then the evidence and the fix.</summary>
+    internal static void PrintFinding(Finding f, TextWriter stdout)
+    {
+        stdout.WriteLine($"{f.Severity.ToString().ToLowerInvariant()}  {f.Id}: {f.Message}");
+        stdout.WriteLine($"    evidence: {JsonSerializer.Serialize(f.Evidence, JsonOptions)}");
+        stdout.WriteLine($"    fix: {f.Fix}");
     }
 
     /// <summary>The report as one JSON line: <c>{"healthy", "findings": [{"id", "severity", "message", "evidence", "fix"}], "summary", "skipped", "check_seconds", "seconds"}</c>.</summary>

@@ -36,8 +36,9 @@ internal static class TrainCommand
         var keep = new Option<int?>("--keep") { Description = "Keep only the newest K checkpoints (default: all; with --checkpoint-dir)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run whose checkpoints are in DIR (same options; --epochs may be larger); checkpoints keep going there" };
         var detectAnomaly = new Option<bool>("--detect-anomaly") { Description = "Check every op's output and gradient and stop at the first NaN or infinity, naming the op and the layer (like torch.autograd.detect_anomaly; slow)" };
+        var watch = new Option<bool>("--watch") { Description = $"Run the doctor's cheap checks (non-finite, update-ratio, dead-units, exploding-gradients) every {Lab.Doctor.TrainingWatch.Every} steps and print a warning with its fix the first time one fires" };
         var save = new Option<string?>("--save") { Description = "Write the trained model to this .safetensors file: weights under PyTorch's state_dict names, the architecture and the fitted preprocessing in its metadata (for predict and export)" };
-        foreach (var o in data.All.Concat(userData.All).Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, save]).Concat(transfer.All).Append(json))
+        foreach (var o in data.All.Concat(userData.All).Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, save, watch, data.NoShuffle]).Concat(transfer.All).Append(json))
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
@@ -55,10 +56,10 @@ internal static class TrainCommand
                 if (k < 2) throw new UsageException($"--folds must be at least 2, got {k}");
                 if (source is not null) throw new UsageException("--folds applies to the built-in datasets; with --data FILE.csv or an image folder use --val-fraction");
                 // Cross-validation trains k plain models; these would change the run without being reported.
-                parse.Refuse([augment, l1, l2, optim.Accumulate, data.ValFraction, logdir, logEvery, flushSecs, json, save, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, .. schedule.All, .. transfer.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
+                parse.Refuse([augment, l1, l2, optim.Accumulate, data.ValFraction, logdir, logEvery, flushSecs, json, save, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, watch, data.NoShuffle, .. schedule.All, .. transfer.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
                 return RunFolds(settings, k, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), stdout);
             }
-            return Run(settings, source, transfer.Settings(parse), checkpoints, parse.GetValue(detectAnomaly), parse.GetValue(save), parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
+            return Run(settings, source, transfer.Settings(parse), checkpoints, parse.GetValue(detectAnomaly), parse.GetValue(watch), parse.GetValue(save), parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
                 (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches),
                 logging,
                 parse.GetValue(l1) == 0 && parse.GetValue(l2) == 0 ? null : new Regularization.WeightPenalty(parse.GetValue(l1), parse.GetValue(l2)),
@@ -67,7 +68,7 @@ internal static class TrainCommand
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, DataSource? source, TransferSettings transfer, CheckpointSettings? checkpoints, bool detectAnomaly, string? savePath, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
+    private static int Run(TrainSettings settings, DataSource? source, TransferSettings transfer, CheckpointSettings? checkpoints, bool detectAnomaly, bool watch, string? savePath, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
     {
         // Build the optimizer on a throwaway model first so that bad hyperparameters fail before data loads.
         Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
@@ -90,7 +91,7 @@ internal static class TrainCommand
             stdout.WriteLine($"Task: {(regression ? "regression" : "classification")} ({table.TaskReason}); {table.Preprocessing.Encoder.Width} input features from {table.Preprocessing.Encoder.SourceColumns.Count} columns");
         stdout.WriteLine($"Training {RunHeader.Model(settings, prepared, model.ParameterCount)} on {RunHeader.Data(data.Name, prepared)} for {RunHeader.Count(settings.Epochs, "epoch")}, batch {settings.BatchSize}");
         stdout.WriteLine($"Optimizer: {RunHeader.Optimizer(optimizer)}");
-        var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed, augmentation);
+        var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed, augmentation, settings.Shuffle);
         var scheduleCallback = scheduleFactory(optimizer, loader.Count);
         if (scheduleCallback is not null) trainer.Callbacks.Add(scheduleCallback);
         TrainingPosition? resumeFrom = null;
@@ -111,6 +112,12 @@ internal static class TrainCommand
         }, misclassified: prepared.Validation is null || regression || source is { IsTable: true } ? null
             : new MisclassifiedImages(prepared.Validation, prepared.Train.SampleShape.Count == 1 ? ImageShape(settings.Dataset) : null));
         if (tensorBoard is not null) trainer.Callbacks.Add(tensorBoard);
+        // A finding comes mid-epoch: the progress bar's line goes first (it redraws at the next batch).
+        if (watch) trainer.Callbacks.Add(new Lab.Doctor.TrainingWatch(f =>
+        {
+            if (progress is not null) Console.Error.Write(ProgressLine.Erase);
+            DoctorCommand.PrintFinding(f, stdout);
+        }));
         // After the schedule's callback, so that a checkpoint holds the schedule as the next epoch starts it.
         if (checkpointCallback is not null) trainer.Callbacks.Add(checkpointCallback);
         using (Interruption.OnCtrlC(trainer))

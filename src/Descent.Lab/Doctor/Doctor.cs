@@ -25,13 +25,19 @@ public static class Doctor
         var summary = ModelSummaries.Of(setup.Model(), setup.Data.Train.SampleShape);
         string? svg = null;
         double? suggestedLr = null;
+        ProbeInstruments? instruments = null;
 
         // Cheapest and most fundamental first, so a short budget still covers them.
         var checks = new (string[] Ids, Action Run)[]
         {
             (["unnormalized-inputs", "constant-features", "class-imbalance", "tiny-dataset", "train-test-overlap", "single-label-batches"], () => findings.AddRange(DataChecks.Run(setup))),
             (["loss-at-init", "symmetry", "activation-drift", "vanishing-gradients", "exploding-gradients", "gradient-check"], () => findings.AddRange(InitChecks.Run(setup))),
-            (["non-finite", "update-ratio", "dead-units", "saturation", "frozen-parameters"], () => findings.AddRange(ProbeRun.Run(setup, findings))),
+            (["non-finite", "update-ratio", "dead-units", "saturation", "frozen-parameters"], () =>
+            {
+                var (probeFindings, probeInstruments) = ProbeRun.Run(setup, findings);
+                findings.AddRange(probeFindings);
+                instruments = probeInstruments;
+            }),
             (["cannot-overfit"], () => findings.AddRange(OverfitCheck.Run(setup))),
             (["lr-too-high", "lr-too-low"], () =>
             {
@@ -61,7 +67,7 @@ public static class Doctor
         // Without learnable labels the range test's curve is noise: its lowest point means nothing.
         if (findings.Any(f => f.Id == "labels-not-learnable")) findings.RemoveAll(f => f.Id is "lr-too-high" or "lr-too-low");
         var ordered = findings.OrderByDescending(f => f.Severity).ToList();
-        return new DoctorReport(ordered, summary, svg, skipped, timings, clock.Elapsed.TotalSeconds);
+        return new DoctorReport(ordered, summary, svg, skipped, timings, clock.Elapsed.TotalSeconds, instruments);
     }
 
     /// <summary>A seeded random subset of at most <paramref name="max"/> samples as a batch (inputs, targets), copied out of the loader's buffers.</summary>

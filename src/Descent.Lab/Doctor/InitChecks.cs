@@ -15,6 +15,9 @@ internal static class InitChecks
     /// <summary>Samples of the batch the checks run on.</summary>
     public const int BatchSamples = 256;
 
+    /// <summary>Ratio of the first weight matrix's RMS gradient to the last's above which gradients explode (below its inverse, vanish).</summary>
+    public const double GradientSpread = 1e3;
+
     public static IEnumerable<Finding> Run(DoctorSetup setup)
     {
         var model = setup.Model();
@@ -138,14 +141,14 @@ internal static class InitChecks
         double ratio = rms[0] / rms[^1];
         var perLayer = weights.Select((w, i) => (w.Name, Rms: rms[i])).ToDictionary(p => p.Name, p => (object?)Doctor.Round(p.Rms));
         var evidence = new Dictionary<string, object?> { ["first_over_last"] = Doctor.Round(ratio), ["grad_rms"] = perLayer };
-        if (ratio < 1e-3)
+        if (ratio < 1 / GradientSpread)
             yield return new Finding("vanishing-gradients", Severity.Warning,
                 $"The gradient of the first layer ({weights[0].Name}) is {Doctor.Number(ratio)} times that of the last ({weights[^1].Name}): the early layers barely learn.",
                 evidence, "Use ReLU-family activations with Kaiming initialization (--activation relu --init kaiming-normal), or add --batch-norm; avoid sigmoid/tanh in deep stacks.");
-        else if (ratio > 1e3)
+        else if (ratio > GradientSpread)
             yield return new Finding("exploding-gradients", Severity.Warning,
                 $"The gradient of the first layer ({weights[0].Name}) is {Doctor.Number(ratio)} times that of the last ({weights[^1].Name}): the early layers take huge steps.",
-                evidence, "Initialize with a smaller scale (--init kaiming-normal or xavier-normal), add --batch-norm, or clip gradients (--clip-norm 1).");
+                evidence, Fixes.ExplodingGradients);
     }
 
     /// <summary>

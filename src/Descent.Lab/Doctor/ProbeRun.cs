@@ -24,7 +24,11 @@ internal static class ProbeRun
     /// <summary>Median update ratio below which a weight matrix barely moves.</summary>
     public const double UpdateRatioLow = 1e-5;
 
-    public static IEnumerable<Finding> Run(DoctorSetup setup, IReadOnlyList<Finding> earlier)
+    /// <summary>Fraction of a ReLU layer's units that, never active on a batch, make <c>dead-units</c> fire.</summary>
+    public const double DeadFraction = 0.4;
+
+    /// <summary>The probe's findings, and its instruments: per-step gradient norms and update ratios, and the activations after it.</summary>
+    public static (List<Finding> Findings, ProbeInstruments Instruments) Run(DoctorSetup setup, IReadOnlyList<Finding> earlier)
     {
         var model = setup.Model();
         var optimizer = setup.Optimizer(model);
@@ -34,10 +38,15 @@ internal static class ProbeRun
         var inOptimizer = arena.Parameters.ToHashSet();
         var everGradient = new bool[arena.Parameters.Count];
         var ratios = arena.Parameters.Select(_ => new List<double>()).ToArray();
+        var gradNorms = arena.Parameters.Select(_ => new List<double>()).ToArray();
         var before = new float[arena.Length];
         var findings = new List<Finding>();
         var loader = new DataLoader(setup.Data.Train, setup.BatchSize, setup.Shuffle, setup.Seed);
         int step = 0;
+        ProbeInstruments Instruments(IReadOnlyList<ActivationStats> activations) => new(step,
+            [.. arena.Parameters.Select((p, i) => new ParameterTrace(names.GetValueOrDefault(p, $"parameter {i}"), gradNorms[i], ratios[i],
+                arena.Grad.AsSpan(arena.OffsetOf(i), p.Numel).ToArray()))],
+            activations);
         try
         {
             using var anomaly = Tape.DetectAnomaly();
@@ -53,10 +62,12 @@ internal static class ProbeRun
                     for (int i = 0; i < everGradient.Length; i++)
                     {
                         int offset = arena.OffsetOf(i), length = arena.Parameters[i].Numel;
-                        if (!everGradient[i] && arena.Grad.AsSpan(offset, length).IndexOfAnyExcept(0f) >= 0) everGradient[i] = true;
+                        var grad = arena.Grad.AsSpan(offset, length);
+                        if (!everGradient[i] && grad.IndexOfAnyExcept(0f) >= 0) everGradient[i] = true;
+                        gradNorms[i].Add(Norm(grad, default));
                         if (arena.Parameters[i].Rank < 2) continue;
                         double norm = Norm(before.AsSpan(offset, length), default);
-                        if (norm > 0) ratios[i].Add(Norm(arena.Data.AsSpan(offset, length), before.AsSpan(offset, length)) / norm);
+                        ratios[i].Add(norm > 0 ? Norm(arena.Data.AsSpan(offset, length), before.AsSpan(offset, length)) / norm : double.NaN);
                     }
                 }
             }
@@ -66,16 +77,17 @@ internal static class ProbeRun
             findings.Add(new Finding("non-finite", Severity.Error,
                 $"Training produces a non-finite value at step {step + (e is AnomalyDetectedException ? 1 : 0)}: {e.Message}.",
                 new Dictionary<string, object?> { ["step"] = step + (e is AnomalyDetectedException ? 1 : 0), ["lr"] = Doctor.Lr(optimizer), ["detail"] = e.Message },
-                "Lower the learning rate (the range test below suggests one) or clip gradients (--clip-norm 1); if it happens at step 1, guard the op it names (e.g. log of zero: add a small epsilon)."));
+                Fixes.NonFinite));
             Tape.Clear();
-            return findings;
+            return (findings, Instruments([]));
         }
         findings.AddRange(UpdateRatios(arena.Parameters, ratios, names));
         if (!earlier.Any(f => f.Id == "symmetry"))
             findings.AddRange(Frozen(model, inOptimizer, arena.Parameters, everGradient, step));
         var (x, _) = Doctor.SampleBatch(setup.Data.Train, ActivationSamples, setup.Seed + 1);
-        findings.AddRange(Activations(model, x));
-        return findings;
+        var activations = new List<ActivationStats>();
+        findings.AddRange(Activations(model, x, activations));
+        return (findings, Instruments(activations));
     }
 
     /// <summary>‖a − b‖₂ (‖a‖₂ when <paramref name="b"/> is empty).</summary>
@@ -102,8 +114,9 @@ internal static class ProbeRun
         double max = 0, min = double.PositiveInfinity;
         for (int i = 0; i < parameters.Count; i++)
         {
-            if (ratios[i].Count == 0) continue;
-            double median = ratios[i].Order().ElementAt(ratios[i].Count / 2);
+            var measured = ratios[i].Where(r => !double.IsNaN(r)).Order().ToList();
+            if (measured.Count == 0) continue;
+            double median = measured[measured.Count / 2];
             string name = names.GetValueOrDefault(parameters[i], $"parameter {i}");
             medians[name] = Doctor.Round(median);
             if (median > max) (max, highest) = (median, name);
@@ -113,12 +126,12 @@ internal static class ProbeRun
             yield return new Finding("update-ratio", Severity.Warning,
                 $"Each step changes {highest} by {Doctor.Number(max)} of its norm (median over {MaxSteps} steps), far above the healthy 1e-3: the learning rate is too high for it.",
                 new Dictionary<string, object?> { ["parameter"] = highest, ["median_ratio"] = Doctor.Round(max), ["direction"] = "high", ["per_parameter"] = medians },
-                $"Lower the learning rate about {Doctor.Number(Math.Pow(10, Math.Round(Math.Log10(max / 1e-3))))} times, or use an adaptive optimizer (--optimizer adam).");
+                Fixes.UpdateRatioHigh(max));
         else if (lowest is not null && min < UpdateRatioLow && min > 0)
             yield return new Finding("update-ratio", Severity.Warning,
                 $"Each step changes {lowest} by only {Doctor.Number(min)} of its norm (median over {MaxSteps} steps), far below the healthy 1e-3: it barely learns.",
                 new Dictionary<string, object?> { ["parameter"] = lowest, ["median_ratio"] = Doctor.Round(min), ["direction"] = "low", ["per_parameter"] = medians },
-                "Raise the learning rate (the range test suggests one), or check that this layer's gradient is not vanishing.");
+                Fixes.UpdateRatioLow);
     }
 
     /// <summary>
@@ -152,12 +165,32 @@ internal static class ProbeRun
         return -1;
     }
 
+    private static bool AtRails(Module activation, float v) => activation is Sigmoid ? v is < 0.01f or > 0.99f : Math.Abs(v) > 0.99f;
+
+    /// <summary>Mean, standard deviation and fraction active of an activation layer's output; null for other layers.</summary>
+    private static ActivationStats? Stats(string name, Module layer, Tensor output)
+    {
+        if (layer is not (ReLU or LeakyReLU or ELU or GELU or Sigmoid or Tanh)) return null;
+        var values = output.Data.ToArray();
+        double sum = 0, sq = 0;
+        int active = 0;
+        foreach (float v in values)
+        {
+            sum += v;
+            sq += (double)v * v;
+            if (layer is Sigmoid or Tanh ? !AtRails(layer, v) : v > 0) active++;
+        }
+        int n = Math.Max(values.Length, 1);
+        double mean = sum / n;
+        return new ActivationStats(name, layer.GetType().Name.ToLowerInvariant(), mean, Math.Sqrt(Math.Max(0, sq / n - mean * mean)), (double)active / n, values);
+    }
+
     /// <summary>
     /// <c>dead-units</c>: ReLU units (features, or channels of a convolution) never positive on a batch, more than
     /// 40 % of a layer. <c>saturation</c>: more than 30 % of a sigmoid's outputs below 0.01 or above 0.99, or of a
     /// tanh's beyond ±0.99, where their gradient is nearly zero.
     /// </summary>
-    private static IEnumerable<Finding> Activations(Module model, Tensor x)
+    private static IEnumerable<Finding> Activations(Module model, Tensor x, List<ActivationStats> stats)
     {
         var deadLayers = new Dictionary<string, object?>();
         var saturatedLayers = new Dictionary<string, object?>();
@@ -170,6 +203,7 @@ internal static class ProbeRun
             foreach (var (name, layer) in Doctor.Layers(model))
             {
                 x = layer.Forward(x);
+                if (Stats(name, layer, x) is { } s) stats.Add(s);
                 if (layer is ReLU && x.Rank >= 2)
                 {
                     int units = x.Shape[1], per = x.Numel / (samples * units);
@@ -178,7 +212,7 @@ internal static class ProbeRun
                     for (int i = 0; i < d.Length; i++)
                         if (d[i] > 0) alive[i / per % units] = true;
                     int dead = alive.Count(a => !a);
-                    if (dead * 10 <= units * 4) continue;
+                    if (dead <= DeadFraction * units) continue;
                     deadLayers[name] = Doctor.Round((double)dead / units);
                     if ((long)dead * worstDead.Units > (long)worstDead.Dead * units) worstDead = (name, dead, units);
                 }
@@ -186,7 +220,7 @@ internal static class ProbeRun
                 {
                     int rails = 0;
                     foreach (float v in x.Data)
-                        if (layer is Sigmoid ? v is < 0.01f or > 0.99f : Math.Abs(v) > 0.99f) rails++;
+                        if (AtRails(layer, v)) rails++;
                     double fraction = (double)rails / Math.Max(x.Numel, 1);
                     if (fraction <= 0.3) continue;
                     saturatedLayers[name] = Doctor.Round(fraction);
@@ -199,7 +233,7 @@ internal static class ProbeRun
             yield return new Finding("dead-units", Severity.Warning,
                 $"{worstDead.Dead} of the {worstDead.Units} ReLU units of layer {worstDead.Layer} are never active on a batch of {samples} samples: they pass no gradient and never recover.",
                 new Dictionary<string, object?> { ["layer"] = worstDead.Layer, ["dead"] = worstDead.Dead, ["units"] = worstDead.Units, ["samples"] = samples, ["dead_fraction_per_layer"] = deadLayers },
-                "Lower the learning rate (large steps push units dead), use --activation leaky-relu or gelu, or --init kaiming-normal; check for large negative biases.");
+                Fixes.DeadUnits);
         if (saturatedLayers.Count > 0)
             yield return new Finding("saturation", Severity.Warning,
                 $"{Doctor.Number(100 * worstSaturated.Fraction)} % of the outputs of the {worstSaturated.Activation} of layer {worstSaturated.Layer} sit at its rails, where its gradient is nearly zero.",
