@@ -18,9 +18,14 @@ internal sealed record CheckpointSettings(string Directory, int Every, int? Keep
 
     // Options that change where output goes or how long the run lasts, not what it computes.
     private static readonly HashSet<string> Free =
-        ["--epochs", "--checkpoint-dir", "--checkpoint-every", "--keep", "--resume", "--logdir", "--log-every", "--flush-secs", "--json", "--save", "--predict", "--out"];
+        ["--epochs", "--checkpoint-dir", "--checkpoint-every", "--keep", "--resume", "--logdir", "--log-every", "--flush-secs", "--json", "--save", "--predict", "--out",
+         .. DistributedOptionSet.LaunchOptions, "--batch-size"];
 
-    public static CheckpointSettings? From(ParseResult p, Option<string?> dir, Option<int?> every, Option<int?> keep, Option<string?> resume)
+    /// <summary>
+    /// The checkpoint options given, or null without any. The global batch (--batch-size × ranks) is recorded
+    /// instead of --batch-size, so that a run resumes with any number of processes at the same global batch.
+    /// </summary>
+    public static CheckpointSettings? From(ParseResult p, Option<string?> dir, Option<int?> every, Option<int?> keep, Option<string?> resume, int globalBatch)
     {
         string? directory = p.GetValue(dir), resumeDir = p.GetValue(resume);
         if (directory is null && resumeDir is null)
@@ -38,6 +43,7 @@ internal sealed record CheckpointSettings(string Directory, int Every, int? Keep
         var options = string.Join(" ", p.CommandResult.Children.OfType<OptionResult>()
             .Where(o => !o.Implicit && !Free.Contains(o.Option.Name))
             .Select(o => o.Option.Name + (o.Tokens.Count > 0 ? "=" + string.Join(",", o.Tokens.Select(t => t.Value)) : ""))
+            .Append($"global-batch={globalBatch}")
             .Order(StringComparer.Ordinal));
         if (resumeDir is not null)
         {

@@ -23,6 +23,7 @@ internal static class TrainCommand
         var optim = new OptimizerOptionSet();
         var schedule = new ScheduleOptionSet();
         var transfer = new TransferOptionSet();
+        var distributed = new DistributedOptionSet();
         var folds = new Option<int?>("--folds") { Description = "k-fold cross-validation on the training split: train k models, report mean and std of the validation metrics" };
         var augment = new Option<string?>("--augment") { Description = "Image augmentation, e.g. flip,translate:2,rotate:10,crop:4,noise:0.1" };
         var l1 = new Option<double>("--l1") { Description = "L1 penalty λ on the weights (λ‖w‖₁ added to the loss)" };
@@ -37,7 +38,7 @@ internal static class TrainCommand
         var resume = new Option<string?>("--resume") { Description = "Continue the run whose checkpoints are in DIR (same options; --epochs may be larger); checkpoints keep going there" };
         var detectAnomaly = new Option<bool>("--detect-anomaly") { Description = "Check every op's output and gradient and stop at the first NaN or infinity, naming the op and the layer (like torch.autograd.detect_anomaly; slow)" };
         var save = new Option<string?>("--save") { Description = "Write the trained model to this .safetensors file: weights under PyTorch's state_dict names, the architecture and the fitted preprocessing in its metadata (for predict and export)" };
-        foreach (var o in data.All.Concat(userData.All).Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, save]).Concat(transfer.All).Append(json))
+        foreach (var o in data.All.Concat(userData.All).Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, save]).Concat(transfer.All).Concat(distributed.All).Append(json))
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
@@ -49,7 +50,9 @@ internal static class TrainCommand
             logging.Check();
             if (source is { IsTable: true } && parse.Given(augment)) throw new UsageException("--augment transforms images; it does not apply to a table");
             if (parse.GetValue(save) is { } savePath) CheckOutputFile(savePath, "--save");
-            var checkpoints = CheckpointSettings.From(parse, checkpointDir, checkpointEvery, keep, resume);
+            if (Distributed.ProcessGroup.LaunchedByMpi) parse.Refuse([folds], "under mpiexec (cross-validation runs in one process)");
+            var group = distributed.Start(parse);
+            var checkpoints = CheckpointSettings.From(parse, checkpointDir, checkpointEvery, keep, resume, settings.BatchSize * (group?.WorldSize ?? 1));
             if (parse.GetValue(folds) is { } k)
             {
                 if (k < 2) throw new UsageException($"--folds must be at least 2, got {k}");
@@ -58,7 +61,7 @@ internal static class TrainCommand
                 parse.Refuse([augment, l1, l2, optim.Accumulate, data.ValFraction, logdir, logEvery, flushSecs, json, save, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, .. schedule.All, .. transfer.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
                 return RunFolds(settings, k, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), stdout);
             }
-            return Run(settings, source, transfer.Settings(parse), checkpoints, parse.GetValue(detectAnomaly), parse.GetValue(save), parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
+            return Run(settings, source, transfer.Settings(parse), checkpoints, group, (model, optimizer) => distributed.Wrap(parse, group!, model, optimizer), parse.GetValue(detectAnomaly), parse.GetValue(save), parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
                 (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches),
                 logging,
                 parse.GetValue(l1) == 0 && parse.GetValue(l2) == 0 ? null : new Regularization.WeightPenalty(parse.GetValue(l1), parse.GetValue(l2)),
@@ -67,8 +70,12 @@ internal static class TrainCommand
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, DataSource? source, TransferSettings transfer, CheckpointSettings? checkpoints, bool detectAnomaly, string? savePath, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
+    private static int Run(TrainSettings settings, DataSource? source, TransferSettings transfer, CheckpointSettings? checkpoints,
+        Distributed.ProcessGroup? group, Func<Nn.Module, Optimizer, DistributedDataParallel> dataParallel, bool detectAnomaly, string? savePath, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
     {
+        // Data-parallel: rank 0 alone prints, logs and saves.
+        bool main = group is null || group.IsMain;
+        if (!main) stdout = TextWriter.Null;
         // Build the optimizer on a throwaway model first so that bad hyperparameters fail before data loads.
         Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
         var total = Stopwatch.StartNew();
@@ -90,7 +97,7 @@ internal static class TrainCommand
             stdout.WriteLine($"Task: {(regression ? "regression" : "classification")} ({table.TaskReason}); {table.Preprocessing.Encoder.Width} input features from {table.Preprocessing.Encoder.SourceColumns.Count} columns");
         stdout.WriteLine($"Training {RunHeader.Model(settings, prepared, model.ParameterCount)} on {RunHeader.Data(data.Name, prepared)} for {RunHeader.Count(settings.Epochs, "epoch")}, batch {settings.BatchSize}");
         stdout.WriteLine($"Optimizer: {RunHeader.Optimizer(optimizer)}");
-        var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed, augmentation);
+        var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed, augmentation, group is null ? null : new Data.DataShard(group.Rank, group.WorldSize));
         var scheduleCallback = scheduleFactory(optimizer, loader.Count);
         if (scheduleCallback is not null) trainer.Callbacks.Add(scheduleCallback);
         TrainingPosition? resumeFrom = null;
@@ -100,11 +107,17 @@ internal static class TrainCommand
             resumeFrom = checkpoints.Resume(model, optimizer, scheduleCallback?.Scheduler, trainer, stdout);
             checkpointCallback = new CheckpointCallback(checkpoints.Directory, checkpoints.Every, checkpoints.Keep, scheduleCallback?.Scheduler, checkpoints.Metadata);
         }
+        using var ddp = group is null ? null : dataParallel(model, optimizer);
+        if (ddp is not null)
+        {
+            trainer.Distributed = ddp;
+            stdout.WriteLine($"Data parallel: {group!.WorldSize} ranks, batch {settings.BatchSize} per rank (global {settings.BatchSize * group.WorldSize}), gradients all-reduced in {RunHeader.Count(ddp.BucketCount, "bucket")}");
+        }
         // The bar erases itself at the end of an epoch, before the table prints the epoch's row.
-        using var progress = ProgressBar.ForConsole(prepared.Train.Count);
+        using var progress = main ? ProgressBar.ForConsole(prepared.Train.Count) : null;
         if (progress is not null) trainer.Callbacks.Add(progress);
         trainer.Callbacks.Add(new EpochTable(stdout, regression ? "rmse" : "accuracy"));
-        using var tensorBoard = logging.Create(model, optimizer, new Dictionary<string, object?>
+        using var tensorBoard = !main ? null : logging.Create(model, optimizer, new Dictionary<string, object?>
         {
             ["dataset"] = data.Name, ["model"] = settings.Model, ["optimizer"] = optimizerName,
             ["batch_size"] = settings.BatchSize, ["epochs"] = settings.Epochs, ["seed"] = settings.Seed,
@@ -112,14 +125,14 @@ internal static class TrainCommand
             : new MisclassifiedImages(prepared.Validation, prepared.Train.SampleShape.Count == 1 ? ImageShape(settings.Dataset) : null));
         if (tensorBoard is not null) trainer.Callbacks.Add(tensorBoard);
         // After the schedule's callback, so that a checkpoint holds the schedule as the next epoch starts it.
-        if (checkpointCallback is not null) trainer.Callbacks.Add(checkpointCallback);
+        if (checkpointCallback is not null && main) trainer.Callbacks.Add(checkpointCallback);
         using (Interruption.OnCtrlC(trainer))
         using (detectAnomaly ? Autodiff.Tape.DetectAnomaly() : default)
             trainer.Fit(loader, prepared.Validation, settings.Epochs, resumeFrom);
         if (trainer.Interrupted)
         {
             var at = trainer.Position!;
-            string saved = checkpointCallback is null ? "" : $"; checkpoint {checkpointCallback.Save(at)} (continue with --resume {checkpoints!.Directory})";
+            string saved = checkpointCallback is null || !main ? "" : $"; checkpoint {checkpointCallback.Save(at)} (continue with --resume {checkpoints!.Directory})";
             stdout.WriteLine($"interrupted in epoch {at.Epoch} after step {trainer.GlobalStep}{saved}");
             return Interruption.ExitCode;
         }
@@ -143,7 +156,7 @@ internal static class TrainCommand
             stdout.WriteLine(FormattableString.Invariant($"test accuracy {test.Accuracy:F4}  test loss {test.Loss:F4}  ({seconds:F1} s)"));
         }
         tensorBoard?.AddFinalMetric("hparam/test_loss", test.Loss);
-        if (savePath is not null)
+        if (savePath is not null && main)
         {
             var spec = new Nn.ModelSpec
             {
@@ -161,7 +174,7 @@ internal static class TrainCommand
             Nn.ModelFile.Save(savePath, model, spec, metadata);
             stdout.WriteLine($"saved the model to {savePath}");
         }
-        if (source?.Predict is not null)
+        if (source?.Predict is not null && main)
         {
             int written = Predictions.Write(model, data.Table?.Preprocessing, data.Images?.Preprocessing, source.Predict, source.Out);
             stdout.WriteLine($"wrote {written} predictions to {source.Out}");
@@ -178,6 +191,13 @@ internal static class TrainCommand
             summary["model"] = settings.Model;
             summary["optimizer"] = optimizerName;
             summary["seed"] = settings.Seed;
+            if (ddp is not null)
+            {
+                summary["ranks"] = group!.WorldSize;
+                summary["buckets"] = ddp.BucketCount;
+                summary["bucket_launches"] = ddp.BucketsStarted;
+                summary["bucket_launches_during_backward"] = ddp.BucketsStartedDuringBackward;
+            }
             stdout.WriteLine(JsonSerializer.Serialize(summary));
         }
         return 0;
