@@ -17,7 +17,9 @@ internal sealed class DistributedOptionSet
     public readonly Option<double?> BucketCapMB = new("--bucket-cap-mb") { Description = "Gradients are all-reduced in buckets of this many MB as backward produces them (default 25, as PyTorch's DDP; 0: one all-reduce of all gradients after backward)" };
     public readonly Option<double?> Timeout = new("--collective-timeout") { Description = "Seconds a rank waits for the others in a collective before the job is ended (default 60)" };
 
-    public IEnumerable<Option> All => [Distributed, SyncBatchNorm, BucketCapMB, Timeout];
+    public readonly Option<bool> DropLast = new("--drop-last") { Description = "Skip the last batch of each epoch when it is incomplete (DataLoader's drop_last; under mpiexec also DistributedSampler's: no padding of the shards)" };
+
+    public IEnumerable<Option> All => [Distributed, SyncBatchNorm, BucketCapMB, Timeout, DropLast];
 
     /// <summary>The options that say how the job is launched and waits, not what it computes (free to change on --resume).</summary>
     public static readonly string[] LaunchOptions = ["--distributed", "--bucket-cap-mb", "--collective-timeout"];
@@ -50,6 +52,14 @@ internal sealed class DistributedOptionSet
         }
         if (parse.GetValue(Timeout) is { } timeout) group.Timeout = TimeSpan.FromSeconds(timeout);
         return group;
+    }
+
+    /// <summary>The training loader: this rank's shard of every epoch under MPI, all of it otherwise.</summary>
+    public Data.DataLoader Loader(ParseResult parse, PreparedData data, int batchSize, int seed, Data.Transforms.Augmentation? augmentation, ProcessGroup? group)
+    {
+        bool dropLast = parse.GetValue(DropLast);
+        var shard = group is null ? null : new Data.DataShard(group.Rank, group.WorldSize, dropLast);
+        return new Data.DataLoader(data.Train, batchSize, shuffle: true, seed: seed, dropLast: dropLast, transform: augmentation, shard: shard);
     }
 
     /// <summary>Data-parallel training of <paramref name="model"/> with the options given; turns on synchronized BatchNorm when asked.</summary>

@@ -58,10 +58,11 @@ internal static class TrainCommand
                 if (k < 2) throw new UsageException($"--folds must be at least 2, got {k}");
                 if (source is not null) throw new UsageException("--folds applies to the built-in datasets; with --data FILE.csv or an image folder use --val-fraction");
                 // Cross-validation trains k plain models; these would change the run without being reported.
-                parse.Refuse([augment, l1, l2, optim.Accumulate, data.ValFraction, logdir, logEvery, flushSecs, json, save, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, .. schedule.All, .. transfer.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
+                parse.Refuse([augment, l1, l2, optim.Accumulate, distributed.DropLast, data.ValFraction, logdir, logEvery, flushSecs, json, save, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, .. schedule.All, .. transfer.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
                 return RunFolds(settings, k, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), stdout);
             }
-            return Run(settings, source, transfer.Settings(parse), checkpoints, group, (model, optimizer) => distributed.Wrap(parse, group!, model, optimizer), parse.GetValue(detectAnomaly), parse.GetValue(save), parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
+            return Run(settings, source, transfer.Settings(parse), checkpoints, group, (model, optimizer) => distributed.Wrap(parse, group!, model, optimizer),
+                (d, augmentation) => distributed.Loader(parse, d, settings.BatchSize, settings.Seed, augmentation, group), parse.GetValue(detectAnomaly), parse.GetValue(save), parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
                 (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches),
                 logging,
                 parse.GetValue(l1) == 0 && parse.GetValue(l2) == 0 ? null : new Regularization.WeightPenalty(parse.GetValue(l1), parse.GetValue(l2)),
@@ -71,7 +72,7 @@ internal static class TrainCommand
     }
 
     private static int Run(TrainSettings settings, DataSource? source, TransferSettings transfer, CheckpointSettings? checkpoints,
-        Distributed.ProcessGroup? group, Func<Nn.Module, Optimizer, DistributedDataParallel> dataParallel, bool detectAnomaly, string? savePath, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
+        Distributed.ProcessGroup? group, Func<Nn.Module, Optimizer, DistributedDataParallel> dataParallel, Func<PreparedData, Data.Transforms.Augmentation?, Data.DataLoader> trainLoader, bool detectAnomaly, string? savePath, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
     {
         // Data-parallel: rank 0 alone prints, logs and saves.
         bool main = group is null || group.IsMain;
@@ -97,7 +98,7 @@ internal static class TrainCommand
             stdout.WriteLine($"Task: {(regression ? "regression" : "classification")} ({table.TaskReason}); {table.Preprocessing.Encoder.Width} input features from {table.Preprocessing.Encoder.SourceColumns.Count} columns");
         stdout.WriteLine($"Training {RunHeader.Model(settings, prepared, model.ParameterCount)} on {RunHeader.Data(data.Name, prepared)} for {RunHeader.Count(settings.Epochs, "epoch")}, batch {settings.BatchSize}");
         stdout.WriteLine($"Optimizer: {RunHeader.Optimizer(optimizer)}");
-        var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed, augmentation, group is null ? null : new Data.DataShard(group.Rank, group.WorldSize));
+        var loader = trainLoader(prepared, augmentation);
         var scheduleCallback = scheduleFactory(optimizer, loader.Count);
         if (scheduleCallback is not null) trainer.Callbacks.Add(scheduleCallback);
         TrainingPosition? resumeFrom = null;

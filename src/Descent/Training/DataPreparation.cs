@@ -18,12 +18,9 @@ public sealed record PreparedData(Dataset Train, Dataset? Validation, Dataset Te
     /// <summary>The model's output width: the number of classes, or the number of regression targets.</summary>
     public int Outputs => Task == TaskKind.Classification ? NumClasses : Train.TargetSize;
 
-    /// <summary>
-    /// A shuffling loader over the training split (seeded: same seed, same batch order); with a
-    /// <paramref name="shard"/>, over this process's part of every epoch (data-parallel training).
-    /// </summary>
-    public DataLoader TrainLoader(int batchSize, int seed, Data.Transforms.Augmentation? augmentation = null, DataShard? shard = null) =>
-        new(Train, batchSize, shuffle: true, seed: seed, transform: augmentation, shard: shard);
+    /// <summary>A shuffling loader over the training split (seeded: same seed, same batch order).</summary>
+    public DataLoader TrainLoader(int batchSize, int seed, Data.Transforms.Augmentation? augmentation = null) =>
+        new(Train, batchSize, shuffle: true, seed: seed, transform: augmentation);
 }
 
 /// <summary>Loads the datasets the CLI knows by name and prepares them the conventional way.</summary>
