@@ -27,16 +27,8 @@ public static class Cli
         root.Subcommands.Add(ExportCommand.Create(stdout));
         root.Subcommands.Add(DoctorCommand.Create(stdout));
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
-        {
-            stderr.WriteLine($"descent: error: {OneLine(parse.Errors[0].Message)}");
-            return UsageError;
-        }
-        if (NonFiniteOption(parse) is { } bad)
-        {
-            stderr.WriteLine($"descent: error: {bad}");
-            return UsageError;
-        }
+        if (parse.Errors.Count > 0) return Fail(stderr, OneLine(parse.Errors[0].Message), UsageError);
+        if (NonFiniteOption(parse) is { } bad) return Fail(stderr, bad, UsageError);
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });

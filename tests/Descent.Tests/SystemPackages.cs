@@ -31,6 +31,10 @@ internal static class SystemPackages
     /// <summary>util-linux's <c>script</c>, which runs a command under a pseudo-terminal.</summary>
     public static readonly SystemPackage Script = new("bsdutils", () => OnPath("script") is not null);
 
+    /// <summary>MPICH: the <c>mpiexec</c> launcher and the MPICH-ABI library (<c>libmpi.so.12</c>, Debian's <c>libmpich.so.12</c>).</summary>
+    public static readonly SystemPackage Mpich = new("mpich", () =>
+        OnPath("mpiexec") is not null && Descent.Distributed.Mpi.Available());
+
     /// <summary>Debian's interpreter, not whichever <c>python3</c> comes first on PATH: the Debian packages install into it.</summary>
     public const string Python = "/usr/bin/python3";
 
