@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.CommandLine.Parsing;
 using Descent.Nn;
 using Descent.Optim;
@@ -15,6 +16,7 @@ namespace Descent.Cli;
 internal sealed record CheckpointSettings(string Directory, int Every, int? Keep, bool Resuming, IReadOnlyDictionary<string, string> Metadata)
 {
     private const string OptionsKey = "descent.options";
+    private const string GlobalBatchKey = "descent.global_batch";
 
     // Options that change where output goes or how long the run lasts, not what it computes.
     private static readonly HashSet<string> Free =
@@ -43,16 +45,18 @@ internal sealed record CheckpointSettings(string Directory, int Every, int? Keep
         var options = string.Join(" ", p.CommandResult.Children.OfType<OptionResult>()
             .Where(o => !o.Implicit && !Free.Contains(o.Option.Name))
             .Select(o => o.Option.Name + (o.Tokens.Count > 0 ? "=" + string.Join(",", o.Tokens.Select(t => t.Value)) : ""))
-            .Append($"global-batch={globalBatch}")
             .Order(StringComparer.Ordinal));
         if (resumeDir is not null)
         {
-            var recorded = Safetensors.Read(Checkpoint.Latest(resumeDir)!).Metadata.GetValueOrDefault(OptionsKey);
+            var metadata = Safetensors.Read(Checkpoint.Latest(resumeDir)!).Metadata;
+            var recorded = metadata.GetValueOrDefault(OptionsKey);
             if (recorded != options)
                 throw new UsageException($"--resume {resumeDir}: the checkpoint was written by a run with other options ({Describe(recorded)}); resume with the same ones (only --epochs and output options may change)");
+            if (metadata.GetValueOrDefault(GlobalBatchKey) is { } batch && batch != globalBatch.ToString(CultureInfo.InvariantCulture))
+                throw new UsageException($"--resume {resumeDir}: the checkpoint was written with a global batch of {batch} (--batch-size × ranks), this run has {globalBatch}; keep the global batch");
         }
         return new CheckpointSettings(resumeDir ?? directory!, p.GetValue(every) ?? 1, p.GetValue(keep), resumeDir is not null,
-            new Dictionary<string, string> { [OptionsKey] = options });
+            new Dictionary<string, string> { [OptionsKey] = options, [GlobalBatchKey] = globalBatch.ToString(CultureInfo.InvariantCulture) });
     }
 
     /// <summary>

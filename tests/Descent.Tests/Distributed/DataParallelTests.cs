@@ -119,11 +119,28 @@ public sealed class DataParallelTests : IDisposable
     }
 
     [SkippableFact]
+    public void A_checkpoint_of_two_ranks_resumes_in_one_process_at_the_same_global_batch()
+    {
+        SystemPackages.Mpich.Require();
+        string straight = Path.Combine(_dir, "straight.safetensors"), resumed = Path.Combine(_dir, "resumed.safetensors"), checkpoints = Path.Combine(_dir, "ck");
+        string[] options = ["train", "--drop-last", "--optimizer", "momentum", "--lr", "0.05"];
+        Assert.Equal(0, MpiJob.Run(0, [.. options, "--epochs", "2", "--batch-size", "32", "--save", straight]).Code);
+        var first = MpiJob.Run(2, [.. options, "--epochs", "1", "--batch-size", "16", "--checkpoint-dir", checkpoints]);
+        Assert.True(first.Code == 0, first.Err);
+        var refused = MpiJob.Run(0, [.. options, "--epochs", "2", "--batch-size", "16", "--resume", checkpoints]);
+        Assert.Equal(2, refused.Code);
+        Assert.Contains("global batch of 32 (--batch-size × ranks), this run has 16", refused.Err);
+        var second = MpiJob.Run(0, [.. options, "--epochs", "2", "--batch-size", "32", "--resume", checkpoints, "--save", resumed]);
+        Assert.True(second.Code == 0, second.Err);
+        Assert.InRange(LargestRelativeDifference(Safetensors.Read(straight).Tensors, Safetensors.Read(resumed).Tensors), 0, 1e-5);
+    }
+
+    [SkippableFact]
     public void Buckets_are_all_reduced_while_backward_still_runs()
     {
         SystemPackages.Mpich.Require();
         // MLP 64-256-128-10: buckets of 50 kB put the last two layers in one bucket and the first (16,640 values) in another.
-        var job = MpiJob.Run(2, "train", "--epochs", "1", "--drop-last", "--bucket-cap-mb", "0.05", "--json");
+        var job = MpiJob.Run(2, "train", "--epochs", "1", "--drop-last", "--batch-size", "16", "--bucket-cap-mb", "0.05", "--json");
         Assert.True(job.Code == 0, job.Err);
         var summary = JsonDocument.Parse(job.Out.Trim().Split('\n')[^1]).RootElement;
         Assert.Equal(2, summary.GetProperty("buckets").GetInt32());
