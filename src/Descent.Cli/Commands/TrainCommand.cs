@@ -112,7 +112,7 @@ internal static class TrainCommand
         if (ddp is not null)
         {
             trainer.Distributed = ddp;
-            stdout.WriteLine($"Data parallel: {group!.WorldSize} ranks, batch {settings.BatchSize} per rank (global {settings.BatchSize * group.WorldSize}), gradients all-reduced in {RunHeader.Count(ddp.BucketCount, "bucket")}");
+            stdout.WriteLine($"Data parallel: {group!.WorldSize} ranks ({Distributed.ProcessGroup.LibraryVersion()}), batch {settings.BatchSize} per rank (global {settings.BatchSize * group.WorldSize}), gradients all-reduced in {RunHeader.Count(ddp.BucketCount, "bucket")}");
         }
         // The bar erases itself at the end of an epoch, before the table prints the epoch's row.
         using var progress = main ? ProgressBar.ForConsole(prepared.Train.Count) : null;

@@ -13,11 +13,9 @@ internal static partial class Mpi
     private const string Library = "mpi";
 
     public const int CommWorld = 0x44000000;
-    public const int Int = 0x4c000405;
     public const int Float = 0x4c00040a;
     public const int Double = 0x4c00080b;
     public const int Sum = 0x58000003;
-    public const int Max = 0x58000001;
     public const int ThreadFunneled = 1;
     public const int Success = 0;
     public const int RequestNull = 0x2c000000;
@@ -70,9 +68,6 @@ internal static partial class Mpi
 
     [LibraryImport(Library, EntryPoint = "MPI_Iallreduce")]
     public static partial int Iallreduce(nint sendBuffer, nint receiveBuffer, int count, int datatype, int op, int comm, out int request);
-
-    [LibraryImport(Library, EntryPoint = "MPI_Allreduce")]
-    public static partial int Allreduce(nint sendBuffer, nint receiveBuffer, int count, int datatype, int op, int comm);
 
     [LibraryImport(Library, EntryPoint = "MPI_Test")]
     public static partial int Test(ref int request, out int flag, nint status);

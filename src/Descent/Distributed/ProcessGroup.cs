@@ -95,7 +95,7 @@ public sealed class ProcessGroup
         fixed (byte* p = buffer)
             Check(Mpi.GetLibraryVersion(p, out int length), "MPI_Get_library_version");
         var text = System.Text.Encoding.ASCII.GetString(buffer).TrimEnd('\0');
-        return text.Split('\n')[0].Trim();
+        return string.Join(' ', text.Split('\n')[0].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
     }
 
     /// <summary>Copies rank <paramref name="root"/>'s <paramref name="values"/> into every rank's (<c>dist.broadcast</c>).</summary>
@@ -144,13 +144,6 @@ public sealed class ProcessGroup
         nint address = Marshal.UnsafeAddrOfPinnedArrayElement(pinned, offset);
         Check(Mpi.Iallreduce(Mpi.InPlace, address, count, Mpi.Float, Mpi.Sum, Mpi.CommWorld, out int request), "MPI_Iallreduce");
         return new PendingReduction(request, what);
-    }
-
-    /// <summary>Sums in one blocking <c>MPI_Allreduce</c>: no timeout, for measuring the collective alone.</summary>
-    internal unsafe void BlockingAllReduceSum(Span<float> values)
-    {
-        fixed (float* p = values)
-            Check(Mpi.Allreduce(Mpi.InPlace, (nint)p, values.Length, Mpi.Float, Mpi.Sum, Mpi.CommWorld), "MPI_Allreduce");
     }
 
     /// <summary>Lets MPI move a started reduction along without waiting for it; true once it has completed.</summary>
