@@ -31,9 +31,15 @@ internal static class SystemPackages
     /// <summary>util-linux's <c>script</c>, which runs a command under a pseudo-terminal.</summary>
     public static readonly SystemPackage Script = new("bsdutils", () => OnPath("script") is not null);
 
-    /// <summary>MPICH: the <c>mpiexec</c> launcher and the MPICH-ABI library (<c>libmpi.so.12</c>, Debian's <c>libmpich.so.12</c>).</summary>
+    /// <summary>
+    /// MPICH: the <c>mpiexec</c> launcher and the MPICH-ABI library (<c>libmpi.so.12</c>, Debian's <c>libmpich.so.12</c>),
+    /// looked for as files: the tests run MPI in child processes and never load it into the test host.
+    /// </summary>
     public static readonly SystemPackage Mpich = new("mpich", () =>
-        OnPath("mpiexec") is not null && Descent.Distributed.Mpi.Available());
+        OnPath("mpiexec") is not null
+        && new[] { "/usr/lib", "/usr/lib64", "/usr/local/lib" }.Where(Directory.Exists)
+            .SelectMany(d => Directory.EnumerateFiles(d, "libmpi*.so.12", SearchOption.AllDirectories))
+            .Any(f => Path.GetFileName(f) is "libmpi.so.12" or "libmpich.so.12"));
 
     /// <summary>Debian's interpreter, not whichever <c>python3</c> comes first on PATH: the Debian packages install into it.</summary>
     public const string Python = "/usr/bin/python3";

@@ -29,21 +29,20 @@ internal static partial class Mpi
 
     static Mpi() => NativeLibrary.SetDllImportResolver(typeof(Mpi).Assembly, Resolve);
 
-    /// <summary>Whether an MPICH-ABI library can be loaded on this machine.</summary>
-    public static bool Available()
-    {
-        foreach (var name in LibraryNames)
-            if (NativeLibrary.TryLoad(name, out _)) return true;
-        return false;
-    }
-
     private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? path)
     {
         if (name != Library) return 0;
+        // MPICH's UCX transport installs a SIGSEGV handler as the library loads, which would turn the runtime's
+        // NullReferenceException (a caught SIGSEGV) into a crash; without it a failing rank still reports its cause.
+        // The user's own setting wins.
+        SetEnv("UCX_HANDLE_ERRORS", "none", overwrite: 0);
         foreach (var candidate in LibraryNames)
             if (NativeLibrary.TryLoad(candidate, out var handle)) return handle;
         throw new DllNotFoundException($"no MPI library of the MPICH ABI ({string.Join(" or ", LibraryNames)}); install MPICH (Debian: apt-get install mpich)");
     }
+
+    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SetEnv(string name, string value, int overwrite);
 
     [LibraryImport(Library, EntryPoint = "MPI_Init_thread")]
     public static partial int InitThread(nint argc, nint argv, int required, out int provided);

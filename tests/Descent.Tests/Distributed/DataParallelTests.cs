@@ -200,6 +200,24 @@ public sealed class DataParallelTests : IDisposable
     }
 
     [SkippableFact]
+    public void Ctrl_c_stops_every_rank_at_the_same_step_and_rank_0_saves_a_checkpoint()
+    {
+        SystemPackages.Mpich.Require();
+        string checkpoints = Path.Combine(_dir, "interrupted");
+        using var job = MpiJob.Start(2, ["train", "--epochs", "100000", "--checkpoint-dir", checkpoints]);
+        var stdout = job.StandardOutput.ReadToEndAsync();
+        var stderr = job.StandardError.ReadToEndAsync();
+        WaitForRank(checkpoints, 1);
+        // mpiexec forwards SIGINT to the ranks; they agree on it at the next step.
+        Assert.Equal(0, Syscall.Kill(job.Id, 2));
+        Assert.True(job.WaitForExit(TimeSpan.FromSeconds(60)), "the job did not stop after Ctrl+C");
+        Assert.Equal(130, job.ExitCode);
+        var line = Assert.Single(stdout.Result.Split('\n'), l => l.StartsWith("interrupted in epoch"));
+        Assert.Matches(@"after step (\d+); checkpoint .*checkpoint-0*\1\.safetensors", line);
+        AssertNoneLeft(checkpoints);
+    }
+
+    [SkippableFact]
     public void Distributed_without_a_launcher_is_refused()
     {
         SystemPackages.Mpich.Require();

@@ -52,3 +52,17 @@ public sealed class DataShardTests
         Assert.StartsWith("rank must be in [0, 1], got 2", e.Message);
     }
 }
+
+/// <summary>What loading the MPI library does to this process.</summary>
+public sealed class MpiLibraryTests
+{
+    [SkippableFact]
+    public void Null_references_stay_exceptions_once_mpi_is_loaded()
+    {
+        SystemPackages.Mpich.Require();
+        // MPI_Get_library_version may be called before MPI_Init; it loads the library, and with it UCX's signal handlers.
+        Assert.StartsWith("MPICH", Descent.Distributed.ProcessGroup.LibraryVersion());
+        string? nothing = Environment.GetEnvironmentVariable("DESCENT_TEST_SURELY_UNSET");
+        Assert.Throws<NullReferenceException>(() => nothing!.Length);
+    }
+}
