@@ -28,7 +28,7 @@ internal static unsafe class Program
 {
     private static readonly string[] Micro = ["sgemm", "copy_bandwidth", "sgd_momentum_step_10M", "adam_step_10M", "tiny_mlp_steps"];
     private static readonly string[] Training = ["mlp", "cnn"];
-    private static readonly string[] DescentOnly = ["peak", "cnn_layers", "mlp_optimizer_steps"];
+    private static readonly string[] DescentOnly = ["peak", "cnn_layers", "mlp_optimizer_steps", "allreduce", "step_times"];
 
     private static bool _quick;
     private static double MinTime => _quick ? 0.3 : 1.0;     // seconds each timed micro-benchmark runs at least
@@ -64,6 +64,8 @@ internal static unsafe class Program
                 case "mlp_optimizer_steps": MlpOptimizerSteps(); break;
                 case "peak": Peak(); break;
                 case "cnn_layers": CnnLayers(); break;
+                case "allreduce": AllReduce(); break;
+                case "step_times": StepTimes(); break;
             }
         }
         if (names.Any(Training.Contains))
@@ -377,6 +379,58 @@ internal static unsafe class Program
             FillGradients(optimizer);
             double dt = Timed(optimizer.Step, minReps: 100);
             Emit(("bench", "mlp_optimizer_step"), ("optimizer", name), ("params", optimizer.Arena.Length), ("us", Math.Round(dt * 1e6, 1)));
+        }
+    }
+
+    /// <summary>
+    /// Run under <c>mpiexec -n N</c>: the sum all-reduce of <see cref="Descent.Distributed.ProcessGroup"/> (the one
+    /// data-parallel training uses) on float32 buffers from 1 K values to 16 M, including the arena sizes of the MLP and
+    /// the CNN; rank 0 prints seconds per call. bench/distributed.py fits latency and bandwidth to these.
+    /// </summary>
+    private static void AllReduce()
+    {
+        var group = Descent.Distributed.ProcessGroup.Initialize();
+        int[] sizes = [1 << 10, 1 << 13, 1 << 16, 1 << 18, (int)MlpModel().ParameterCount, (int)Models.Cnn(1, 28, 28, 10).ParameterCount, 1 << 21, 1 << 22, 1 << 24];
+        foreach (int n in sizes.Order())
+        {
+            var buffer = new float[n];
+            // Every rank runs the same number of calls: the count is fixed, not timed, so no rank waits at the end.
+            int reps = Math.Clamp((int)(2e8 / Math.Max(n, 1) / 4), 5, 2000) / (_quick ? 10 : 1) + 3;
+            for (int r = 0; r < 3; r++) group.AllReduceSum(buffer);
+            var sw = Stopwatch.StartNew();
+            for (int r = 0; r < reps; r++) group.AllReduceSum(buffer);
+            double dt = sw.Elapsed.TotalSeconds / reps;
+            if (group.IsMain)
+                Emit(("bench", "allreduce"), ("ranks", group.WorldSize), ("values", n), ("bytes", 4L * n), ("us", Math.Round(dt * 1e6, 2)),
+                    ("gb_per_s", Math.Round(4.0 * n / dt / 1e9, 3)));
+        }
+    }
+
+    private static Sequential MlpModel() => new(new Linear(784, 512), new ReLU(), new Linear(512, 256), new ReLU(), new Linear(256, 10));
+
+    /// <summary>
+    /// One training step (zero grad, forward, loss, backward, SGD-momentum step) of the MLP (batch 128) and the CNN
+    /// (batch 64) on random inputs, seconds per step and parameter count: the compute side of docs/distributed.md's cost model.
+    /// </summary>
+    private static void StepTimes()
+    {
+        var random = new Random(0);
+        foreach (var (name, model, shape, batch) in new (string, Module, int[], int)[]
+        {
+            ("mlp_784_512_256_10", MlpModel(), [784], 128),
+            ("cnn_c32_c64_fc128", Models.Cnn(1, 28, 28, 10), [1, 28, 28], 64),
+        })
+        {
+            var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
+            var x = Tensor.FromArray(Gaussian(random, batch * shape.Aggregate(1, (a, b) => a * b)), [batch, .. shape]);
+            var y = Enumerable.Range(0, batch).Select(_ => random.Next(10)).ToArray();
+            double dt = Timed(() =>
+            {
+                optimizer.ZeroGrad();
+                Functional.CrossEntropy(model.Forward(x), y).Backward();
+                optimizer.Step();
+            }, minReps: 10);
+            Emit(("bench", "step_time"), ("model", name), ("batch", batch), ("params", model.ParameterCount), ("workers", WorkerPool.Workers), ("ms", Math.Round(dt * 1e3, 3)));
         }
     }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.CommandLine.Parsing;
 using Descent.Nn;
 using Descent.Optim;
@@ -15,12 +16,18 @@ namespace Descent.Cli;
 internal sealed record CheckpointSettings(string Directory, int Every, int? Keep, bool Resuming, IReadOnlyDictionary<string, string> Metadata)
 {
     private const string OptionsKey = "descent.options";
+    private const string GlobalBatchKey = "descent.global_batch";
 
     // Options that change where output goes or how long the run lasts, not what it computes.
     private static readonly HashSet<string> Free =
-        ["--epochs", "--checkpoint-dir", "--checkpoint-every", "--keep", "--resume", "--logdir", "--log-every", "--flush-secs", "--json", "--save", "--predict", "--out"];
+        ["--epochs", "--checkpoint-dir", "--checkpoint-every", "--keep", "--resume", "--logdir", "--log-every", "--flush-secs", "--json", "--save", "--predict", "--out",
+         .. DistributedOptionSet.LaunchOptions, "--batch-size"];
 
-    public static CheckpointSettings? From(ParseResult p, Option<string?> dir, Option<int?> every, Option<int?> keep, Option<string?> resume)
+    /// <summary>
+    /// The checkpoint options given, or null without any. The global batch (--batch-size × ranks) is recorded
+    /// instead of --batch-size, so that a run resumes with any number of processes at the same global batch.
+    /// </summary>
+    public static CheckpointSettings? From(ParseResult p, Option<string?> dir, Option<int?> every, Option<int?> keep, Option<string?> resume, int globalBatch)
     {
         string? directory = p.GetValue(dir), resumeDir = p.GetValue(resume);
         if (directory is null && resumeDir is null)
@@ -41,12 +48,15 @@ internal sealed record CheckpointSettings(string Directory, int Every, int? Keep
             .Order(StringComparer.Ordinal));
         if (resumeDir is not null)
         {
-            var recorded = Safetensors.Read(Checkpoint.Latest(resumeDir)!).Metadata.GetValueOrDefault(OptionsKey);
+            var metadata = Safetensors.Read(Checkpoint.Latest(resumeDir)!).Metadata;
+            var recorded = metadata.GetValueOrDefault(OptionsKey);
             if (recorded != options)
                 throw new UsageException($"--resume {resumeDir}: the checkpoint was written by a run with other options ({Describe(recorded)}); resume with the same ones (only --epochs and output options may change)");
+            if (metadata.GetValueOrDefault(GlobalBatchKey) is { } batch && batch != globalBatch.ToString(CultureInfo.InvariantCulture))
+                throw new UsageException($"--resume {resumeDir}: the checkpoint was written with a global batch of {batch} (--batch-size × ranks), this run has {globalBatch}; keep the global batch");
         }
         return new CheckpointSettings(resumeDir ?? directory!, p.GetValue(every) ?? 1, p.GetValue(keep), resumeDir is not null,
-            new Dictionary<string, string> { [OptionsKey] = options });
+            new Dictionary<string, string> { [OptionsKey] = options, [GlobalBatchKey] = globalBatch.ToString(CultureInfo.InvariantCulture) });
     }
 
     /// <summary>

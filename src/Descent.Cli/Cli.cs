@@ -28,16 +28,8 @@ public static class Cli
         root.Subcommands.Add(DoctorCommand.Create(stdout));
         root.Subcommands.Add(TuneCommand.Create(stdout));
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
-        {
-            stderr.WriteLine($"descent: error: {OneLine(parse.Errors[0].Message)}");
-            return UsageError;
-        }
-        if (NonFiniteOption(parse) is { } bad)
-        {
-            stderr.WriteLine($"descent: error: {bad}");
-            return UsageError;
-        }
+        if (parse.Errors.Count > 0) return Fail(stderr, OneLine(parse.Errors[0].Message), UsageError);
+        if (NonFiniteOption(parse) is { } bad) return Fail(stderr, bad, UsageError);
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
@@ -45,25 +37,39 @@ public static class Cli
         catch (Exception e) when (e is Training.TrainingDivergedException or Autodiff.AnomalyDetectedException)
         {
             // Not bad input but a failed run: exit code 1, with what to change.
-            stderr.WriteLine($"descent: error: {e.Message}");
-            return 1;
+            return Fail(stderr, e.Message, 1);
         }
         catch (Exception e) when (IsUserError(e))
         {
-            stderr.WriteLine($"descent: error: {Printable.Escape(OneLine(InCommandLineTerms(e, parse.CommandResult.Command)))}");
-            return UsageError;
+            return Fail(stderr, Printable.Escape(OneLine(InCommandLineTerms(e, parse.CommandResult.Command))), UsageError);
         }
         // Sizes come from the user (options, file headers): one too large for this machine or for the arithmetic is bad input too.
         catch (OutOfMemoryException e)
         {
-            stderr.WriteLine($"descent: error: out of memory: the sizes given need more memory than this machine has ({OneLine(e.Message)})");
-            return UsageError;
+            return Fail(stderr, $"out of memory: the sizes given need more memory than this machine has ({OneLine(e.Message)})", UsageError);
         }
         catch (OverflowException e)
         {
-            stderr.WriteLine($"descent: error: a size given is too large: {OneLine(e.Message)}");
-            return UsageError;
+            return Fail(stderr, $"a size given is too large: {OneLine(e.Message)}", UsageError);
         }
+        // In an MPI job a rank that cannot go on must end the job, or the others wait for it in their next collective.
+        catch (Exception e) when (Distributed.ProcessGroup.World is { WorldSize: > 1 } group)
+        {
+            group.Abort($"{e.GetType().Name}: {OneLine(e.Message)}");
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reports a failed command as one line. In an MPI job that has started, the line names the rank and the whole job
+    /// ends (<c>MPI_Abort</c>); before that, every rank fails alike and rank 0 alone says so.
+    /// </summary>
+    private static int Fail(TextWriter stderr, string message, int exitCode)
+    {
+        if (Distributed.ProcessGroup.World is { WorldSize: > 1 } group) group.Abort(message, exitCode);
+        if (Distributed.ProcessGroup.LaunchedByMpi && Distributed.ProcessGroup.LauncherRank != 0) return exitCode;
+        stderr.WriteLine($"descent: error: {message}");
+        return exitCode;
     }
 
     /// <summary>

@@ -24,7 +24,7 @@ public class ArchitectureTests
     /// <summary>The core's folders bottom-up; a folder may name the namespaces of its own level and those below.</summary>
     internal static readonly string[][] CoreLayers =
     [
-        ["Kernels"],
+        ["Kernels", "Distributed"],
         ["Tensors"],
         ["Autodiff"],
         ["Ops"],

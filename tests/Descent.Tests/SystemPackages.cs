@@ -35,6 +35,15 @@ internal static class SystemPackages
     public static readonly SystemPackage PostgreSql = new("postgresql", () =>
         Directory.Exists("/usr/lib/postgresql")
         && Directory.GetDirectories("/usr/lib/postgresql").Any(d => File.Exists(Path.Combine(d, "bin", "initdb"))));
+    /// <summary>
+    /// MPICH: the <c>mpiexec</c> launcher and the MPICH-ABI library (<c>libmpi.so.12</c>, Debian's <c>libmpich.so.12</c>),
+    /// looked for as files: the tests run MPI in child processes and never load it into the test host.
+    /// </summary>
+    public static readonly SystemPackage Mpich = new("mpich", () =>
+        OnPath("mpiexec") is not null
+        && new[] { "/usr/lib", "/usr/lib64", "/usr/local/lib" }.Where(Directory.Exists)
+            .SelectMany(d => Directory.EnumerateFiles(d, "libmpi*.so.12", SearchOption.AllDirectories))
+            .Any(f => Path.GetFileName(f) is "libmpi.so.12" or "libmpich.so.12"));
 
     /// <summary>Debian's interpreter, not whichever <c>python3</c> comes first on PATH: the Debian packages install into it.</summary>
     public const string Python = "/usr/bin/python3";

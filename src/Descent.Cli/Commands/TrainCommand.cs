@@ -23,6 +23,7 @@ internal static class TrainCommand
         var optim = new OptimizerOptionSet();
         var schedule = new ScheduleOptionSet();
         var transfer = new TransferOptionSet();
+        var distributed = new DistributedOptionSet();
         var folds = new Option<int?>("--folds") { Description = "k-fold cross-validation on the training split: train k models, report mean and std of the validation metrics" };
         var augment = new Option<string?>("--augment") { Description = "Image augmentation, e.g. flip,translate:2,rotate:10,crop:4,noise:0.1" };
         var l1 = new Option<double>("--l1") { Description = "L1 penalty λ on the weights (λ‖w‖₁ added to the loss)" };
@@ -38,7 +39,7 @@ internal static class TrainCommand
         var detectAnomaly = new Option<bool>("--detect-anomaly") { Description = "Check every op's output and gradient and stop at the first NaN or infinity, naming the op and the layer (like torch.autograd.detect_anomaly; slow)" };
         var watch = new Option<bool>("--watch") { Description = $"Run the doctor's cheap checks (non-finite, update-ratio, dead-units, exploding-gradients) every {Lab.Doctor.TrainingWatch.Every} steps and print a warning with its fix the first time one fires" };
         var save = new Option<string?>("--save") { Description = "Write the trained model to this .safetensors file: weights under PyTorch's state_dict names, the architecture and the fitted preprocessing in its metadata (for predict and export)" };
-        foreach (var o in data.All.Concat(userData.All).Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, save, watch, data.NoShuffle]).Concat(transfer.All).Append(json))
+        foreach (var o in data.All.Concat(userData.All).Concat(optim.All).Concat(schedule.All).Concat([folds, augment, l1, l2, logdir, logEvery, flushSecs, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, save, watch, data.NoShuffle]).Concat(transfer.All).Concat(distributed.All).Append(json))
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
@@ -50,16 +51,19 @@ internal static class TrainCommand
             logging.Check();
             if (source is { IsTable: true } && parse.Given(augment)) throw new UsageException("--augment transforms images; it does not apply to a table");
             if (parse.GetValue(save) is { } savePath) CheckOutputFile(savePath, "--save");
-            var checkpoints = CheckpointSettings.From(parse, checkpointDir, checkpointEvery, keep, resume);
+            if (Distributed.ProcessGroup.LaunchedByMpi) parse.Refuse([folds], "under mpiexec (cross-validation runs in one process)");
+            var group = distributed.Start(parse);
+            var checkpoints = CheckpointSettings.From(parse, checkpointDir, checkpointEvery, keep, resume, settings.BatchSize * (group?.WorldSize ?? 1));
             if (parse.GetValue(folds) is { } k)
             {
                 if (k < 2) throw new UsageException($"--folds must be at least 2, got {k}");
                 if (source is not null) throw new UsageException("--folds applies to the built-in datasets; with --data FILE.csv or an image folder use --val-fraction");
                 // Cross-validation trains k plain models; these would change the run without being reported.
-                parse.Refuse([augment, l1, l2, optim.Accumulate, data.ValFraction, logdir, logEvery, flushSecs, json, save, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, watch, data.NoShuffle, .. schedule.All, .. transfer.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
+                parse.Refuse([augment, l1, l2, optim.Accumulate, distributed.DropLast, data.ValFraction, logdir, logEvery, flushSecs, json, save, checkpointDir, checkpointEvery, keep, resume, detectAnomaly, watch, data.NoShuffle, .. schedule.All, .. transfer.All], "with --folds (k-fold cross-validation trains plain models and prints a table)");
                 return RunFolds(settings, k, parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), stdout);
             }
-            return Run(settings, source, transfer.Settings(parse), checkpoints, parse.GetValue(detectAnomaly), parse.GetValue(watch), parse.GetValue(save), parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
+            return Run(settings, source, transfer.Settings(parse), checkpoints, group, (model, optimizer) => distributed.Wrap(parse, group!, model, optimizer),
+                (d, augmentation) => distributed.Loader(parse, d, settings.BatchSize, settings.Seed, augmentation, group, settings.Shuffle), parse.GetValue(detectAnomaly), parse.GetValue(watch), parse.GetValue(save), parse.GetValue(optim.Optimizer)!, optim.Settings(parse), parse.GetValue(optim.ClipNorm), parse.GetValue(optim.Accumulate), parse.GetValue(json), stdout,
                 (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches),
                 logging,
                 parse.GetValue(l1) == 0 && parse.GetValue(l2) == 0 ? null : new Regularization.WeightPenalty(parse.GetValue(l1), parse.GetValue(l2)),
@@ -68,8 +72,12 @@ internal static class TrainCommand
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, DataSource? source, TransferSettings transfer, CheckpointSettings? checkpoints, bool detectAnomaly, bool watch, string? savePath, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
+    private static int Run(TrainSettings settings, DataSource? source, TransferSettings transfer, CheckpointSettings? checkpoints,
+        Distributed.ProcessGroup? group, Func<Nn.Module, Optimizer, DistributedDataParallel> dataParallel, Func<PreparedData, Data.Transforms.Augmentation?, Data.DataLoader> trainLoader, bool detectAnomaly, bool watch, string? savePath, string optimizerName, OptimizerSettings optimizerSettings, double? clipNorm, int accumulate, bool json, TextWriter stdout, Func<Optimizer, int, ScheduleCallback?> scheduleFactory, LoggingSettings logging, Regularization.WeightPenalty? penalty, Data.Transforms.Augmentation? augmentation)
     {
+        // Data-parallel: rank 0 alone prints, logs and saves.
+        bool main = group is null || group.IsMain;
+        if (!main) stdout = TextWriter.Null;
         // Build the optimizer on a throwaway model first so that bad hyperparameters fail before data loads.
         Optimizers.Create(optimizerName, new Nn.Linear(1, 1), optimizerSettings);
         var total = Stopwatch.StartNew();
@@ -91,7 +99,7 @@ internal static class TrainCommand
             stdout.WriteLine($"Task: {(regression ? "regression" : "classification")} ({table.TaskReason}); {table.Preprocessing.Encoder.Width} input features from {table.Preprocessing.Encoder.SourceColumns.Count} columns");
         stdout.WriteLine($"Training {RunHeader.Model(settings, prepared, model.ParameterCount)} on {RunHeader.Data(data.Name, prepared)} for {RunHeader.Count(settings.Epochs, "epoch")}, batch {settings.BatchSize}");
         stdout.WriteLine($"Optimizer: {RunHeader.Optimizer(optimizer)}");
-        var loader = prepared.TrainLoader(settings.BatchSize, settings.Seed, augmentation, settings.Shuffle);
+        var loader = trainLoader(prepared, augmentation);
         var scheduleCallback = scheduleFactory(optimizer, loader.Count);
         if (scheduleCallback is not null) trainer.Callbacks.Add(scheduleCallback);
         TrainingPosition? resumeFrom = null;
@@ -101,11 +109,17 @@ internal static class TrainCommand
             resumeFrom = checkpoints.Resume(model, optimizer, scheduleCallback?.Scheduler, trainer, stdout);
             checkpointCallback = new CheckpointCallback(checkpoints.Directory, checkpoints.Every, checkpoints.Keep, scheduleCallback?.Scheduler, checkpoints.Metadata);
         }
+        using var ddp = group is null ? null : dataParallel(model, optimizer);
+        if (ddp is not null)
+        {
+            trainer.Distributed = ddp;
+            stdout.WriteLine($"Data parallel: {group!.WorldSize} ranks ({Distributed.ProcessGroup.LibraryVersion()}), batch {settings.BatchSize} per rank (global {settings.BatchSize * group.WorldSize}), gradients all-reduced in {RunHeader.Count(ddp.BucketCount, "bucket")}");
+        }
         // The bar erases itself at the end of an epoch, before the table prints the epoch's row.
-        using var progress = ProgressBar.ForConsole(prepared.Train.Count);
+        using var progress = main ? ProgressBar.ForConsole(prepared.Train.Count) : null;
         if (progress is not null) trainer.Callbacks.Add(progress);
         trainer.Callbacks.Add(new EpochTable(stdout, regression ? "rmse" : "accuracy"));
-        using var tensorBoard = logging.Create(model, optimizer, new Dictionary<string, object?>
+        using var tensorBoard = !main ? null : logging.Create(model, optimizer, new Dictionary<string, object?>
         {
             ["dataset"] = data.Name, ["model"] = settings.Model, ["optimizer"] = optimizerName,
             ["batch_size"] = settings.BatchSize, ["epochs"] = settings.Epochs, ["seed"] = settings.Seed,
@@ -119,14 +133,14 @@ internal static class TrainCommand
             DoctorCommand.PrintFinding(f, stdout);
         }));
         // After the schedule's callback, so that a checkpoint holds the schedule as the next epoch starts it.
-        if (checkpointCallback is not null) trainer.Callbacks.Add(checkpointCallback);
+        if (checkpointCallback is not null && main) trainer.Callbacks.Add(checkpointCallback);
         using (Interruption.OnCtrlC(trainer))
         using (detectAnomaly ? Autodiff.Tape.DetectAnomaly() : default)
             trainer.Fit(loader, prepared.Validation, settings.Epochs, resumeFrom);
         if (trainer.Interrupted)
         {
             var at = trainer.Position!;
-            string saved = checkpointCallback is null ? "" : $"; checkpoint {checkpointCallback.Save(at)} (continue with --resume {checkpoints!.Directory})";
+            string saved = checkpointCallback is null || !main ? "" : $"; checkpoint {checkpointCallback.Save(at)} (continue with --resume {checkpoints!.Directory})";
             stdout.WriteLine($"interrupted in epoch {at.Epoch} after step {trainer.GlobalStep}{saved}");
             return Interruption.ExitCode;
         }
@@ -150,7 +164,7 @@ internal static class TrainCommand
             stdout.WriteLine(FormattableString.Invariant($"test accuracy {test.Accuracy:F4}  test loss {test.Loss:F4}  ({seconds:F1} s)"));
         }
         tensorBoard?.AddFinalMetric("hparam/test_loss", test.Loss);
-        if (savePath is not null)
+        if (savePath is not null && main)
         {
             var spec = new Nn.ModelSpec
             {
@@ -168,7 +182,7 @@ internal static class TrainCommand
             Nn.ModelFile.Save(savePath, model, spec, metadata);
             stdout.WriteLine($"saved the model to {savePath}");
         }
-        if (source?.Predict is not null)
+        if (source?.Predict is not null && main)
         {
             int written = Predictions.Write(model, data.Table?.Preprocessing, data.Images?.Preprocessing, source.Predict, source.Out);
             stdout.WriteLine($"wrote {written} predictions to {source.Out}");
@@ -185,6 +199,13 @@ internal static class TrainCommand
             summary["model"] = settings.Model;
             summary["optimizer"] = optimizerName;
             summary["seed"] = settings.Seed;
+            if (ddp is not null)
+            {
+                summary["ranks"] = group!.WorldSize;
+                summary["buckets"] = ddp.BucketCount;
+                summary["bucket_launches"] = ddp.BucketsStarted;
+                summary["bucket_launches_during_backward"] = ddp.BucketsStartedDuringBackward;
+            }
             stdout.WriteLine(JsonSerializer.Serialize(summary));
         }
         return 0;

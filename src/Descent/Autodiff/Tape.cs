@@ -42,6 +42,12 @@ public static class Tape
     internal static void EnterAnomaly() => _anomalyDepth++;
     internal static void ExitAnomaly() => _anomalyDepth--;
 
+    /// <summary>Leaves with a post-accumulate-grad hook; while 0, backward does not look for them.</summary>
+    internal static int HookedLeaves;
+
+    /// <summary>While backward runs on this thread, the number of recorded ops whose backward has yet to run; 0 otherwise.</summary>
+    [ThreadStatic] internal static int BackwardRemaining;
+
     /// <summary>True when ops record the graph (outside every <see cref="NoGrad"/> scope).</summary>
     public static bool IsGradEnabled => _noGradDepth == 0;
 
@@ -113,14 +119,26 @@ public static class Tape
         if (gradient is null) g.Data.Fill(1f);
         else gradient.Data.CopyTo(g.Data);
 
+        var hooked = HookedLeaves > 0 ? LeavesByFirstUse(nodes) : null;
+        int nextHooked = hooked is null ? 0 : hooked.Count - 1;
         for (int i = nodes.Count - 1; i >= 0; i--)
         {
             var node = nodes[i];
             var og = node.Output.Grad;
-            if (og is null || node.Output.IsReleased) continue;
-            node.Backward(og);
-            if (_anomalyDepth > 0) CheckGradients(node);
+            if (og is not null && !node.Output.IsReleased)
+            {
+                node.Backward(og);
+                if (_anomalyDepth > 0) CheckGradients(node);
+            }
+            // A leaf's gradient is complete once the earliest op that read it has pushed its share.
+            for (; hooked is not null && nextHooked >= 0 && hooked[nextHooked].Node == i; nextHooked--)
+            {
+                BackwardRemaining = i;
+                var leaf = hooked[nextHooked].Leaf;
+                leaf.PostAccumulateGradHooks?.Invoke(leaf);
+            }
         }
+        BackwardRemaining = 0;
 
         // Gradients of intermediates are never kept (PyTorch keeps them only with retain_grad), so a
         // retained graph starts its next backward from clean buffers.
@@ -141,6 +159,17 @@ public static class Tape
             if (!ReferenceEquals(o, root)) o.Release();
         }
         nodes.Clear();
+    }
+
+    /// <summary>The hooked leaves the graph reads, each with the index of the first op that reads it, in tape order.</summary>
+    private static List<(int Node, Tensor Leaf)> LeavesByFirstUse(List<Node> nodes)
+    {
+        var result = new List<(int, Tensor)>();
+        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < nodes.Count; i++)
+            foreach (var input in nodes[i].Inputs)
+                if (input.PostAccumulateGradHooks is not null && input.IsLeaf && input.RequiresGrad && seen.Add(input)) result.Add((i, input));
+        return result;
     }
 
     /// <summary>

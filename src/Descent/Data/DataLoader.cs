@@ -96,6 +96,7 @@ public sealed class DataLoader : IEnumerable<Batch>
     private const ulong ShuffleStream = 0x6C6F616465725F31; // distinguishes loader orders from split orders of the same seed
 
     private readonly int[] _order;
+    private readonly int[]? _fullOrder;
     private readonly float[] _features;
     private readonly float[] _targets;
     private readonly int[]? _labels;
@@ -116,7 +117,11 @@ public sealed class DataLoader : IEnumerable<Batch>
     /// Augmentation applied to every sample as batches are assembled (training loaders only); needs image samples of
     /// shape <c>[C, H, W]</c> (or <c>[H, W]</c>).
     /// </param>
-    public DataLoader(Dataset dataset, int batchSize, bool shuffle = false, int seed = 0, bool dropLast = false, Augmentation? transform = null)
+    /// <param name="shard">
+    /// In data-parallel training, the part of every epoch's order this process reads (PyTorch's
+    /// <c>DistributedSampler</c>); null reads all of it.
+    /// </param>
+    public DataLoader(Dataset dataset, int batchSize, bool shuffle = false, int seed = 0, bool dropLast = false, Augmentation? transform = null, DataShard? shard = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (batchSize < 1)
@@ -129,8 +134,10 @@ public sealed class DataLoader : IEnumerable<Batch>
         Transform = transform;
         if (transform is not null) _imageShape = ImageShape.Of(dataset.SampleShape);
 
-        int n = dataset.Count;
+        Shard = shard;
+        int n = shard?.Length(dataset.Count) ?? dataset.Count;
         _order = new int[n];
+        if (shard is not null) _fullOrder = new int[dataset.Count];
         int capacity = Math.Min(batchSize, n);
         _features = new float[checked(capacity * dataset.SampleSize)];
         _targets = new float[checked(capacity * dataset.TargetSize)];
@@ -157,6 +164,9 @@ public sealed class DataLoader : IEnumerable<Batch>
 
     /// <summary>The augmentation applied to every sample, or null.</summary>
     public Augmentation? Transform { get; }
+
+    /// <summary>The part of each epoch this loader reads in data-parallel training, or null for all of it.</summary>
+    public DataShard? Shard { get; }
 
     /// <summary>Number of batches per epoch, like <c>len(loader)</c>.</summary>
     public int Count { get; }
@@ -193,8 +203,8 @@ public sealed class DataLoader : IEnumerable<Batch>
     }
 
     /// <summary>
-    /// The order in which epoch <paramref name="epoch"/> visits the dataset (a new array of all indices, before
-    /// any <see cref="DropLast"/> cut).
+    /// The order in which epoch <paramref name="epoch"/> visits the dataset (a new array of all indices, or of this
+    /// loader's <see cref="Shard"/>, before any <see cref="DropLast"/> cut).
     /// </summary>
     public int[] EpochOrder(int epoch)
     {
@@ -268,8 +278,10 @@ public sealed class DataLoader : IEnumerable<Batch>
 
     private void FillOrder(int[] order, int epoch)
     {
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        if (Shuffle) new SeededRandom(Seed, ShuffleStream, (ulong)epoch).Shuffle(order);
+        var full = _fullOrder ?? order;
+        for (int i = 0; i < full.Length; i++) full[i] = i;
+        if (Shuffle) new SeededRandom(Seed, ShuffleStream, (ulong)epoch).Shuffle(full);
+        Shard?.Take(full, order);
     }
 
     /// <summary>Augments the samples of one batch, one sample per index, with the scratch buffer of the running thread.</summary>

@@ -33,10 +33,16 @@ public static partial class Functional
     /// <param name="momentum">Weight of the batch statistic in the running update.</param>
     /// <param name="eps">Added to the variance.</param>
     /// <param name="layer">The layer's name for error messages.</param>
+    /// <param name="processGroup">
+    /// With <paramref name="training"/>, normalize with the statistics of all ranks' batches together (synchronized
+    /// BatchNorm): the per-channel sums are all-reduced over this group in forward, and the sums backward needs in
+    /// backward. Every rank must call it at the same point.
+    /// </param>
     /// <exception cref="ArgumentException">Shapes do not fit, a channel has a single value in training, or evaluation lacks running statistics.</exception>
     public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
-        bool training = false, double momentum = 0.1, double eps = 1e-5, string layer = "batch_norm")
+        bool training = false, double momentum = 0.1, double eps = 1e-5, string layer = "batch_norm", Distributed.ProcessGroup? processGroup = null)
     {
+        if (!training) processGroup = null;
         if (input.Rank < 2)
             throw new ArgumentException($"{layer}: expected input [N, C, ...] with at least 2 dimensions, got {ShapeUtil.Format(input.Shape)}");
         int outer = input.Shape[0], channels = input.Shape[1];
@@ -55,7 +61,13 @@ public static partial class Functional
         var statistics = TensorPool.RentTensor([2, channels], clear: false);
         var mean = statistics.Data[..channels];
         var invStd = statistics.Data[channels..];
-        if (training)
+        if (processGroup is not null)
+        {
+            perChannel = GlobalStatistics(input.Data, outer, channels, inner, mean, invStd, processGroup);
+            UpdateRunningStatistics(mean, invStd, perChannel, momentum, runningMean, runningVar);
+            for (int c = 0; c < channels; c++) invStd[c] = (float)(1.0 / Math.Sqrt(invStd[c] + eps));
+        }
+        else if (training)
         {
             Normalization.BatchNormStatistics(input.Data, outer, channels, inner, mean, invStd);
             UpdateRunningStatistics(mean, invStd, perChannel, momentum, runningMean, runningVar);
@@ -86,8 +98,14 @@ public static partial class Functional
                 var gx = Tape.GradOf(input);
                 var gw = weight is null ? null : Tape.GradOf(weight);
                 var gb = bias is null ? null : Tape.GradOf(bias);
-                if (input.Numel == 0) return;
                 var stats = statistics.Data;
+                if (processGroup is not null)
+                {
+                    SyncBackward(input.Data, gy.Data, outer, channels, inner, stats[..channels], stats[channels..], weight is null ? default : weight.Data,
+                        perChannel, processGroup, gx is null ? default : gx.Data, gw is null ? default : gw.Data, gb is null ? default : gb.Data);
+                    return;
+                }
+                if (input.Numel == 0) return;
                 Normalization.BatchNormBackward(input.Data, gy.Data, outer, channels, inner, stats[..channels], stats[channels..],
                     weight is null ? default : weight.Data, training,
                     gx is null ? default : gx.Data, gw is null ? default : gw.Data, gb is null ? default : gb.Data);
@@ -95,6 +113,84 @@ public static partial class Functional
         }
         else statistics.Release();
         return y;
+    }
+
+    /// <summary>
+    /// Synchronized BatchNorm's statistics: every rank's per-channel Σx and Σx² (in double) and count, all-reduced;
+    /// writes the global mean and biased variance and returns the global count per channel.
+    /// </summary>
+    private static long GlobalStatistics(ReadOnlySpan<float> x, int outer, int channels, int inner, Span<float> mean, Span<float> variance,
+        Distributed.ProcessGroup group)
+    {
+        var sums = new double[2 * channels + 1];
+        for (int o = 0; o < outer; o++)
+            for (int c = 0; c < channels; c++)
+            {
+                var values = x.Slice((o * channels + c) * inner, inner);
+                double s = 0, q = 0;
+                foreach (float v in values)
+                {
+                    s += v;
+                    q += (double)v * v;
+                }
+                sums[c] += s;
+                sums[channels + c] += q;
+            }
+        sums[2 * channels] = (double)outer * inner;
+        group.AllReduceSum(sums, "all-reduce of the batch-norm statistics");
+        double n = sums[2 * channels];
+        if (n <= 1) throw new ArgumentException($"Expected more than 1 value per channel when training, got {n} over all ranks");
+        for (int c = 0; c < channels; c++)
+        {
+            double m = sums[c] / n;
+            mean[c] = (float)m;
+            variance[c] = (float)Math.Max(sums[channels + c] / n - m * m, 0);
+        }
+        return (long)n;
+    }
+
+    /// <summary>
+    /// Synchronized BatchNorm's backward: with x̂ = (x − μ)·invStd, the sums Σgy and Σgy·x̂ over all ranks' samples
+    /// (all-reduced) give ∂x = invStd·γ·(gy − Σgy/n − x̂·Σgy·x̂/n) for n values per channel in the global batch;
+    /// ∂γ and ∂β are this rank's sums (data parallelism averages them with the other gradients).
+    /// </summary>
+    private static void SyncBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> gy, int outer, int channels, int inner,
+        ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> weight, long count, Distributed.ProcessGroup group,
+        Span<float> gx, Span<float> gWeight, Span<float> gBias)
+    {
+        var sums = new double[2 * channels];
+        for (int o = 0; o < outer; o++)
+            for (int c = 0; c < channels; c++)
+            {
+                int at = (o * channels + c) * inner;
+                double sumGy = 0, dot = 0;
+                for (int i = 0; i < inner; i++)
+                {
+                    sumGy += gy[at + i];
+                    dot += gy[at + i] * ((x[at + i] - mean[c]) * (double)invStd[c]);
+                }
+                sums[c] += sumGy;
+                sums[channels + c] += dot;
+            }
+        for (int c = 0; c < channels; c++)
+        {
+            if (!gBias.IsEmpty) gBias[c] += (float)sums[c];
+            if (!gWeight.IsEmpty) gWeight[c] += (float)sums[channels + c];
+        }
+        group.AllReduceSum(sums, "all-reduce of the batch-norm gradient sums");
+        if (gx.IsEmpty) return;
+        for (int o = 0; o < outer; o++)
+            for (int c = 0; c < channels; c++)
+            {
+                int at = (o * channels + c) * inner;
+                double scale = invStd[c] * (weight.IsEmpty ? 1.0 : weight[c]);
+                double meanGy = sums[c] / count, meanDot = sums[channels + c] / count;
+                for (int i = 0; i < inner; i++)
+                {
+                    double xhat = (x[at + i] - mean[c]) * (double)invStd[c];
+                    gx[at + i] += (float)(scale * (gy[at + i] - meanGy - xhat * meanDot));
+                }
+            }
     }
 
     /// <summary>The inputs of a normalization node: the tensor, then γ and β where present.</summary>

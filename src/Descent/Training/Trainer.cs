@@ -145,6 +145,10 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     public void RequestInterrupt() => _interruptRequested = true;
     private volatile bool _interruptRequested;
 
+    // Data-parallel: the interrupt as all ranks agreed on it at the last step, so that all stop at the same one.
+    private bool _agreedInterrupt;
+    private bool InterruptNow => Distributed is null ? _interruptRequested : _agreedInterrupt;
+
     /// <summary>Whether the last <see cref="Fit"/> ended on <see cref="RequestInterrupt"/>.</summary>
     public bool Interrupted { get; private set; }
 
@@ -172,6 +176,14 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     private int _accumulationSteps = 1;
 
     /// <summary>
+    /// Data-parallel training: when set, gradients are averaged over its ranks before every step, the epoch's loss and
+    /// accuracy and <see cref="Evaluate"/>'s figures are reduced over all ranks, and every rank stops together (on a
+    /// non-finite loss on any rank, or an interrupt on any). The training loader must read this rank's
+    /// <see cref="DataShard"/>.
+    /// </summary>
+    public DistributedDataParallel? Distributed { get; set; }
+
+    /// <summary>
     /// Trains up to epoch <paramref name="epochs"/>; validates on <paramref name="validation"/> after each one when given.
     /// With <paramref name="resumeFrom"/> (from a checkpoint) training starts at that position instead of epoch 1:
     /// the batches its epoch has done are skipped and its running sums carried on.
@@ -182,6 +194,13 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), $"epochs must be a positive integer, got {epochs}");
         if (Optimizer.RequiresClosure && _accumulationSteps > 1)
             throw new ArgumentException($"{Optimizer.GetType().Name} re-evaluates the loss inside its step and cannot accumulate gradients over batches (accumulation steps {_accumulationSteps})");
+        if (Distributed is { } ddp)
+        {
+            if (Optimizer.RequiresClosure)
+                throw new ArgumentException($"{Optimizer.GetType().Name} re-evaluates the loss inside its step; data-parallel training supports optimizers that step once per batch");
+            if (train.Shard is not { } shard || shard.Replicas != ddp.Group.WorldSize || shard.Rank != ddp.Group.Rank)
+                throw new ArgumentException($"in data-parallel training the loader must read rank {ddp.Group.Rank}'s shard of {ddp.Group.WorldSize} (DataLoader shard: new DataShard({ddp.Group.Rank}, {ddp.Group.WorldSize}))");
+        }
         var history = new List<EpochResult>();
         var lossFunction = LossFor(train.Dataset);
         bool classification = train.Dataset.Task == TaskKind.Classification;
@@ -189,6 +208,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         StopRequested = false;
         Interrupted = false;
         _interruptRequested = false;
+        _agreedInterrupt = false;
         var start = resumeFrom ?? new TrainingPosition(1);
         Position = start;
         for (int epoch = start.Epoch; epoch <= epochs && !StopRequested && !Interrupted; epoch++)
@@ -196,10 +216,11 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
             foreach (var c in Callbacks) c.OnEpochBegin(epoch);
             var sw = Stopwatch.StartNew();
             Model.Train();
-            bool resumed = epoch == start.Epoch;
+            // The running sums of a resumed epoch are the job's; under data parallelism rank 0 alone carries them on.
+            bool resumed = epoch == start.Epoch && (Distributed is null || Distributed.Group.IsMain);
             double lossSum = resumed ? start.LossSum : 0;
             long correct = resumed ? start.Correct : 0, seen = resumed ? start.Seen : 0;
-            int skip = resumed ? start.BatchesDone : 0;
+            int skip = epoch == start.Epoch ? start.BatchesDone : 0;
             int batchIndex = 0;
             int batches = train.Count;
             foreach (var m in Metrics) m.Reset();
@@ -212,9 +233,10 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
                 }
                 bool first = batchIndex % _accumulationSteps == 0;
                 bool last = (batchIndex + 1) % _accumulationSteps == 0 || batchIndex + 1 == batches;
-                float batchLoss = ForwardBackward(batch.X, batch.Target, lossFunction, zeroGrad: first, out int batchCorrect);
-                if (StopOnNonFiniteLoss && !float.IsFinite(batchLoss))
-                    throw new TrainingDivergedException(epoch, GlobalStep + 1, Optimizer.GroupOptions[0].Lr, batchLoss);
+                float batchLoss = ForwardBackward(batch.X, batch.Target, lossFunction, zeroGrad: first, out int batchCorrect, synchronize: last);
+                bool diverged = StopOnNonFiniteLoss && !float.IsFinite(batchLoss);
+                if (Distributed is not null && last) AgreeOnStop(ref diverged, ref batchLoss);
+                if (diverged) throw new TrainingDivergedException(epoch, GlobalStep + 1, Optimizer.GroupOptions[0].Lr, batchLoss);
                 lossSum += (double)batchLoss * batch.Size;
                 correct += batchCorrect;
                 seen += batch.Size;
@@ -222,14 +244,16 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
                 float batchAccuracy = classification && batch.Size > 0 ? (float)batchCorrect / batch.Size : float.NaN;
                 foreach (var c in Callbacks) c.OnBatchEnd(epoch, batchIndex, GlobalStep, batchLoss, batchAccuracy);
                 batchIndex++;
-                if (last && _interruptRequested && batchIndex < batches)
+                if (last && InterruptNow && batchIndex < batches)
                 {
+                    ReduceSums(ref lossSum, ref correct, ref seen);
                     Position = new TrainingPosition(epoch, batchIndex, lossSum, correct, seen);
                     Interrupted = true;
                     break;
                 }
             }
             if (Interrupted) break;
+            ReduceSums(ref lossSum, ref correct, ref seen);
             Position = new TrainingPosition(epoch + 1);
             var trainMetrics = ComputeMetrics();
             Evaluation? val = null;
@@ -238,7 +262,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
                 val?.Loss, val?.Accuracy, sw.Elapsed.TotalSeconds, Optimizer.GroupOptions[0].Lr, trainMetrics, val?.Values);
             history.Add(result);
             foreach (var c in Callbacks) c.OnEpochEnd(result);
-            if (_interruptRequested && !Interrupted && epoch < epochs) Interrupted = true;
+            if (InterruptNow && !Interrupted && epoch < epochs) Interrupted = true;
         }
         foreach (var c in Callbacks) c.OnTrainEnd(history);
         return history;
@@ -257,15 +281,17 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         return value;
     }
 
-    private float ForwardBackward(Tensor x, Tensor target, LossFunction lossFunction, bool zeroGrad, out int correct, bool updateMetrics = true)
+    private float ForwardBackward(Tensor x, Tensor target, LossFunction lossFunction, bool zeroGrad, out int correct, bool updateMetrics = true, bool synchronize = true)
     {
         if (Optimizer.RequiresClosure) return ClosureStep(x, target, lossFunction, out correct, updateMetrics);
         if (zeroGrad) Optimizer.ZeroGrad();
+        Distributed?.BroadcastBuffersIfAny();
         var output = Model.Forward(x);
         var lossTensor = lossFunction(output, target);
         float value = lossTensor.Item();
         correct = CountCorrect(output, target);
         if (updateMetrics) foreach (var m in Metrics) m.Update(output, target);
+        Distributed?.BeginBackward(synchronize);
         (_accumulationSteps > 1 ? lossTensor * (1f / _accumulationSteps) : lossTensor).Backward();
         return value;
     }
@@ -303,6 +329,7 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
     private void OptimizerStep()
     {
         if (Optimizer.RequiresClosure) return;
+        Distributed?.AverageGradients();
         Penalty?.AddGradient(Optimizer.Arena);
         foreach (var c in Callbacks) c.OnBeforeOptimizerStep(this);
         if (ClipGradNorm is { } max) GradientClipping.ClipGradNorm(Optimizer.Arena, max);
@@ -324,9 +351,13 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         double lossSum = 0;
         long correct = 0;
         foreach (var m in Metrics) m.Reset();
+        // Data-parallel: each rank evaluates its part and the sums are added up. Metrics of their own cannot be
+        // added up, so with any every rank evaluates all of the data (the replicas are equal: so are the results).
+        Distributed?.BroadcastBuffersIfAny();
+        var shard = Distributed is { } ddp && Metrics.Count == 0 ? new DataShard(ddp.Group.Rank, ddp.Group.WorldSize) { Pad = false } : null;
         using (Tape.NoGrad())
         {
-            foreach (var batch in new DataLoader(data, batchSize).Epoch(0))
+            foreach (var batch in new DataLoader(data, batchSize, shard: shard).Epoch(0))
             {
                 var output = Model.Forward(batch.X);
                 lossSum += (double)lossFunction(output, batch.Target).Item() * batch.Size;
@@ -335,6 +366,11 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
             }
         }
         Model.Train(wasTraining);
+        if (shard is not null)
+        {
+            long count = shard.Length(data.Count);
+            ReduceSums(ref lossSum, ref correct, ref count);
+        }
         double accuracy = data.Task == TaskKind.Classification ? (double)correct / Math.Max(data.Count, 1) : double.NaN;
         return new Evaluation(lossSum / Math.Max(data.Count, 1), accuracy, data.Count, ComputeMetrics());
     }
@@ -384,6 +420,31 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
         }
         model.Train(wasTraining);
         return all is null ? Tensor.Zeros(0) : new Tensor(all, shape!);
+    }
+
+    /// <summary>Data-parallel: replaces a rank's loss sum and counts with those of all ranks.</summary>
+    private void ReduceSums(ref double lossSum, ref long correct, ref long seen)
+    {
+        if (Distributed is not { } ddp) return;
+        Span<double> sums = [lossSum, correct, seen];
+        ddp.Group.AllReduceSum(sums, "all-reduce of the loss and accuracy sums");
+        (lossSum, correct, seen) = (sums[0], (long)sums[1], (long)sums[2]);
+    }
+
+    /// <summary>
+    /// Data-parallel, once per step: every rank learns whether any rank's loss was not finite or any was interrupted,
+    /// so all stop at the same step rather than leaving the others waiting in the next collective.
+    /// </summary>
+    private void AgreeOnStop(ref bool diverged, ref float loss)
+    {
+        Span<double> flags = [diverged ? 1 : 0, _interruptRequested ? 1 : 0];
+        Distributed!.Group.AllReduceSum(flags, "all-reduce of the stop flags");
+        if (flags[0] > 0 && !diverged)
+        {
+            diverged = true;
+            loss = float.NaN;
+        }
+        _agreedInterrupt = flags[1] > 0;
     }
 
     private Dictionary<string, double> ComputeMetrics()

@@ -112,6 +112,14 @@ public abstract class BatchNorm : Module
         Bias?.Data.Clear();
     }
 
+    /// <summary>
+    /// When set, training batches are normalized with the statistics of the global batch (every rank's samples),
+    /// all-reduced over this group in forward and backward, like <c>nn.SyncBatchNorm</c> (what
+    /// <c>SyncBatchNorm.convert_sync_batchnorm(model, process_group)</c> turns this layer into); null (the default)
+    /// uses each process's own batch.
+    /// </summary>
+    public Distributed.ProcessGroup? ProcessGroup { get; set; }
+
     /// <summary>Throws when the input's rank is not one this layer takes, in PyTorch's words.</summary>
     protected abstract void CheckInputRank(Tensor input);
 
@@ -135,7 +143,7 @@ public abstract class BatchNorm : Module
         bool updating = Training && TrackRunningStats;
         double factor = updating ? Momentum ?? 1.0 / (NumBatchesTracked + 1) : 0.0;
         bool batchStatistics = Training || RunningMean is null;
-        var y = Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, batchStatistics, factor, Eps, Describe());
+        var y = Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, batchStatistics, factor, Eps, Describe(), Training ? ProcessGroup : null);
         // Counted after the call, so that a refused batch (e.g. one sample) leaves the count alone.
         if (updating) _numBatchesTracked!.Data[0] += 1f;
         return y;
