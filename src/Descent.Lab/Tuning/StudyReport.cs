@@ -131,12 +131,20 @@ public static class StudyReport
         foreach (var t in complete)
         {
             double v = t.Value!.Value;
-            if (bestSoFar is not { } b || (direction == StudyDirection.Maximize ? v > b : v < b)) bestSoFar = v;
+            if (bestSoFar is not { } b || (direction == StudyDirection.Maximize ? v > b : v < b))
+            {
+                // A step: the best holds until the trial that improves on it.
+                if (bestSoFar is { } previous) best.Add((t.Number, previous));
+                bestSoFar = v;
+            }
             best.Add((t.Number, bestSoFar.Value));
         }
-        return ScatterFitChart.Svg("Optimization history", "trial", valueName,
-            [new ScatterPoints("trial value", complete.Select(t => ((double)t.Number, t.Value!.Value)).ToList())],
-            [new FitCurve("best so far", best)]);
+        // A margin around the values, so that the points on the extremes are not cut by the frame.
+        var points = new ScatterPoints("trial value", complete.Select(t => ((double)t.Number, t.Value!.Value)).ToList());
+        if (complete.Count == 0) return ScatterFitChart.Svg("Optimization history", "trial", valueName, [points], []);
+        double low = complete.Min(t => t.Value!.Value), high = complete.Max(t => t.Value!.Value), margin = 0.05 * Math.Max(high - low, 1e-12);
+        return ScatterFitChart.Svg("Optimization history", "trial", valueName, [points], [new FitCurve("best so far", best)],
+            yMin: low - margin, yMax: high + margin, xMin: complete[0].Number - 0.5, xMax: complete[^1].Number + 0.5);
     }
 
     private static string ParallelSvg(List<FrozenTrial> complete, IReadOnlyList<string> names, StudyDirection direction, string valueName)
