@@ -7,12 +7,12 @@ using Descent.Training;
 namespace Descent.Cli;
 
 /// <summary>
-/// <c>train</c>'s options for data-parallel training under <c>mpiexec</c>: <c>--distributed</c> (require an MPI
+/// <c>train</c>'s and <c>compare</c>'s options for data-parallel training under <c>mpiexec</c>: <c>--distributed</c> (require an MPI
 /// launcher), <c>--sync-batch-norm</c>, <c>--bucket-cap-mb</c> and <c>--collective-timeout</c> (docs/distributed.md).
 /// </summary>
 internal sealed class DistributedOptionSet
 {
-    public readonly Option<bool> Distributed = new("--distributed") { Description = "Require data-parallel training under an MPI launcher (mpiexec -n N descent train ...); without this flag it starts whenever mpiexec started the process" };
+    public readonly Option<bool> Distributed = new("--distributed") { Description = "Require data-parallel training under an MPI launcher (mpiexec -n N descent train|compare ...); without this flag it starts whenever mpiexec started the process" };
     public readonly Option<bool> SyncBatchNorm = new("--sync-batch-norm") { Description = "BatchNorm normalizes with the statistics of the global batch, all-reduced over the ranks (default: each rank's own)" };
     public readonly Option<double?> BucketCapMB = new("--bucket-cap-mb") { Description = "Gradients are all-reduced in buckets of this many MB as backward produces them (default 25, as PyTorch's DDP; 0: one all-reduce of all gradients after backward)" };
     public readonly Option<double?> Timeout = new("--collective-timeout") { Description = "Seconds a rank waits for the others in a collective before the job is ended (default 60)" };
@@ -37,7 +37,7 @@ internal sealed class DistributedOptionSet
         if (!ProcessGroup.LaunchedByMpi)
         {
             if (parse.GetValue(Distributed))
-                throw new UsageException("--distributed needs an MPI launcher: run it as mpiexec -n N descent train ... (PMI_RANK and PMI_SIZE are not set)");
+                throw new UsageException($"--distributed needs an MPI launcher: run it as mpiexec -n N descent {parse.CommandResult.Command.Name} ... (PMI_RANK and PMI_SIZE are not set)");
             parse.Refuse([SyncBatchNorm, BucketCapMB, Timeout], "outside an MPI job (start it with mpiexec -n N)");
             return null;
         }

@@ -50,6 +50,19 @@ public sealed class OptimizerComparison
     public Func<string, Module, Optimizer, ITrainerCallback?>? Logger { get; init; }
     /// <summary>Validation checks per epoch (for the steps-to-target figure).</summary>
     public int ChecksPerEpoch { get; init; } = 4;
+    /// <summary>
+    /// The loader over the training split that every run reads; null: <see cref="PreparedData.TrainLoader"/> with
+    /// <see cref="BatchSize"/> and <see cref="Seed"/>. Under data parallelism it reads this rank's
+    /// <see cref="Data.DataShard"/>, as <c>DistributedSampler</c>.
+    /// </summary>
+    public Func<Data.DataLoader>? TrainLoader { get; init; }
+    /// <summary>
+    /// Data-parallel runs, as PyTorch's <c>DistributedDataParallel(model)</c>: wraps each run's model and optimizer
+    /// (parameters broadcast from rank 0, gradients averaged over the ranks; disposed after the run), or null for
+    /// one process. Evaluations and the recorded training losses are reduced over the ranks, so every rank returns
+    /// the figures of the whole job; <see cref="TrainLoader"/> must read this rank's shard.
+    /// </summary>
+    public Func<Module, Optimizer, DistributedDataParallel>? DataParallel { get; init; }
 
     /// <summary>Runs one optimizer; <paramref name="progress"/> sees every batch.</summary>
     public ComparisonResult Run(string optimizer, ITrainerCallback? progress = null)
@@ -65,7 +78,9 @@ public sealed class OptimizerComparison
         trainer.Callbacks.Add(curves);
         if (progress is not null) trainer.Callbacks.Add(progress);
         var sw = Stopwatch.StartNew();
-        var loader = Data.TrainLoader(BatchSize, Seed);
+        var loader = TrainLoader?.Invoke() ?? Data.TrainLoader(BatchSize, Seed);
+        using var ddp = DataParallel?.Invoke(model, opt);
+        trainer.Distributed = ddp;
         if (Schedule?.Invoke(opt, loader.Count) is { } schedule) trainer.Callbacks.Add(schedule);
         var logger = Logger?.Invoke(optimizer, model, opt);
         if (logger is not null) trainer.Callbacks.Add(logger);
@@ -111,7 +126,18 @@ public sealed class OptimizerComparison
 
         public void OnTrainBegin(Trainer t, int epochs, int batchesPerEpoch) => _checkEvery = Math.Max(1, batchesPerEpoch / Math.Max(1, checksPerEpoch));
 
-        public void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy) => Losses.Add((globalStep, loss));
+        public void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy)
+        {
+            // Data-parallel: the mean of the ranks' batch losses, which is the global batch's (the shards' batches
+            // are of one size), so the curves are those of one process with the global batch.
+            if (trainer.Distributed is { Group: var group })
+            {
+                Span<double> sum = [loss];
+                group.AllReduceSum(sum, "all-reduce of the batch loss");
+                loss = (float)(sum[0] / group.WorldSize);
+            }
+            Losses.Add((globalStep, loss));
+        }
 
         public void OnOptimizerStep(long globalStep)
         {

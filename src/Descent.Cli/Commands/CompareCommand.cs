@@ -28,7 +28,8 @@ internal static class CompareCommand
         var target = new Option<double>("--target") { Description = "Validation accuracy whose first crossing is reported", DefaultValueFactory = _ => 0.95 };
         var outDir = new Option<string>("--out") { Description = "Directory for the pictures and CSV curves", DefaultValueFactory = _ => "runs/compare" };
         var logdir = new Option<string?>("--logdir") { Description = "Also write one TensorBoard run per optimizer under this directory" };
-        foreach (var o in data.All.Concat(optim.All.Where(o => o != optim.Optimizer && o != optim.Accumulate)).Concat(schedule.All).Concat([optimizers, target, outDir, logdir]))
+        var distributed = new DistributedOptionSet();
+        foreach (var o in data.All.Concat(optim.All.Where(o => o != optim.Optimizer && o != optim.Accumulate)).Concat(schedule.All).Concat([optimizers, target, outDir, logdir]).Concat(distributed.All))
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
@@ -39,15 +40,25 @@ internal static class CompareCommand
             double t = parse.GetValue(target);
             if (!(t > 0 && t <= 1)) throw new UsageException($"--target must be an accuracy in (0, 1], got {t}");
             var optimizerSettings = optim.Settings(parse);
-            foreach (var n in names) Optimizers.Create(n, new Nn.Linear(1, 1), optimizerSettings);
-            return Run(settings, names, optimizerSettings, parse.GetValue(optim.ClipNorm), t, OutputPaths.Directory(parse.GetValue(outDir)!, "--out"), parse.GetValue(logdir), stdout,
-                (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches));
+            foreach (var n in names)
+                if (Optimizers.Create(n, new Nn.Linear(1, 1), optimizerSettings).RequiresClosure && Distributed.ProcessGroup.LaunchedByMpi)
+                    throw new UsageException($"--optimizers {n} does not apply under mpiexec (it re-evaluates the loss inside its step; data-parallel training needs optimizers that step once per batch)");
+            string outPath = OutputPaths.Directory(parse.GetValue(outDir)!, "--out");
+            var group = distributed.Start(parse);
+            return Run(settings, names, optimizerSettings, parse.GetValue(optim.ClipNorm), t, outPath, parse.GetValue(logdir), stdout,
+                (opt, batches) => schedule.Create(parse, opt, settings.Epochs, batches), group,
+                prepared => distributed.Loader(parse, prepared, settings.BatchSize, settings.Seed, augmentation: null, group, shuffle: true),
+                (model, optimizer) => distributed.Wrap(parse, group!, model, optimizer));
         });
         return cmd;
     }
 
-    private static int Run(TrainSettings settings, string[] names, OptimizerSettings optimizerSettings, double? clipNorm, double target, string outDir, string? logdir, TextWriter stdout, Func<Optimizer, int, ITrainerCallback?> scheduleFactory)
+    private static int Run(TrainSettings settings, string[] names, OptimizerSettings optimizerSettings, double? clipNorm, double target, string outDir, string? logdir, TextWriter stdout, Func<Optimizer, int, ITrainerCallback?> scheduleFactory,
+        Distributed.ProcessGroup? group, Func<PreparedData, Data.DataLoader> trainLoader, Func<Nn.Module, Optimizer, DistributedDataParallel> dataParallel)
     {
+        // Data-parallel: every rank trains; rank 0 alone prints and writes the pictures, curves and logs.
+        bool main = group is null || group.IsMain;
+        if (!main) stdout = TextWriter.Null;
         var total = Stopwatch.StartNew();
         var prepared = DataPreparation.Load(settings.Dataset, settings.DataDir, settings.Model == "cnn", settings.ValFraction, settings.Seed);
         var comparison = new OptimizerComparison
@@ -61,10 +72,12 @@ internal static class CompareCommand
             Settings = optimizerSettings,
             ClipGradNorm = clipNorm,
             Schedule = scheduleFactory,
+            TrainLoader = () => trainLoader(prepared),
+            DataParallel = group is null ? null : dataParallel,
             // One run per optimizer under --logdir; every run declares the same hparams and metrics (the
             // logger's own, these, and the final validation and test metrics), so TensorBoard's HParams tab
             // shows all of them in one table.
-            Logger = logdir is null ? null : (name, model, opt) => new LoggingSettings(logdir, null, 5).Create(model, opt,
+            Logger = logdir is null || !main ? null : (name, model, opt) => new LoggingSettings(logdir, null, 5).Create(model, opt,
                 new Dictionary<string, object?>
                 {
                     ["optimizer"] = name, ["dataset"] = settings.Dataset, ["model"] = settings.Model,
@@ -72,14 +85,17 @@ internal static class CompareCommand
                 }, run: name),
         };
         stdout.WriteLine($"Comparing {names.Length} optimizers: {RunHeader.Model(settings, prepared, parameters: null)} on {RunHeader.Data(settings.Dataset, prepared)} for {RunHeader.Count(settings.Epochs, "epoch")}, batch {settings.BatchSize}, seed {settings.Seed}; the same initial weights and batch order for each");
+        if (group is not null)
+            stdout.WriteLine($"Data parallel: {group.WorldSize} ranks ({Distributed.ProcessGroup.LibraryVersion()}), batch {settings.BatchSize} per rank (global {settings.BatchSize * group.WorldSize})");
         var results = new List<ComparisonResult>();
         foreach (var name in names)
         {
-            using var bar = ProgressBar.ForConsole(prepared.Train.Count, name);
+            using var bar = main ? ProgressBar.ForConsole(prepared.Train.Count, name) : null;
             var r = comparison.Run(name, bar);
             results.Add(r);
             stdout.WriteLine(FormattableString.Invariant($"  {name,-9} lr {r.Lr,-7:G4} val acc {r.FinalValAccuracy:F4}  test acc {r.TestAccuracy:F4}  {r.Seconds,5:F1} s"));
         }
+        if (!main) return 0;
         var ranked = results.OrderByDescending(r => r.Diverged ? -1 : r.TestAccuracy).ThenBy(r => r.StepsToTarget ?? long.MaxValue).ToList();
 
         stdout.WriteLine();

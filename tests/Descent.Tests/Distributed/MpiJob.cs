@@ -29,15 +29,37 @@ internal static class MpiJob
     /// <summary>Runs to the end (at most <paramref name="timeoutSeconds"/>); returns the exit code and both streams.</summary>
     public static (int Code, string Out, string Err) Run(int ranks, params string[] args) => Run(ranks, 300, args);
 
-    public static (int Code, string Out, string Err) Run(int ranks, int timeoutSeconds, params string[] args)
+    public static (int Code, string Out, string Err) Run(int ranks, int timeoutSeconds, params string[] args) =>
+        Wait(Start(ranks, args), timeoutSeconds, $"descent {string.Join(" ", args)} on {ranks} ranks");
+
+    /// <summary>
+    /// One rank per argument list, in mpiexec's MPMD form (<c>-n 1 dotnet descent A : -n 1 dotnet descent B</c>), so
+    /// that the ranks can be given different options (such as where to write).
+    /// </summary>
+    public static (int Code, string Out, string Err) RunEach(params string[][] rankArgs)
     {
-        using var process = Start(ranks, args);
+        var start = new ProcessStartInfo("mpiexec");
+        foreach (var args in rankArgs)
+        {
+            if (start.ArgumentList.Count > 0) start.ArgumentList.Add(":");
+            foreach (var a in (string[])["-n", "1", "-env", "DOTNET_PROCESSOR_COUNT", "1", "dotnet", CliDll, .. args]) start.ArgumentList.Add(a);
+        }
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.Environment.Remove("PMI_RANK");
+        start.Environment.Remove("PMI_SIZE");
+        return Wait(Process.Start(start)!, 300, $"descent {string.Join(" ", rankArgs[0])} on {rankArgs.Length} ranks");
+    }
+
+    private static (int Code, string Out, string Err) Wait(Process started, int timeoutSeconds, string what)
+    {
+        using var process = started;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromSeconds(timeoutSeconds)))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"descent {string.Join(" ", args)} on {ranks} ranks did not end within {timeoutSeconds} s");
+            Assert.Fail($"{what} did not end within {timeoutSeconds} s");
         }
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
