@@ -155,17 +155,29 @@ public sealed class DataParallelTests : IDisposable
         SystemPackages.Mpich.Require();
         string marker = Path.Combine(_dir, "killed.safetensors");
         using var job = MpiJob.Start(2, ["train", "--epochs", "100000", "--save", marker]);
-        var stdout = job.StandardOutput.ReadToEndAsync();
+        var printed = new System.Text.StringBuilder();
+        var stdout = Task.Run(() =>
+        {
+            while (job.StandardOutput.ReadLine() is { } line) lock (printed) printed.AppendLine(line);
+            lock (printed) return printed.ToString();
+        });
         var stderr = job.StandardError.ReadToEndAsync();
         var victim = WaitForRank(marker, 1);
+        // Mid-epoch, with both ranks past start-up: rank 0 has printed the rows of a few epochs.
+        var training = Stopwatch.StartNew();
+        while (training.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            lock (printed) if (System.Text.RegularExpressions.Regex.IsMatch(printed.ToString(), @"(?m)^ +3 +\d")) break;
+            Thread.Sleep(50);
+        }
         var killed = Stopwatch.StartNew();
         Process.GetProcessById(victim).Kill();
         Assert.True(job.WaitForExit(TimeSpan.FromSeconds(30)), "the job still runs 30 s after a rank was killed");
         Assert.InRange(killed.Elapsed.TotalSeconds, 0, 15);
         Assert.NotEqual(0, job.ExitCode);
         // MPICH's launcher sees the rank die and ends the job, naming the process and the signal.
-        Assert.Contains($"PID {victim}", stdout.Result + stderr.Result);
-        Assert.Contains("signal 9", stdout.Result + stderr.Result);
+        string output = stdout.Result + stderr.Result;
+        Assert.True(output.Contains($"PID {victim}") && output.Contains("signal 9"), $"rank 1 was PID {victim}; the job printed:\n{output}");
         AssertNoneLeft(marker);
     }
 
