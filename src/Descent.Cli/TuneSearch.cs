@@ -175,6 +175,14 @@ internal sealed class TuneSearch
             if (child.NewTrials is { } n) newTrials += n;
             else Console.Error.WriteLine($"descent: warning: worker {child.Index} exited with code {child.ExitCode}: {child.LastError}");
         }
+        // Trials still running belong to other workers (on other machines, or killed and not yet failed by the
+        // heartbeat rule); one of them may be the best, so the search ends when each has finished or been failed.
+        var running = study.Trials.Where(t => t.State == TrialState.Running).Select(t => t.Number).ToList();
+        if (running.Count > 0)
+        {
+            _stdout.WriteLine($"waiting for trial{(running.Count > 1 ? "s" : "")} {string.Join(", ", running)}, still running in other workers");
+            while (study.Trials.Any(t => t.State == TrialState.Running)) Thread.Sleep(250);
+        }
         var trials = study.Trials;
         progress.Print(trials);
         int Count(TrialState s) => trials.Count(t => t.State == s);
