@@ -59,7 +59,7 @@ internal sealed class DistributedOptionSet
     {
         bool dropLast = parse.GetValue(DropLast);
         var shard = group is null ? null : new Data.DataShard(group.Rank, group.WorldSize, dropLast);
-        return new Data.DataLoader(data.Train, batchSize, shuffle: shuffle, seed: seed, dropLast: dropLast, transform: augmentation, shard: shard);
+        return data.TrainLoader(batchSize, seed, augmentation, shuffle, dropLast, shard);
     }
 
     /// <summary>Data-parallel training of <paramref name="model"/> with the options given; turns on synchronized BatchNorm when asked.</summary>

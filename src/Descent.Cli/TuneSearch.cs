@@ -126,12 +126,7 @@ internal sealed class TuneSearch
     {
         trainer.ClipGradNorm = configuration.ClipNorm;
         trainer.AccumulationSteps = configuration.Accumulate;
-        if (_regression)
-        {
-            var (mean, std) = _data.TargetScale;
-            trainer.Metrics.AddRange(new IMetric[] { new MeanSquaredError(), new RootMeanSquaredError(), new MeanAbsoluteError(), new R2Score() }
-                .Select(m => new RescaledMetric(m, mean, std)));
-        }
+        if (_regression) trainer.Metrics.AddRange(_data.RegressionMetrics());
     }
 
     /// <summary>The HParams of a trial's run: the data and loop, then every searched parameter under its snake_case name.</summary>

@@ -31,6 +31,17 @@ internal sealed record TrainData(PreparedData Data, string Name, PreparedTable? 
 
     /// <summary>The regression target's standardization (mean 0, std 1 when there is none).</summary>
     public (float Mean, float Std) TargetScale => Table is { } t ? (t.Preprocessing.TargetMean, t.Preprocessing.TargetStd) : (0f, 1f);
+
+    /// <summary>
+    /// The metrics a regression run reports (MSE, RMSE, MAE, R²), in the target's own units: the loss is the MSE of
+    /// the standardized target.
+    /// </summary>
+    public IEnumerable<IMetric> RegressionMetrics()
+    {
+        var (mean, std) = TargetScale;
+        return new IMetric[] { new MeanSquaredError(), new RootMeanSquaredError(), new MeanAbsoluteError(), new R2Score() }
+            .Select(m => new RescaledMetric(m, mean, std));
+    }
 }
 
 /// <summary>

@@ -88,13 +88,7 @@ internal static class TrainCommand
         var model = settings.BuildModel(prepared);
         var optimizer = Optimizers.Create(optimizerName, transfer.ParameterGroups(model, stdout), optimizerSettings);
         var trainer = new Trainer(model, optimizer) { ClipGradNorm = clipNorm, AccumulationSteps = accumulate, Penalty = penalty };
-        if (regression)
-        {
-            // Errors in the target's own units; the loss is the MSE of the standardized target.
-            var (mean, std) = data.TargetScale;
-            trainer.Metrics.AddRange(new IMetric[] { new MeanSquaredError(), new RootMeanSquaredError(), new MeanAbsoluteError(), new R2Score() }
-                .Select(m => new RescaledMetric(m, mean, std)));
-        }
+        if (regression) trainer.Metrics.AddRange(data.RegressionMetrics());
         if (data.Table is { } table)
             stdout.WriteLine($"Task: {(regression ? "regression" : "classification")} ({table.TaskReason}); {table.Preprocessing.Encoder.Width} input features from {table.Preprocessing.Encoder.SourceColumns.Count} columns");
         stdout.WriteLine($"Training {RunHeader.Model(settings, prepared, model.ParameterCount)} on {RunHeader.Data(data.Name, prepared)} for {RunHeader.Count(settings.Epochs, "epoch")}, batch {settings.BatchSize}");

@@ -18,9 +18,12 @@ public sealed record PreparedData(Dataset Train, Dataset? Validation, Dataset Te
     /// <summary>The model's output width: the number of classes, or the number of regression targets.</summary>
     public int Outputs => Task == TaskKind.Classification ? NumClasses : Train.TargetSize;
 
-    /// <summary>A loader over the training split, reshuffled every epoch (seeded: same seed, same batch order) unless <paramref name="shuffle"/> is off.</summary>
-    public DataLoader TrainLoader(int batchSize, int seed, Data.Transforms.Augmentation? augmentation = null, bool shuffle = true) =>
-        new(Train, batchSize, shuffle: shuffle, seed: seed, transform: augmentation);
+    /// <summary>
+    /// A loader over the training split, reshuffled every epoch (seeded: same seed, same batch order) unless
+    /// <paramref name="shuffle"/> is off; under data parallelism, this rank's <paramref name="shard"/> of each epoch.
+    /// </summary>
+    public DataLoader TrainLoader(int batchSize, int seed, Data.Transforms.Augmentation? augmentation = null, bool shuffle = true, bool dropLast = false, DataShard? shard = null) =>
+        new(Train, batchSize, shuffle: shuffle, seed: seed, dropLast: dropLast, transform: augmentation, shard: shard);
 }
 
 /// <summary>Loads the datasets the CLI knows by name and prepares them the conventional way.</summary>

@@ -5,13 +5,7 @@ namespace Descent.Tests.Cli;
 /// <summary><c>descent summary</c>: the layers train would build, with shapes and parameter counts from their closed forms.</summary>
 public class SummaryCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = Descent.Cli.Cli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => Descent.Tests.Cli.CliRunner.Run(args);
 
     [Fact]
     public void The_digits_cnn_has_the_shapes_and_parameter_counts_of_its_layers()
