@@ -5,7 +5,7 @@ internal sealed class Node
 {
     public required Tensor Output;
     public required Tensor[] Inputs;
-    /// <summary>Receives the output gradient; adds each input's contribution through <see cref="Tape.GradOf"/>.</summary>
+    /// <summary>Receives the output gradient; adds each input's contribution through <see cref="Tape.GradOf(Tensor)"/>.</summary>
     public required Action<Tensor> Backward;
     public required string Name;
     /// <summary>The layer that ran the op, recorded in anomaly mode only (for its messages).</summary>
@@ -101,6 +101,26 @@ public static class Tape
             t.Grad = t.IsLeaf ? Tensor.Zeros(t.ShapeArray) : TensorPool.RentTensor(t.ShapeArray, clear: true);
         }
         return t.Grad;
+    }
+
+    /// <summary>
+    /// <see cref="GradOf(Tensor)"/> for an op that can write its contribution instead of adding it: when the
+    /// buffer of an intermediate is created by this call, its contents are undefined and
+    /// <paramref name="accumulate"/> is false, so the op must overwrite every element (PyTorch likewise assigns a
+    /// first gradient rather than adding it to zeros); this saves clearing the buffer and reading it back. Otherwise
+    /// <paramref name="accumulate"/> is true and the op adds, as with <see cref="GradOf(Tensor)"/>.
+    /// </summary>
+    internal static Tensor? GradOf(Tensor t, out bool accumulate)
+    {
+        accumulate = true;
+        if (!t.RequiresGrad) return null;
+        if (t.Grad is null && !t.IsLeaf)
+        {
+            t.Grad = TensorPool.RentTensor(t.ShapeArray, clear: false);
+            accumulate = false;
+            return t.Grad;
+        }
+        return GradOf(t);
     }
 
     internal static void Backward(Tensor root, Tensor? gradient, bool retainGraph)

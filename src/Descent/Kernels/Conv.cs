@@ -94,7 +94,8 @@ public static unsafe class Conv
     /// <summary>
     /// Gradients of <see cref="Conv2dForward"/>: given gy = ∂L/∂y, adds ∂L/∂x to <paramref name="gx"/>,
     /// ∂L/∂weight to <paramref name="gWeight"/> and ∂L/∂bias to <paramref name="gBias"/>. All three are
-    /// accumulated (+=), the way autodiff sums the gradient contributions of every use of a tensor.
+    /// accumulated (+=), the way autodiff sums the gradient contributions of every use of a tensor, except
+    /// that <paramref name="gx"/> is overwritten when <paramref name="accumulateGx"/> is false.
     /// </summary>
     /// <param name="n">Batch size.</param>
     /// <param name="cIn">Input channels.</param>
@@ -113,10 +114,11 @@ public static unsafe class Conv
     /// <param name="gx">Input gradient, [n, cIn, h, w], accumulated; empty when not needed.</param>
     /// <param name="gWeight">Filter gradient, [cOut, cIn, kh, kw], accumulated.</param>
     /// <param name="gBias">Bias gradient, [cOut], accumulated; empty when the layer has no bias.</param>
+    /// <param name="accumulateGx">Add into <paramref name="gx"/> (true) or overwrite it.</param>
     public static void Conv2dBackward(int n, int cIn, int h, int w, int cOut, int kh, int kw,
         int strideH, int strideW, int padH, int padW,
         ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> gy,
-        Span<float> gx, Span<float> gWeight, Span<float> gBias)
+        Span<float> gx, Span<float> gWeight, Span<float> gBias, bool accumulateGx = true)
     {
         var g = Geometry.Create(n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW);
         g.Check(x.Length, nameof(x), g.InputSize * (long)n);
@@ -141,7 +143,7 @@ public static unsafe class Conv
             var body = new BackwardBody
             {
                 G = g, N = n, Groups = groups, X = px, Weight = pw, GY = pgy, GX = gx.IsEmpty ? null : pgx,
-                GWeight = pgw, GBias = gBias.IsEmpty ? null : pgb, Partials = pPartials,
+                GWeight = pgw, GBias = gBias.IsEmpty ? null : pgb, Partials = pPartials, AccumulateGx = accumulateGx,
             };
             if (groups > 1) WorkerPool.For(groups, ref body);
             else body.Run(0);
@@ -183,6 +185,12 @@ public static unsafe class Conv
         public int InputSize => CIn * H * W;
         public int OutputSize => COut * OH * OW;
         public int WeightSize => COut * CIn * KH * KW;
+
+        /// <summary>
+        /// A stride-1 convolution whose output rows have the input's width: the column matrix's rows are shifted
+        /// copies of the input planes.
+        /// </summary>
+        public bool IsSameSize => StrideH == 1 && StrideW == 1 && OW == W && !IsPointwise;
 
         /// <summary>A 1×1, stride-1, unpadded convolution, whose column matrix is the image itself.</summary>
         public bool IsPointwise => KH == 1 && KW == 1 && StrideH == 1 && StrideW == 1 && PadH == 0 && PadW == 0;
@@ -247,6 +255,9 @@ public static unsafe class Conv
         public int N, Groups;
         public float* X, Weight, GY, GX, GWeight, GBias, Partials;
 
+        /// <summary>False: each image's input gradient is overwritten (cleared by the thread that scatters into it).</summary>
+        public bool AccumulateGx;
+
         /// <summary>Images [group·N/Groups, (group+1)·N/Groups) in order, into the group's own filter and bias gradients.</summary>
         public readonly void Run(int group)
         {
@@ -290,11 +301,12 @@ public static unsafe class Conv
             if (G.IsPointwise)
             {
                 // gx[cIn×P] += Wᵀ · gy
-                Gemm.Sgemm(true, false, k, p, cOut, weight, gy, gx, accumulate: true);
+                Gemm.Sgemm(true, false, k, p, cOut, weight, gy, gx, AccumulateGx);
                 return;
             }
             var colGrad = Workspace.ColumnGradients(k * p);
             Gemm.Sgemm(true, false, k, p, cOut, weight, gy, colGrad, accumulate: false);
+            if (!AccumulateGx) gx.Clear();
             Col2ImAdd(in G, colGrad, gx);
         }
     }
@@ -306,6 +318,11 @@ public static unsafe class Conv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Im2Col(in Geometry g, ReadOnlySpan<float> x, Span<float> col)
     {
+        if (g.IsSameSize)
+        {
+            Im2ColSameSize(in g, x, col);
+            return;
+        }
         fixed (float* px = x, pcol = col)
         {
             int oh = g.OH, ow = g.OW, w = g.W, sw = g.StrideW;
@@ -340,8 +357,13 @@ public static unsafe class Conv
 
     /// <summary>The adjoint of <see cref="Im2Col"/>: adds every column-matrix entry back onto the pixel it came from.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Col2ImAdd(in Geometry g, ReadOnlySpan<float> col, Span<float> gx)
+    private static void Col2ImAdd(in Geometry g, Span<float> col, Span<float> gx)
     {
+        if (g.IsSameSize)
+        {
+            Col2ImAddSameSize(in g, col, gx);
+            return;
+        }
         fixed (float* pcol = col, pgx = gx)
         {
             int oh = g.OH, ow = g.OW, w = g.W, sw = g.StrideW;
@@ -366,6 +388,79 @@ public static unsafe class Conv
                 }
             }
         }
+    }
+
+    // A stride-1 convolution whose output rows are as long as the input rows ("same" padding: 3×3 with pad 1,
+    // 5×5 with pad 2) reads each kernel tap (c, i, j) as the input plane shifted by d = (i − padH)·w + (j − padW):
+    // col[q] = plane[q + d] for every q of the valid output rows, except the |j − padW| columns per row that the
+    // shift wraps into the neighbouring row, which are padding. So the block is one long copy plus a few zeros
+    // per row, instead of a short copy per row.
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Im2ColSameSize(in Geometry g, ReadOnlySpan<float> x, Span<float> col)
+    {
+        fixed (float* px = x, pcol = col)
+        {
+            int w = g.W, planeSize = g.H * w, p = g.P;
+            float* dst = pcol;
+            for (int c = 0; c < g.CIn; c++)
+            {
+                float* plane = px + (long)c * planeSize;
+                for (int i = 0; i < g.KH; i++)
+                {
+                    for (int j = 0; j < g.KW; j++, dst += p)
+                    {
+                        SameSizeShift(in g, i, j, out int shift, out int start, out int end, out int wrapStart, out int wrapCount);
+                        Zero(dst, start);
+                        if (end > start) Copy(plane + start + shift, dst + start, end - start);
+                        Zero(dst + end, p - end);
+                        for (int q = start - start % w + wrapStart; wrapCount > 0 && q < end; q += w) Zero(dst + q, wrapCount);
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Col2ImAddSameSize(in Geometry g, Span<float> col, Span<float> gx)
+    {
+        fixed (float* pcol = col, pgx = gx)
+        {
+            int w = g.W, planeSize = g.H * w, p = g.P;
+            float* src = pcol;
+            for (int c = 0; c < g.CIn; c++)
+            {
+                float* plane = pgx + (long)c * planeSize;
+                for (int i = 0; i < g.KH; i++)
+                {
+                    for (int j = 0; j < g.KW; j++, src += p)
+                    {
+                        SameSizeShift(in g, i, j, out int shift, out int start, out int end, out int wrapStart, out int wrapCount);
+                        if (end <= start) continue;
+                        // The wrapped columns hold gradients of padding: drop them before the one long add.
+                        for (int q = start - start % w + wrapStart; wrapCount > 0 && q < end; q += w) Zero(src + q, wrapCount);
+                        AddInto(plane + start + shift, src + start, end - start);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// For kernel tap (i, j) of a same-size convolution: the plane offset of the tap, the range [start, end) of
+    /// output positions whose source lies inside the plane, and the wrapped columns [wrapStart, wrapStart +
+    /// wrapCount) of each output row, which read padding.
+    /// </summary>
+    private static void SameSizeShift(in Geometry g, int i, int j, out int shift, out int start, out int end, out int wrapStart, out int wrapCount)
+    {
+        int w = g.W, dy = i - g.PadH, dx = j - g.PadW;
+        shift = dy * w + dx;
+        int rowStart = Math.Max(0, -dy), rowEnd = Math.Min(g.OH, g.H - dy);
+        start = Math.Max(rowStart * w, -shift);
+        end = Math.Min(rowEnd * w, g.H * w - shift);
+        if (end < start) end = start;
+        wrapStart = dx < 0 ? 0 : w - dx;
+        wrapCount = Math.Abs(dx);
     }
 
     // Rows here are short (often 7 to 28 floats): too short for a library call's fixed cost to pay off. Copies

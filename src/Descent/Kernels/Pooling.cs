@@ -55,7 +55,8 @@ public static unsafe class Pooling
 
     /// <summary>
     /// Gradient of <see cref="MaxPool2dForward"/>: adds each gy element onto the input pixel that won its
-    /// window, gx[plane, indices[plane, o]] += gy[plane, o]. Accumulates into <paramref name="gx"/>.
+    /// window, gx[plane, indices[plane, o]] += gy[plane, o]. Accumulates into <paramref name="gx"/>, or
+    /// overwrites it (zero where no window's maximum lies) when <paramref name="accumulate"/> is false.
     /// </summary>
     /// <param name="gy">Gradient of the loss with respect to y, [n, c, oh, ow].</param>
     /// <param name="indices">The argmax positions recorded by the forward pass.</param>
@@ -69,9 +70,10 @@ public static unsafe class Pooling
     /// <param name="strideW">Horizontal stride.</param>
     /// <param name="padH">Vertical padding.</param>
     /// <param name="padW">Horizontal padding.</param>
-    /// <param name="gx">Input gradient, [n, c, h, w], accumulated.</param>
+    /// <param name="gx">Input gradient, [n, c, h, w].</param>
+    /// <param name="accumulate">Add into <paramref name="gx"/> (true) or overwrite it.</param>
     public static void MaxPool2dBackward(ReadOnlySpan<float> gy, ReadOnlySpan<int> indices, int n, int c, int h, int w,
-        int kh, int kw, int strideH, int strideW, int padH, int padW, Span<float> gx)
+        int kh, int kw, int strideH, int strideW, int padH, int padW, Span<float> gx, bool accumulate = true)
     {
         var g = Geometry.Create(n, c, h, w, kh, kw, strideH, strideW, padH, padW);
         g.Check(gy.Length, nameof(gy), g.OutputElements);
@@ -80,7 +82,7 @@ public static unsafe class Pooling
         fixed (float* pgy = gy, pgx = gx)
         fixed (int* pi = indices)
         {
-            var body = new MaxBackwardBody { G = g, GY = pgy, GX = pgx, Indices = pi };
+            var body = new MaxBackwardBody { G = g, GY = pgy, GX = pgx, Indices = pi, Accumulate = accumulate };
             Run(in g, ref body);
         }
     }
@@ -116,7 +118,7 @@ public static unsafe class Pooling
 
     /// <summary>
     /// Gradient of <see cref="AvgPool2dForward"/>: adds gy / (kh·kw) onto every in-bounds pixel of each window.
-    /// Accumulates into <paramref name="gx"/>.
+    /// Accumulates into <paramref name="gx"/>, or overwrites it when <paramref name="accumulate"/> is false.
     /// </summary>
     /// <param name="gy">Gradient of the loss with respect to y, [n, c, oh, ow].</param>
     /// <param name="n">Batch size.</param>
@@ -129,16 +131,17 @@ public static unsafe class Pooling
     /// <param name="strideW">Horizontal stride.</param>
     /// <param name="padH">Vertical padding.</param>
     /// <param name="padW">Horizontal padding.</param>
-    /// <param name="gx">Input gradient, [n, c, h, w], accumulated.</param>
+    /// <param name="gx">Input gradient, [n, c, h, w].</param>
+    /// <param name="accumulate">Add into <paramref name="gx"/> (true) or overwrite it.</param>
     public static void AvgPool2dBackward(ReadOnlySpan<float> gy, int n, int c, int h, int w,
-        int kh, int kw, int strideH, int strideW, int padH, int padW, Span<float> gx)
+        int kh, int kw, int strideH, int strideW, int padH, int padW, Span<float> gx, bool accumulate = true)
     {
         var g = Geometry.Create(n, c, h, w, kh, kw, strideH, strideW, padH, padW);
         g.Check(gy.Length, nameof(gy), g.OutputElements);
         g.Check(gx.Length, nameof(gx), g.InputElements);
         fixed (float* pgy = gy, pgx = gx)
         {
-            var body = new AvgBackwardBody { G = g, GY = pgy, GX = pgx };
+            var body = new AvgBackwardBody { G = g, GY = pgy, GX = pgx, Accumulate = accumulate };
             Run(in g, ref body);
         }
     }
@@ -324,6 +327,9 @@ public static unsafe class Pooling
         public float* GY, GX;
         public int* Indices;
 
+        /// <summary>False: the plane's gradient is cleared first (while this thread has it in cache), then added into.</summary>
+        public bool Accumulate;
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int plane)
         {
@@ -331,6 +337,7 @@ public static unsafe class Pooling
             float* gy = GY + (long)plane * outSize;
             float* gx = GX + (long)plane * inSize;
             int* indices = Indices + (long)plane * outSize;
+            if (!Accumulate) new Span<float>(gx, inSize).Clear();
             for (int o = 0; o < outSize; o++)
             {
                 int at = indices[o];
@@ -372,11 +379,15 @@ public static unsafe class Pooling
         public Geometry G;
         public float* GY, GX;
 
+        /// <summary>False: the plane's gradient is cleared first, then added into.</summary>
+        public bool Accumulate;
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int plane)
         {
             float* gy = GY + (long)plane * G.OH * G.OW;
             float* gx = GX + (long)plane * G.H * G.W;
+            if (!Accumulate) new Span<float>(gx, G.H * G.W).Clear();
             int w = G.W;
             float divisor = G.KH * G.KW;
             for (int oy = 0; oy < G.OH; oy++)

@@ -27,11 +27,11 @@ public static partial class Functional
         {
             Tape.Record("conv2d", y, bias is null ? [x, weight] : [x, weight, bias], gy =>
             {
-                var gx = Tape.GradOf(x);
+                var gx = Tape.GradOf(x, out bool accumulate);
                 var gw = Tape.GradOf(weight);
                 var gb = bias is null ? null : Tape.GradOf(bias);
                 Conv.Conv2dBackward(n, cIn, h, w, cOut, kh, kw, stride.H, stride.W, padding.H, padding.W,
-                    x.Data, weight.Data, gy.Data, gx is null ? default : gx.Data, gw is null ? default : gw.Data, gb is null ? default : gb.Data);
+                    x.Data, weight.Data, gy.Data, gx is null ? default : gx.Data, gw is null ? default : gw.Data, gb is null ? default : gb.Data, accumulate);
             });
         }
         return y;

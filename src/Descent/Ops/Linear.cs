@@ -30,7 +30,7 @@ public static partial class Functional
         {
             Tape.Record("linear", y, bias is null ? [x, weight] : [x, weight, bias], gy =>
             {
-                if (Tape.GradOf(x) is { } gx) Gemm.Sgemm(false, false, rows, inF, outF, gy.Data, weight.Data, gx.Data, accumulate: true);
+                if (Tape.GradOf(x, out bool accumulate) is { } gx) Gemm.Sgemm(false, false, rows, inF, outF, gy.Data, weight.Data, gx.Data, accumulate);
                 if (Tape.GradOf(weight) is { } gw) Gemm.Sgemm(true, false, outF, inF, rows, gy.Data, x.Data, gw.Data, accumulate: true);
                 if (bias is not null && Tape.GradOf(bias) is { } gb)
                 {

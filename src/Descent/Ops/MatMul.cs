@@ -25,16 +25,16 @@ public static partial class Functional
         {
             Tape.Record("matmul", y, [a, b], gy =>
             {
-                if (Tape.GradOf(a) is { } ga)
+                if (Tape.GradOf(a, out bool accumulateA) is { } ga)
                 {
                     // dA = dY·op(B)ᵀ, stored transposed when A was used transposed.
-                    if (!transposeA) Gemm.Sgemm(false, !transposeB, m, k, n, gy.Data, b.Data, ga.Data, accumulate: true);
-                    else Gemm.Sgemm(transposeB, true, k, m, n, b.Data, gy.Data, ga.Data, accumulate: true);
+                    if (!transposeA) Gemm.Sgemm(false, !transposeB, m, k, n, gy.Data, b.Data, ga.Data, accumulateA);
+                    else Gemm.Sgemm(transposeB, true, k, m, n, b.Data, gy.Data, ga.Data, accumulateA);
                 }
-                if (Tape.GradOf(b) is { } gb)
+                if (Tape.GradOf(b, out bool accumulateB) is { } gb)
                 {
-                    if (!transposeB) Gemm.Sgemm(!transposeA, false, k, n, m, a.Data, gy.Data, gb.Data, accumulate: true);
-                    else Gemm.Sgemm(true, transposeA, n, k, m, gy.Data, a.Data, gb.Data, accumulate: true);
+                    if (!transposeB) Gemm.Sgemm(!transposeA, false, k, n, m, a.Data, gy.Data, gb.Data, accumulateB);
+                    else Gemm.Sgemm(true, transposeA, n, k, m, gy.Data, a.Data, gb.Data, accumulateB);
                 }
             });
         }

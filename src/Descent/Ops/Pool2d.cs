@@ -17,7 +17,8 @@ public static partial class Functional
         {
             Tape.Record("max_pool2d", y, [x], gy =>
             {
-                if (Tape.GradOf(x) is { } gx) Pooling.MaxPool2dBackward(gy.Data, indices, n, c, h, w, kernel.H, kernel.W, s.H, s.W, padding.H, padding.W, gx.Data);
+                if (Tape.GradOf(x, out bool accumulate) is { } gx)
+                    Pooling.MaxPool2dBackward(gy.Data, indices, n, c, h, w, kernel.H, kernel.W, s.H, s.W, padding.H, padding.W, gx.Data, accumulate);
             }, indices);
         }
         else TensorPool.ReturnIndices(indices);
@@ -34,7 +35,8 @@ public static partial class Functional
         {
             Tape.Record("avg_pool2d", y, [x], gy =>
             {
-                if (Tape.GradOf(x) is { } gx) Pooling.AvgPool2dBackward(gy.Data, n, c, h, w, kernel.H, kernel.W, s.H, s.W, padding.H, padding.W, gx.Data);
+                if (Tape.GradOf(x, out bool accumulate) is { } gx)
+                    Pooling.AvgPool2dBackward(gy.Data, n, c, h, w, kernel.H, kernel.W, s.H, s.W, padding.H, padding.W, gx.Data, accumulate);
             });
         }
         return y;

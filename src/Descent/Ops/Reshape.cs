@@ -17,7 +17,9 @@ public static partial class Functional
         {
             Tape.Record("reshape", y, [x], gy =>
             {
-                if (Tape.GradOf(x) is { } gx) TensorPrimitives.Add(gx.Data, gy.Data, gx.Data);
+                if (Tape.GradOf(x, out bool accumulate) is not { } gx) return;
+                if (accumulate) TensorPrimitives.Add(gx.Data, gy.Data, gx.Data);
+                else gy.Data.CopyTo(gx.Data);
             });
         }
         return y;

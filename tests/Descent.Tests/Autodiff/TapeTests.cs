@@ -23,6 +23,28 @@ public class TapeTests
     }
 
     [Fact]
+    public void An_intermediate_read_by_several_ops_gets_the_sum_of_their_gradients()
+    {
+        // h is an intermediate: the first op whose backward reaches it writes its gradient buffer (it starts with
+        // undefined contents), the later ones add. 300,001 elements: the element-wise ops run in chunks over the
+        // worker threads, with a ragged last chunk. Closed form: dL/dx = (h > 0) + 3·σ(h)(1 − σ(h)) + 2·(2x) per
+        // element, with h = 2x.
+        var x = TestData.Random(7, 300_001).Grad();
+        var h = x * 2f;
+        var loss = (Functional.Relu(h) + Functional.Sigmoid(h) * 3f + Functional.Reshape(h, 1, 300_001) * Functional.Reshape(h, 1, 300_001) * 0.5f).Sum();
+        loss.Backward();
+        var xv = x.Data.ToArray();
+        var g = x.Grad!.Data.ToArray();
+        for (int i = 0; i < xv.Length; i++)
+        {
+            float hv = 2 * xv[i];
+            float s = 1f / (1f + MathF.Exp(-hv));
+            float expected = 2 * ((hv > 0 ? 1f : 0f) + 3 * s * (1 - s) + hv);
+            Assert.True(MathF.Abs(g[i] - expected) <= 1e-5f * (1 + MathF.Abs(expected)), $"x.grad[{i}] = {g[i]}, expected {expected}");
+        }
+    }
+
+    [Fact]
     public void Leaf_gradients_accumulate_until_zeroed()
     {
         var p = new Parameter(Tensor.FromArray([2f], 1));

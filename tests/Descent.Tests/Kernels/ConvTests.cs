@@ -22,6 +22,11 @@ public class ConvTests
         [5, 3, 15, 17, 7, 3, 3, 2, 2, 0, 0],
         [8, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1],
         [8, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1],
+        // Stride 1 with output rows as wide as the input's, fewer or more output rows than input rows, tiny widths.
+        [2, 2, 6, 5, 3, 3, 5, 1, 1, 0, 2],
+        [2, 3, 5, 4, 2, 1, 3, 1, 1, 1, 1],
+        [3, 2, 3, 2, 2, 3, 3, 1, 1, 1, 1],
+        [2, 2, 4, 1, 3, 3, 1, 1, 1, 1, 0],
     ];
 
     public static IEnumerable<object[]> Geometries() => Cases.Select(c => c.Cast<object>().ToArray());
@@ -67,6 +72,23 @@ public class ConvTests
         AssertClose(gxExpected, gx, cOut * kh * kw, "gx");
         AssertClose(gWeightExpected, gWeight, n * oh * ow, "gWeight");
         AssertClose(gBiasExpected, gBias, n * oh * ow, "gBias");
+    }
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void BackwardWithoutAccumulatingOverwritesTheInputGradient(int n, int cIn, int h, int w, int cOut, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        var random = new Random(n * 777 + cIn * 100 + kh * 10 + sw);
+        int oh = Conv.OutputSize(h, kh, sh, ph), ow = Conv.OutputSize(w, kw, sw, pw);
+        var x = GemmTests.RandomArray(random, n * cIn * h * w);
+        var weight = GemmTests.RandomArray(random, cOut * cIn * kh * kw);
+        var gy = GemmTests.RandomArray(random, n * cOut * oh * ow);
+        var gx = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+        var gxExpected = new float[x.Length];
+
+        Conv.Conv2dBackward(n, cIn, h, w, cOut, kh, kw, sh, sw, ph, pw, x, weight, gy, gx, new float[weight.Length], [], accumulateGx: false);
+        ConvReference.Conv2dBackward(n, cIn, h, w, cOut, kh, kw, sh, sw, ph, pw, x, weight, gy, gxExpected, new float[weight.Length], []);
+        AssertClose(gxExpected, gx, cOut * kh * kw, "gx");
     }
 
     [Fact]

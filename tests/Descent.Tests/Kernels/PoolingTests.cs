@@ -52,6 +52,13 @@ public class PoolingTests
         Pooling.MaxPool2dBackward(gy, indices, n, c, h, w, kh, kw, sh, sw, ph, pw, gx);
         PoolingReference.MaxPool2dBackward(gy, indicesExpected, n, c, h, w, kh, kw, sh, sw, ph, pw, gxExpected);
         AssertClose(gxExpected, gx);
+
+        // Overwriting: whatever the buffer held (NaN here) is gone, and pixels no window chose are zero.
+        var overwritten = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+        var fromZeros = new float[x.Length];
+        Pooling.MaxPool2dBackward(gy, indices, n, c, h, w, kh, kw, sh, sw, ph, pw, overwritten, accumulate: false);
+        PoolingReference.MaxPool2dBackward(gy, indicesExpected, n, c, h, w, kh, kw, sh, sw, ph, pw, fromZeros);
+        AssertClose(fromZeros, overwritten);
     }
 
     [Theory]
@@ -73,6 +80,12 @@ public class PoolingTests
         Pooling.AvgPool2dBackward(gy, n, c, h, w, kh, kw, sh, sw, ph, pw, gx);
         PoolingReference.AvgPool2dBackward(gy, n, c, h, w, kh, kw, sh, sw, ph, pw, gxExpected);
         AssertClose(gxExpected, gx);
+
+        var overwritten = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+        var fromZeros = new float[x.Length];
+        Pooling.AvgPool2dBackward(gy, n, c, h, w, kh, kw, sh, sw, ph, pw, overwritten, accumulate: false);
+        PoolingReference.AvgPool2dBackward(gy, n, c, h, w, kh, kw, sh, sw, ph, pw, fromZeros);
+        AssertClose(fromZeros, overwritten);
     }
 
     [Fact]
