@@ -451,6 +451,7 @@ public static unsafe class Conv
     /// output positions whose source lies inside the plane, and the wrapped columns [wrapStart, wrapStart +
     /// wrapCount) of each output row, which read padding.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void SameSizeShift(in Geometry g, int i, int j, out int shift, out int start, out int end, out int wrapStart, out int wrapCount)
     {
         int w = g.W, dy = i - g.PadH, dx = j - g.PadW;

@@ -447,12 +447,26 @@ public static unsafe class Gemm
                     Vector128.Store(Vector128.Load(src + j), dst + j);
             return;
         }
+        // A last, partial panel (a 196-wide product ends in 4 columns): clear the row with whole vectors, then copy.
         for (int p = 0; p < depth; p++, src += srcStride, dst += width)
         {
-            int j = 0;
-            for (; j < count; j++) dst[j] = src[j];
-            for (; j < width; j++) dst[j] = 0f;
+            ZeroFloats(dst, width);
+            for (int j = 0; j < count; j++) dst[j] = src[j];
         }
+    }
+
+    /// <summary>Clears <paramref name="count"/> floats with the widest vectors the CPU has, then a scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ZeroFloats(float* dst, int count)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; j + 16 <= count; j += 16) Vector512.Store(Vector512<float>.Zero, dst + j);
+        if (Vector256.IsHardwareAccelerated)
+            for (; j + 8 <= count; j += 8) Vector256.Store(Vector256<float>.Zero, dst + j);
+        if (Vector128.IsHardwareAccelerated)
+            for (; j + 4 <= count; j += 4) Vector128.Store(Vector128<float>.Zero, dst + j);
+        for (; j < count; j++) dst[j] = 0f;
     }
 
     /// <summary>
@@ -476,13 +490,17 @@ public static unsafe class Gemm
                         dst[(long)p * width + r + i] = rowBlock[(long)i * srcStride + p];
             }
         }
-        for (; r < count; r++)
+        if (r < width)
         {
-            float* row = src + (long)r * srcStride;
-            for (int p = 0; p < depth; p++) dst[(long)p * width + r] = row[p];
+            // Rows past the last block of 8: clear them in each depth step with vectors (a 9-row operand padded to
+            // 32 would otherwise take 23 scalar stores per step), then gather the few real ones.
+            for (int p = 0; p < depth; p++) ZeroFloats(dst + (long)p * width + r, width - r);
+            for (; r < count; r++)
+            {
+                float* row = src + (long)r * srcStride;
+                for (int p = 0; p < depth; p++) dst[(long)p * width + r] = row[p];
+            }
         }
-        for (; r < width; r++)
-            for (int p = 0; p < depth; p++) dst[(long)p * width + r] = 0f;
     }
 
     /// <summary>Writes the transpose of the 8×8 block at <paramref name="src"/> to <paramref name="dst"/>.</summary>
