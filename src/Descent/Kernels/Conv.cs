@@ -52,9 +52,10 @@ public static unsafe class Conv
     /// <param name="padH">Zero rows added above and below.</param>
     /// <param name="padW">Zero columns added left and right.</param>
     /// <param name="y">Output, [n, cOut, oh, ow] with oh, ow from <see cref="OutputSize"/>; overwritten.</param>
+    /// <param name="relu">Apply max(·, 0) to each image's output right after its product, while it is in cache.</param>
     public static void Conv2dForward(ReadOnlySpan<float> x, int n, int cIn, int h, int w,
         ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int cOut, int kh, int kw,
-        int strideH, int strideW, int padH, int padW, Span<float> y)
+        int strideH, int strideW, int padH, int padW, Span<float> y, bool relu = false)
     {
         var g = Geometry.Create(n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW);
         g.Check(x.Length, nameof(x), g.InputSize * (long)n);
@@ -84,7 +85,7 @@ public static unsafe class Conv
             var body = new ForwardBody
             {
                 G = g, X = px, Weight = biasInProduct ? pwb : pw, Bias = bias.IsEmpty ? null : pb, Y = py,
-                BiasInProduct = biasInProduct,
+                BiasInProduct = biasInProduct, Relu = relu,
             };
             if (SpreadOverBatch(n)) WorkerPool.For(n, ref body);
             else for (int image = 0; image < n; image++) body.Run(image);
@@ -115,10 +116,15 @@ public static unsafe class Conv
     /// <param name="gWeight">Filter gradient, [cOut, cIn, kh, kw], accumulated.</param>
     /// <param name="gBias">Bias gradient, [cOut], accumulated; empty when the layer has no bias.</param>
     /// <param name="accumulateGx">Add into <paramref name="gx"/> (true) or overwrite it.</param>
+    /// <param name="reluOutput">
+    /// For a convolution run with <c>relu</c>: its output, [n, cOut, oh, ow]. <paramref name="gy"/> is then the
+    /// gradient with respect to that output, and each image's is masked to where the output is positive before
+    /// it is used. Empty otherwise.
+    /// </param>
     public static void Conv2dBackward(int n, int cIn, int h, int w, int cOut, int kh, int kw,
         int strideH, int strideW, int padH, int padW,
         ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> gy,
-        Span<float> gx, Span<float> gWeight, Span<float> gBias, bool accumulateGx = true)
+        Span<float> gx, Span<float> gWeight, Span<float> gBias, bool accumulateGx = true, ReadOnlySpan<float> reluOutput = default)
     {
         var g = Geometry.Create(n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW);
         g.Check(x.Length, nameof(x), g.InputSize * (long)n);
@@ -127,6 +133,7 @@ public static unsafe class Conv
         if (!gx.IsEmpty) g.Check(gx.Length, nameof(gx), g.InputSize * (long)n);
         g.Check(gWeight.Length, nameof(gWeight), g.WeightSize);
         if (!gBias.IsEmpty) g.Check(gBias.Length, nameof(gBias), cOut);
+        if (!reluOutput.IsEmpty) g.Check(reluOutput.Length, nameof(reluOutput), g.OutputSize * (long)n);
         if (n == 0) return;
 
         // Whole images go to the threads in a fixed number of contiguous groups (claimed by whichever thread is free), each summing its filter and bias
@@ -138,12 +145,13 @@ public static unsafe class Conv
         var partials = Workspace.Partials((groups - 1) * partialSize);
         Array.Clear(partials, 0, (groups - 1) * partialSize);
 
-        fixed (float* px = x, pw = weight, pgy = gy, pgx = gx, pgw = gWeight, pgb = gBias, pPartials = partials)
+        fixed (float* px = x, pw = weight, pgy = gy, pgx = gx, pgw = gWeight, pgb = gBias, pPartials = partials, pRelu = reluOutput)
         {
             var body = new BackwardBody
             {
                 G = g, N = n, Groups = groups, X = px, Weight = pw, GY = pgy, GX = gx.IsEmpty ? null : pgx,
                 GWeight = pgw, GBias = gBias.IsEmpty ? null : pgb, Partials = pPartials, AccumulateGx = accumulateGx,
+                ReluOutput = reluOutput.IsEmpty ? null : pRelu,
             };
             if (groups > 1) WorkerPool.For(groups, ref body);
             else body.Run(0);
@@ -227,6 +235,8 @@ public static unsafe class Conv
         /// <summary>Weight is [cOut × (K + 1)] with the bias as its last column, and the column matrix gets a row of ones.</summary>
         public bool BiasInProduct;
 
+        public bool Relu;
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int image)
         {
@@ -239,13 +249,16 @@ public static unsafe class Conv
                 if (Bias != null)
                     for (int c = 0; c < G.COut; c++) y.Slice(c * p, p).Fill(Bias[c]);
                 Gemm.Sgemm(false, false, G.COut, p, k, new ReadOnlySpan<float>(Weight, G.WeightSize), x, y, accumulate: Bias != null);
-                return;
             }
-            int depth = BiasInProduct ? k + 1 : k;
-            var col = Workspace.Columns(depth * p);
-            Im2Col(in G, x, col);
-            if (BiasInProduct) col.Slice(k * p, p).Fill(1f);
-            Gemm.Sgemm(false, false, G.COut, p, depth, new ReadOnlySpan<float>(Weight, G.COut * depth), col, y, accumulate: false);
+            else
+            {
+                int depth = BiasInProduct ? k + 1 : k;
+                var col = Workspace.Columns(depth * p);
+                Im2Col(in G, x, col);
+                if (BiasInProduct) col.Slice(k * p, p).Fill(1f);
+                Gemm.Sgemm(false, false, G.COut, p, depth, new ReadOnlySpan<float>(Weight, G.COut * depth), col, y, accumulate: false);
+            }
+            if (Relu) Elementwise.Relu(y, y);
         }
     }
 
@@ -254,6 +267,9 @@ public static unsafe class Conv
         public Geometry G;
         public int N, Groups;
         public float* X, Weight, GY, GX, GWeight, GBias, Partials;
+
+        /// <summary>The forward output of a convolution fused with a ReLU, or null.</summary>
+        public float* ReluOutput;
 
         /// <summary>False: each image's input gradient is overwritten (cleared by the thread that scatters into it).</summary>
         public bool AccumulateGx;
@@ -276,7 +292,15 @@ public static unsafe class Conv
         {
             int k = G.K, p = G.P, cOut = G.COut;
             var x = new ReadOnlySpan<float>(X + (long)image * G.InputSize, G.InputSize);
-            var gy = new ReadOnlySpan<float>(GY + (long)image * G.OutputSize, G.OutputSize);
+            ReadOnlySpan<float> gy = new ReadOnlySpan<float>(GY + (long)image * G.OutputSize, G.OutputSize);
+            if (ReluOutput != null)
+            {
+                // The ReLU's backward, on this image's gradient while it is in cache.
+                var masked = Workspace.MaskedGradients(G.OutputSize);
+                masked.Clear();
+                Elementwise.ReluBackward(new ReadOnlySpan<float>(ReluOutput + (long)image * G.OutputSize, G.OutputSize), gy, masked);
+                gy = masked;
+            }
             var weight = new ReadOnlySpan<float>(Weight, G.WeightSize);
 
             ReadOnlySpan<float> col;
@@ -294,7 +318,8 @@ public static unsafe class Conv
             Gemm.Sgemm(false, true, cOut, k, p, gy, col, new Span<float>(gWeight, G.WeightSize), accumulate: true);
 
             if (gBias != null)
-                for (int c = 0; c < cOut; c++) gBias[c] += Sum(GY + (long)image * G.OutputSize + (long)c * p, p);
+                fixed (float* pgy = gy)
+                    for (int c = 0; c < cOut; c++) gBias[c] += Sum(pgy + (long)c * p, p);
 
             if (GX == null) return;
             var gx = new Span<float>(GX + (long)image * G.InputSize, G.InputSize);
@@ -559,11 +584,13 @@ public static unsafe class Conv
     /// <summary>Per-thread buffers that only grow, so steady-state training allocates nothing here.</summary>
     private static class Workspace
     {
-        [ThreadStatic] private static float[]? _columns, _columnGradients, _partials, _weightAndBias;
+        [ThreadStatic] private static float[]? _columns, _columnGradients, _partials, _weightAndBias, _maskedGradients;
 
         public static Span<float> Columns(int length) => Get(ref _columns, length).AsSpan(0, length);
 
         public static Span<float> ColumnGradients(int length) => Get(ref _columnGradients, length).AsSpan(0, length);
+
+        public static Span<float> MaskedGradients(int length) => Get(ref _maskedGradients, length).AsSpan(0, length);
 
         public static float[] Partials(int length) => Get(ref _partials, length);
 

@@ -44,4 +44,7 @@ public sealed class Conv2d : Module
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) => Functional.Conv2d(input, Weight, Bias, Stride, Padding, Describe());
+
+    /// <summary>This layer followed by a ReLU, as one fused op (used by <see cref="Sequential"/>).</summary>
+    internal Tensor ForwardRelu(Tensor input) => Functional.Conv2d(input, Weight, Bias, Stride, Padding, Describe(), relu: true);
 }
