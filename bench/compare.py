@@ -11,7 +11,9 @@ its own process and runs one workload.
 
 Prints one line per figure: `name  descent  pytorch  ratio`, where descent and pytorch are the medians of
 the runs and ratio is the median over pairs of the per-pair ratio, oriented so that > 1 always means
-Descent is faster (throughputs: Descent/PyTorch; times: PyTorch/Descent). The optimizer steps also get
+Descent is faster (throughputs: Descent/PyTorch; times: PyTorch/Descent). The mlp and cnn workloads also
+report each process's peak resident memory (`peak RSS MB`, the whole process: runtime, dataset, model;
+ratio PyTorch/Descent, > 1 means Descent needs less). The optimizer steps also get
 their fraction of the memory-bandwidth floor: bytes moved (5 × 4 per parameter for SGD with momentum,
 7 × 4 for Adam) divided by the copy bandwidth measured in the same run.
 
@@ -149,6 +151,8 @@ def figures(workload, rows):
         elif workload in ("mlp", "cnn") and b.startswith(workload + "_"):
             out[f"{workload} samples/s"] = (r["samples_per_s"], True)
             out[f"{workload} test_acc"] = (r["test_acc"], True)
+            if "peak_rss_mb" in r:
+                out[f"{workload} peak RSS MB"] = (r["peak_rss_mb"], False)
     return out
 
 
@@ -277,7 +281,7 @@ def main():
           f"{disturbed} of {len(all_others)} runs disturbed (> {DISTURBED:.0%})", file=out)
     print("# mlp: Adam lr 1e-3 on both sides; cnn: SGD lr 0.05 momentum 0.9; PyTorch optimizer steps with foreach=False", file=out)
     print("# descent, pytorch: medians of the runs; ratio: median of the per-pair ratios, > 1 means Descent is faster", file=out)
-    print("#   (throughputs Descent/PyTorch, times PyTorch/Descent; test_acc Descent/PyTorch); range: min-max of the pair ratios;", file=out)
+    print("#   (throughputs Descent/PyTorch, times and peak RSS PyTorch/Descent; test_acc Descent/PyTorch); range: min-max of the pair ratios;", file=out)
     print("#   pairs: used/run; the undisturbed ones when there are enough of them, else all ('incl. disturbed');", file=out)
     print("#   quiet: median ratio over the undisturbed pairs alone, with their number", file=out)
     width = max(len(r["figure"]) for r in table) + 2

@@ -16,7 +16,7 @@ steps too, where the original timed 5 or 20 repetitions; sgemm writes into a pre
 Descent's side does); an SGD-momentum step workload; and the training workloads run a short warm-up on a
 throw-away model before the timed run, as Descent's side does.
 """
-import gzip, json, struct, sys, time, os
+import gzip, json, resource, struct, sys, time, os
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 
 torch.set_num_threads(int(os.environ.get("THREADS", "2")))
@@ -124,7 +124,8 @@ def train(model, opt, xtr, ytr, xte, yte, bs, max_steps, name, image):
     with torch.no_grad():
         xe = xte.view(-1, 1, 28, 28) if image else xte.view(len(xte), -1)
         acc = (model(xe).argmax(1) == yte).float().mean().item()
-    emit(bench=name, batch=bs, steps=steps, samples_per_s=round(seen / dt), test_acc=round(acc, 4), seconds=round(dt, 2))
+    emit(bench=name, batch=bs, steps=steps, samples_per_s=round(seen / dt), test_acc=round(acc, 4), seconds=round(dt, 2),
+         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
 
 def mlp(xtr, ytr, xte, yte):
     def make_model():

@@ -534,7 +534,8 @@ internal static unsafe class Program
         double coresBusy = (process.TotalProcessorTime - cpu0).TotalSeconds / dt;
         double accuracy = new Trainer(model, optimizer).Evaluate(test).Accuracy;
         Emit(("bench", name), ("batch", batchSize), ("steps", steps), ("samples_per_s", Math.Round(seen / dt)),
-            ("test_acc", Math.Round(accuracy, 4)), ("seconds", Math.Round(dt, 2)), ("cpu_cores_busy", Math.Round(coresBusy, 2)));
+            ("test_acc", Math.Round(accuracy, 4)), ("seconds", Math.Round(dt, 2)), ("cpu_cores_busy", Math.Round(coresBusy, 2)),
+            ("peak_rss_mb", Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 1)));
     }
 
     private static void Step(Module model, Optimizer optimizer, Batch batch)
