@@ -297,8 +297,7 @@ public static unsafe class Conv
             {
                 // The ReLU's backward, on this image's gradient while it is in cache.
                 var masked = Workspace.MaskedGradients(G.OutputSize);
-                masked.Clear();
-                Elementwise.ReluBackward(new ReadOnlySpan<float>(ReluOutput + (long)image * G.OutputSize, G.OutputSize), gy, masked);
+                Elementwise.ReluBackward(new ReadOnlySpan<float>(ReluOutput + (long)image * G.OutputSize, G.OutputSize), gy, masked, accumulate: false);
                 gy = masked;
             }
             var weight = new ReadOnlySpan<float>(Weight, G.WeightSize);

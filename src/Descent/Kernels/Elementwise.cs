@@ -17,8 +17,8 @@ public static class Elementwise
     /// <summary>y = max(x, 0).</summary>
     public static void Relu(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Max(x, 0f, y);
 
-    /// <summary>gx += gy where x &gt; 0.</summary>
-    public static void ReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> gy, Span<float> gx)
+    /// <summary>gx += gy where x &gt; 0; with <paramref name="accumulate"/> false, gx = gy where x &gt; 0 and 0 elsewhere.</summary>
+    public static void ReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> gy, Span<float> gx, bool accumulate = true)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -27,7 +27,7 @@ public static class Elementwise
             {
                 var vx = Vector512.Create(x.Slice(i, Vector512<float>.Count));
                 var vg = Vector512.Create(gy.Slice(i, Vector512<float>.Count));
-                var acc = Vector512.Create(gx.Slice(i, Vector512<float>.Count));
+                var acc = accumulate ? Vector512.Create(gx.Slice(i, Vector512<float>.Count)) : Vector512<float>.Zero;
                 (acc + Vector512.ConditionalSelect(Vector512.GreaterThan(vx, Vector512<float>.Zero), vg, Vector512<float>.Zero)).CopyTo(gx.Slice(i));
             }
         }
@@ -37,7 +37,7 @@ public static class Elementwise
             {
                 var vx = Vector256.Create(x.Slice(i, Vector256<float>.Count));
                 var vg = Vector256.Create(gy.Slice(i, Vector256<float>.Count));
-                var acc = Vector256.Create(gx.Slice(i, Vector256<float>.Count));
+                var acc = accumulate ? Vector256.Create(gx.Slice(i, Vector256<float>.Count)) : Vector256<float>.Zero;
                 (acc + Vector256.ConditionalSelect(Vector256.GreaterThan(vx, Vector256<float>.Zero), vg, Vector256<float>.Zero)).CopyTo(gx.Slice(i));
             }
         }
@@ -47,11 +47,11 @@ public static class Elementwise
             {
                 var vx = Vector128.Create(x.Slice(i, Vector128<float>.Count));
                 var vg = Vector128.Create(gy.Slice(i, Vector128<float>.Count));
-                var acc = Vector128.Create(gx.Slice(i, Vector128<float>.Count));
+                var acc = accumulate ? Vector128.Create(gx.Slice(i, Vector128<float>.Count)) : Vector128<float>.Zero;
                 (acc + Vector128.ConditionalSelect(Vector128.GreaterThan(vx, Vector128<float>.Zero), vg, Vector128<float>.Zero)).CopyTo(gx.Slice(i));
             }
         }
-        for (; i < x.Length; i++) if (x[i] > 0f) gx[i] += gy[i];
+        for (; i < x.Length; i++) gx[i] = (accumulate ? gx[i] : 0f) + (x[i] > 0f ? gy[i] : 0f);
     }
 
     /// <summary>y = x for x &gt; 0, slope·x otherwise.</summary>

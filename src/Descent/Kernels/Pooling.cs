@@ -270,6 +270,9 @@ public static unsafe class Pooling
                     Consider(Odd(b0, b1), at + belowRight, ref max, ref best);
                     max.Store(y + oy * ow + ox);
                     best.Store(indices + oy * ow + ox);
+                    // A ragged row (7 outputs in a 14-wide plane) ends with the last four outputs again, recomputed
+                    // to the same values, rather than a scalar tail.
+                    if (ox + 4 < ow && ox + 8 > ow) ox = ow - 8;
                 }
             }
             for (; ox < ow; ox++)
@@ -337,6 +340,11 @@ public static unsafe class Pooling
             float* gy = GY + (long)plane * outSize;
             float* gx = GX + (long)plane * inSize;
             int* indices = Indices + (long)plane * outSize;
+            if (G.KH == 2 && G.KW == 2 && G.StrideH == 2 && G.StrideW == 2 && G.PadH == 0 && G.PadW == 0)
+            {
+                MaxUnpool2x2(gy, indices, G.H, G.W, G.OH, G.OW, gx, Accumulate);
+                return;
+            }
             if (!Accumulate) new Span<float>(gx, inSize).Clear();
             for (int o = 0; o < outSize; o++)
             {
@@ -347,6 +355,70 @@ public static unsafe class Pooling
             }
         }
     }
+
+    /// <summary>
+    /// The backward of <see cref="MaxPool2x2"/> for one plane: the windows do not overlap, so each output's
+    /// gradient goes to one of its four pixels and the other three get zero; written four outputs at a time (eight
+    /// pixels of each of the two rows) where the CPU can interleave lanes, with no separate clearing pass.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxUnpool2x2(float* gy, int* indices, int h, int w, int oh, int ow, float* gx, bool accumulate)
+    {
+        bool vectors = Sse.IsSupported || AdvSimd.Arm64.IsSupported;
+        var lanes = Vector128.Create(0, 2, 4, 6);
+        var one = Vector128<int>.One;
+        var below = Vector128.Create(w);
+        var belowRight = Vector128.Create(w + 1);
+        for (int oy = 0; oy < oh; oy++)
+        {
+            float* top = gx + (long)2 * oy * w;
+            float* bottom = top + w;
+            int rowStart = 2 * oy * w;
+            int ox = 0;
+            if (vectors)
+            {
+                for (; ox + 4 <= ow; ox += 4)
+                {
+                    var g = Vector128.Load(gy + oy * ow + ox);
+                    var at = Vector128.Load(indices + oy * ow + ox) - (Vector128.Create(rowStart + 2 * ox) + lanes);
+                    var topLeft = Vector128.Equals(at, Vector128<int>.Zero);
+                    var topRight = Vector128.Equals(at, one);
+                    var bottomLeft = Vector128.Equals(at, below);
+                    var bottomRight = Vector128.Equals(at, belowRight);
+                    if ((topLeft | topRight | bottomLeft | bottomRight) != Vector128<int>.AllBitsSet)
+                        throw new ArgumentException($"A max-pool index of output row {oy} is outside its 2×2 window.");
+                    var (t0, t1) = Interleave(g & topLeft.AsSingle(), g & topRight.AsSingle());
+                    var (b0, b1) = Interleave(g & bottomLeft.AsSingle(), g & bottomRight.AsSingle());
+                    if (accumulate)
+                    {
+                        t0 += Vector128.Load(top + 2 * ox); t1 += Vector128.Load(top + 2 * ox + 4);
+                        b0 += Vector128.Load(bottom + 2 * ox); b1 += Vector128.Load(bottom + 2 * ox + 4);
+                    }
+                    t0.Store(top + 2 * ox); t1.Store(top + 2 * ox + 4);
+                    b0.Store(bottom + 2 * ox); b1.Store(bottom + 2 * ox + 4);
+                }
+            }
+            for (; ox < ow; ox++)
+            {
+                float g = gy[oy * ow + ox];
+                int at = indices[oy * ow + ox] - (rowStart + 2 * ox);
+                if (at != 0 && at != 1 && at != w && at != w + 1)
+                    throw new ArgumentException($"A max-pool index of output row {oy} is outside its 2×2 window.");
+                float* cell = top + 2 * ox;
+                if (!accumulate) cell[0] = cell[1] = cell[w] = cell[w + 1] = 0f;
+                cell[at] += g;
+            }
+            // An odd width leaves a last column that no window covers.
+            if (!accumulate) for (int ix = 2 * ow; ix < w; ix++) top[ix] = bottom[ix] = 0f;
+        }
+        // Likewise an odd height's last row.
+        if (!accumulate) for (int iy = 2 * oh; iy < h; iy++) new Span<float>(gx + (long)iy * w, w).Clear();
+    }
+
+    /// <summary>[a0, b0, a1, b1] and [a2, b2, a3, b3].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector128<float> Low, Vector128<float> High) Interleave(Vector128<float> a, Vector128<float> b) =>
+        Sse.IsSupported ? (Sse.UnpackLow(a, b), Sse.UnpackHigh(a, b)) : (AdvSimd.Arm64.ZipLow(a, b), AdvSimd.Arm64.ZipHigh(a, b));
 
     private struct AvgForwardBody : IParallelBody
     {

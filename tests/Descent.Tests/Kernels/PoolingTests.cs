@@ -19,6 +19,11 @@ public class PoolingTests
         { 2, 2, 7, 7, 2, 2, 2, 2, 1, 1 },
         { 16, 32, 28, 28, 2, 2, 2, 2, 0, 0 },
         { 3, 5, 14, 15, 2, 2, 2, 2, 0, 0 },
+        // 2×2 pools whose rows end in a partial group of four outputs (7, 5, 6), or have exactly four.
+        { 2, 3, 14, 14, 2, 2, 2, 2, 0, 0 },
+        { 2, 2, 6, 10, 2, 2, 2, 2, 0, 0 },
+        { 1, 2, 4, 13, 2, 2, 2, 2, 0, 0 },
+        { 1, 2, 4, 9, 2, 2, 2, 2, 0, 0 },
     };
 
     /// <summary>Small integers, so windows often hold ties and the first-maximum rule is exercised.</summary>

@@ -38,6 +38,9 @@ public class ElementwiseKernelTests
 
         Elementwise.Relu(x, y1); ElementwiseReference.Relu(x, y2); Close(y2, y1);
         Elementwise.ReluBackward(x, gy, ga); ElementwiseReference.ReluBackward(x, gy, gb); Close(gb, ga);
+        var written = Enumerable.Repeat(float.NaN, n).ToArray();
+        var fromZeros = new float[n];
+        Elementwise.ReluBackward(x, gy, written, accumulate: false); ElementwiseReference.ReluBackward(x, gy, fromZeros); Close(fromZeros, written);
         Elementwise.LeakyRelu(x, 0.2f, y1); ElementwiseReference.LeakyRelu(x, 0.2f, y2); Close(y2, y1);
         Elementwise.LeakyReluBackward(x, 0.2f, gy, ga); ElementwiseReference.LeakyReluBackward(x, 0.2f, gy, gb); Close(gb, ga);
         Elementwise.Sigmoid(x, y1); ElementwiseReference.Sigmoid(x, y2); Close(y2, y1, 1e-5);
