@@ -58,10 +58,49 @@ public static unsafe class Conv
         int strideH, int strideW, int padH, int padW, Span<float> y, bool relu = false)
     {
         var g = Geometry.Create(n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW);
+        g.Check(y.Length, nameof(y), g.OutputSize * (long)n);
+        Forward(in g, n, x, weight, bias, relu ? Fusion.Relu : Fusion.None, y, default);
+    }
+
+    /// <summary>
+    /// y = max_pool2d(relu(conv2d(x, weight) + bias), 2): a convolution, a ReLU and a 2×2, stride-2 max pool as one
+    /// pass, the ReLU and the pool applied to each image's output while it is in cache, so the full-size activation is
+    /// never written out. The pool takes the maximum before the ReLU (the same value: max and ReLU commute) and records
+    /// its position as <see cref="Pooling.MaxPool2dForward"/> does.
+    /// </summary>
+    /// <param name="y">Output, [n, cOut, oh / 2, ow / 2] with oh, ow the convolution's output size; overwritten.</param>
+    /// <param name="indices">The pool's argmax positions within each [oh, ow] plane, same shape as <paramref name="y"/>.</param>
+    /// <param name="x">Input, [n, cIn, h, w].</param>
+    /// <param name="n">Batch size.</param>
+    /// <param name="cIn">Input channels.</param>
+    /// <param name="h">Input height.</param>
+    /// <param name="w">Input width.</param>
+    /// <param name="weight">Filters, [cOut, cIn, kh, kw].</param>
+    /// <param name="bias">Per-output-channel bias, [cOut]; empty for none.</param>
+    /// <param name="cOut">Output channels.</param>
+    /// <param name="kh">Kernel height.</param>
+    /// <param name="kw">Kernel width.</param>
+    /// <param name="strideH">Vertical stride.</param>
+    /// <param name="strideW">Horizontal stride.</param>
+    /// <param name="padH">Zero rows added above and below.</param>
+    /// <param name="padW">Zero columns added left and right.</param>
+    public static void Conv2dReluMaxPool2x2Forward(ReadOnlySpan<float> x, int n, int cIn, int h, int w,
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int cOut, int kh, int kw,
+        int strideH, int strideW, int padH, int padW, Span<float> y, Span<int> indices)
+    {
+        var g = Geometry.Create(n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW);
+        g.Check(y.Length, nameof(y), g.PooledSize * (long)n);
+        g.Check(indices.Length, nameof(indices), g.PooledSize * (long)n);
+        Forward(in g, n, x, weight, bias, Fusion.ReluMaxPool2x2, y, indices);
+    }
+
+    private static void Forward(in Geometry g, int n, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        Fusion fusion, Span<float> y, Span<int> indices)
+    {
+        int cOut = g.COut;
         g.Check(x.Length, nameof(x), g.InputSize * (long)n);
         g.Check(weight.Length, nameof(weight), g.WeightSize);
         if (!bias.IsEmpty) g.Check(bias.Length, nameof(bias), cOut);
-        g.Check(y.Length, nameof(y), g.OutputSize * (long)n);
         if (n == 0) return;
 
         // With a bias and im2col, the bias rides in the product as one more column of the filters against a
@@ -81,11 +120,12 @@ public static unsafe class Conv
             }
         }
         fixed (float* px = x, pw = weight, pb = bias, py = y, pwb = weightAndBias)
+        fixed (int* pi = indices)
         {
             var body = new ForwardBody
             {
-                G = g, X = px, Weight = biasInProduct ? pwb : pw, Bias = bias.IsEmpty ? null : pb, Y = py,
-                BiasInProduct = biasInProduct, Relu = relu,
+                G = g, X = px, Weight = biasInProduct ? pwb : pw, Bias = bias.IsEmpty ? null : pb, Y = py, Indices = pi,
+                BiasInProduct = biasInProduct, Fusion = fusion,
             };
             if (SpreadOverBatch(n)) WorkerPool.For(n, ref body);
             else for (int image = 0; image < n; image++) body.Run(image);
@@ -127,13 +167,57 @@ public static unsafe class Conv
         Span<float> gx, Span<float> gWeight, Span<float> gBias, bool accumulateGx = true, ReadOnlySpan<float> reluOutput = default)
     {
         var g = Geometry.Create(n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW);
+        g.Check(gy.Length, nameof(gy), g.OutputSize * (long)n);
+        if (!reluOutput.IsEmpty) g.Check(reluOutput.Length, nameof(reluOutput), g.OutputSize * (long)n);
+        Backward(in g, n, x, weight, gy, gx, gWeight, gBias, accumulateGx, reluOutput.IsEmpty ? Fusion.None : Fusion.Relu, reluOutput, default);
+    }
+
+    /// <summary>
+    /// Gradients of <see cref="Conv2dReluMaxPool2x2Forward"/>: given gy = ∂L/∂y of the pooled output, each image's
+    /// gradient is routed back through the pool (to the recorded maxima) and the ReLU (where the output is positive)
+    /// in cache, then as <see cref="Conv2dBackward"/>.
+    /// </summary>
+    /// <param name="gy">Gradient with respect to the pooled output, [n, cOut, oh / 2, ow / 2].</param>
+    /// <param name="y">The pooled output of the forward pass.</param>
+    /// <param name="indices">The argmax positions of the forward pass.</param>
+    /// <param name="n">Batch size.</param>
+    /// <param name="cIn">Input channels.</param>
+    /// <param name="h">Input height.</param>
+    /// <param name="w">Input width.</param>
+    /// <param name="cOut">Output channels.</param>
+    /// <param name="kh">Kernel height.</param>
+    /// <param name="kw">Kernel width.</param>
+    /// <param name="strideH">Vertical stride.</param>
+    /// <param name="strideW">Horizontal stride.</param>
+    /// <param name="padH">Zero rows added above and below.</param>
+    /// <param name="padW">Zero columns added left and right.</param>
+    /// <param name="x">The forward input, [n, cIn, h, w].</param>
+    /// <param name="weight">The forward filters, [cOut, cIn, kh, kw].</param>
+    /// <param name="gx">Input gradient, [n, cIn, h, w], accumulated; empty when not needed.</param>
+    /// <param name="gWeight">Filter gradient, [cOut, cIn, kh, kw], accumulated.</param>
+    /// <param name="gBias">Bias gradient, [cOut], accumulated; empty when the layer has no bias.</param>
+    /// <param name="accumulateGx">Add into <paramref name="gx"/> (true) or overwrite it.</param>
+    public static void Conv2dReluMaxPool2x2Backward(int n, int cIn, int h, int w, int cOut, int kh, int kw,
+        int strideH, int strideW, int padH, int padW,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> gy, ReadOnlySpan<float> y, ReadOnlySpan<int> indices,
+        Span<float> gx, Span<float> gWeight, Span<float> gBias, bool accumulateGx = true)
+    {
+        var g = Geometry.Create(n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW);
+        g.Check(gy.Length, nameof(gy), g.PooledSize * (long)n);
+        g.Check(y.Length, nameof(y), g.PooledSize * (long)n);
+        g.Check(indices.Length, nameof(indices), g.PooledSize * (long)n);
+        Backward(in g, n, x, weight, gy, gx, gWeight, gBias, accumulateGx, Fusion.ReluMaxPool2x2, y, indices);
+    }
+
+    private static void Backward(in Geometry g, int n, ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> gy,
+        Span<float> gx, Span<float> gWeight, Span<float> gBias, bool accumulateGx, Fusion fusion, ReadOnlySpan<float> output, ReadOnlySpan<int> indices)
+    {
+        int cOut = g.COut;
         g.Check(x.Length, nameof(x), g.InputSize * (long)n);
         g.Check(weight.Length, nameof(weight), g.WeightSize);
-        g.Check(gy.Length, nameof(gy), g.OutputSize * (long)n);
         if (!gx.IsEmpty) g.Check(gx.Length, nameof(gx), g.InputSize * (long)n);
         g.Check(gWeight.Length, nameof(gWeight), g.WeightSize);
         if (!gBias.IsEmpty) g.Check(gBias.Length, nameof(gBias), cOut);
-        if (!reluOutput.IsEmpty) g.Check(reluOutput.Length, nameof(reluOutput), g.OutputSize * (long)n);
         if (n == 0) return;
 
         // Whole images go to the threads in a fixed number of contiguous groups (claimed by whichever thread is free), each summing its filter and bias
@@ -145,13 +229,14 @@ public static unsafe class Conv
         var partials = Workspace.Partials((groups - 1) * partialSize);
         Array.Clear(partials, 0, (groups - 1) * partialSize);
 
-        fixed (float* px = x, pw = weight, pgy = gy, pgx = gx, pgw = gWeight, pgb = gBias, pPartials = partials, pRelu = reluOutput)
+        fixed (float* px = x, pw = weight, pgy = gy, pgx = gx, pgw = gWeight, pgb = gBias, pPartials = partials, pOutput = output)
+        fixed (int* pi = indices)
         {
             var body = new BackwardBody
             {
                 G = g, N = n, Groups = groups, X = px, Weight = pw, GY = pgy, GX = gx.IsEmpty ? null : pgx,
                 GWeight = pgw, GBias = gBias.IsEmpty ? null : pgb, Partials = pPartials, AccumulateGx = accumulateGx,
-                ReluOutput = reluOutput.IsEmpty ? null : pRelu,
+                Fusion = fusion, Output = pOutput, Indices = pi,
             };
             if (groups > 1) WorkerPool.For(groups, ref body);
             else body.Run(0);
@@ -192,6 +277,9 @@ public static unsafe class Conv
 
         public int InputSize => CIn * H * W;
         public int OutputSize => COut * OH * OW;
+
+        /// <summary>Elements per image after a 2×2, stride-2 max pool of the output.</summary>
+        public int PooledSize => COut * (OH / 2) * (OW / 2);
         public int WeightSize => COut * CIn * KH * KW;
 
         /// <summary>
@@ -232,17 +320,23 @@ public static unsafe class Conv
         public Geometry G;
         public float* X, Weight, Bias, Y;
 
+        /// <summary>The pool's argmax positions (<see cref="Fusion.ReluMaxPool2x2"/>).</summary>
+        public int* Indices;
+
         /// <summary>Weight is [cOut × (K + 1)] with the bias as its last column, and the column matrix gets a row of ones.</summary>
         public bool BiasInProduct;
 
-        public bool Relu;
+        public Fusion Fusion;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int image)
         {
             int k = G.K, p = G.P;
             var x = new ReadOnlySpan<float>(X + (long)image * G.InputSize, G.InputSize);
-            var y = new Span<float>(Y + (long)image * G.OutputSize, G.OutputSize);
+            // With a pool after it, the full-size output only lives in this thread's workspace.
+            var y = Fusion == Fusion.ReluMaxPool2x2
+                ? Workspace.Outputs(G.OutputSize)
+                : new Span<float>(Y + (long)image * G.OutputSize, G.OutputSize);
             if (G.IsPointwise)
             {
                 // The image is the column matrix: start each output row at its bias and accumulate the product.
@@ -258,7 +352,17 @@ public static unsafe class Conv
                 if (BiasInProduct) col.Slice(k * p, p).Fill(1f);
                 Gemm.Sgemm(false, false, G.COut, p, depth, new ReadOnlySpan<float>(Weight, G.COut * depth), col, y, accumulate: false);
             }
-            if (Relu) Elementwise.Relu(y, y);
+            if (Fusion == Fusion.Relu) Elementwise.Relu(y, y);
+            else if (Fusion == Fusion.ReluMaxPool2x2)
+            {
+                var pooled = new Span<float>(Y + (long)image * G.PooledSize, G.PooledSize);
+                int poolH = G.OH / 2, poolW = G.OW / 2, plane = poolH * poolW;
+                fixed (float* py = y)
+                    for (int c = 0; c < G.COut; c++)
+                        Pooling.MaxPool2x2(py + (long)c * p, G.OW, poolH, poolW, Y + (long)image * G.PooledSize + c * plane,
+                            Indices + (long)image * G.PooledSize + c * plane);
+                Elementwise.Relu(pooled, pooled);
+            }
         }
     }
 
@@ -268,8 +372,10 @@ public static unsafe class Conv
         public int N, Groups;
         public float* X, Weight, GY, GX, GWeight, GBias, Partials;
 
-        /// <summary>The forward output of a convolution fused with a ReLU, or null.</summary>
-        public float* ReluOutput;
+        /// <summary>What the forward pass applied after the product, its output and (for the pool) its argmax positions.</summary>
+        public Fusion Fusion;
+        public float* Output;
+        public int* Indices;
 
         /// <summary>False: each image's input gradient is overwritten (cleared by the thread that scatters into it).</summary>
         public bool AccumulateGx;
@@ -287,19 +393,38 @@ public static unsafe class Conv
             for (int image = (int)((long)group * N / Groups); image < end; image++) RunImage(image, gWeight, gBias);
         }
 
+        /// <summary>
+        /// The gradient with respect to the convolution's own output for one image: the incoming one, or, through a
+        /// fused ReLU (and pool), rebuilt in this thread's workspace while the image is in cache.
+        /// </summary>
+        private readonly ReadOnlySpan<float> OutputGradient(int image)
+        {
+            if (Fusion == Fusion.None) return new ReadOnlySpan<float>(GY + (long)image * G.OutputSize, G.OutputSize);
+            var result = Workspace.OutputGradients(G.OutputSize);
+            if (Fusion == Fusion.Relu)
+            {
+                var output = new ReadOnlySpan<float>(Output + (long)image * G.OutputSize, G.OutputSize);
+                Elementwise.ReluBackward(output, new ReadOnlySpan<float>(GY + (long)image * G.OutputSize, G.OutputSize), result, accumulate: false);
+                return result;
+            }
+            // Through the ReLU at the pooled size (its output is positive exactly where the pooled maximum is), then
+            // back to the maxima through the pool.
+            var masked = Workspace.PooledGradients(G.PooledSize);
+            long start = (long)image * G.PooledSize;
+            Elementwise.ReluBackward(new ReadOnlySpan<float>(Output + start, G.PooledSize), new ReadOnlySpan<float>(GY + start, G.PooledSize), masked, accumulate: false);
+            int poolH = G.OH / 2, poolW = G.OW / 2, plane = poolH * poolW;
+            fixed (float* pm = masked, pr = result)
+                for (int c = 0; c < G.COut; c++)
+                    Pooling.MaxUnpool2x2(pm + c * plane, Indices + start + c * plane, G.OH, G.OW, poolH, poolW, pr + (long)c * G.P, accumulate: false);
+            return result;
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void RunImage(int image, float* gWeight, float* gBias)
         {
             int k = G.K, p = G.P, cOut = G.COut;
             var x = new ReadOnlySpan<float>(X + (long)image * G.InputSize, G.InputSize);
-            ReadOnlySpan<float> gy = new ReadOnlySpan<float>(GY + (long)image * G.OutputSize, G.OutputSize);
-            if (ReluOutput != null)
-            {
-                // The ReLU's backward, on this image's gradient while it is in cache.
-                var masked = Workspace.MaskedGradients(G.OutputSize);
-                Elementwise.ReluBackward(new ReadOnlySpan<float>(ReluOutput + (long)image * G.OutputSize, G.OutputSize), gy, masked, accumulate: false);
-                gy = masked;
-            }
+            ReadOnlySpan<float> gy = OutputGradient(image);
             var weight = new ReadOnlySpan<float>(Weight, G.WeightSize);
 
             ReadOnlySpan<float> col;
@@ -333,6 +458,18 @@ public static unsafe class Conv
             if (!AccumulateGx) gx.Clear();
             Col2ImAdd(in G, colGrad, gx);
         }
+    }
+
+    /// <summary>What autodiff fuses into a convolution, applied to each image in cache.</summary>
+    private enum Fusion
+    {
+        None,
+
+        /// <summary>y = relu(conv): the forward clamps each image's output; the backward masks its gradient.</summary>
+        Relu,
+
+        /// <summary>y = max_pool2d(relu(conv), 2): the full-size output is a per-thread workspace.</summary>
+        ReluMaxPool2x2,
     }
 
     /// <summary>
@@ -583,13 +720,17 @@ public static unsafe class Conv
     /// <summary>Per-thread buffers that only grow, so steady-state training allocates nothing here.</summary>
     private static class Workspace
     {
-        [ThreadStatic] private static float[]? _columns, _columnGradients, _partials, _weightAndBias, _maskedGradients;
+        [ThreadStatic] private static float[]? _columns, _columnGradients, _partials, _weightAndBias, _outputs, _outputGradients, _pooledGradients;
 
         public static Span<float> Columns(int length) => Get(ref _columns, length).AsSpan(0, length);
 
         public static Span<float> ColumnGradients(int length) => Get(ref _columnGradients, length).AsSpan(0, length);
 
-        public static Span<float> MaskedGradients(int length) => Get(ref _maskedGradients, length).AsSpan(0, length);
+        public static Span<float> Outputs(int length) => Get(ref _outputs, length).AsSpan(0, length);
+
+        public static Span<float> OutputGradients(int length) => Get(ref _outputGradients, length).AsSpan(0, length);
+
+        public static Span<float> PooledGradients(int length) => Get(ref _pooledGradients, length).AsSpan(0, length);
 
         public static float[] Partials(int length) => Get(ref _partials, length);
 

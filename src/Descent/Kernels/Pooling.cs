@@ -241,7 +241,7 @@ public static unsafe class Pooling
     /// candidate replaces the running maximum when larger or NaN, as <see cref="Consider(float, int, ref float, ref int)"/> does.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MaxPool2x2(float* x, int w, int oh, int ow, float* y, int* indices)
+    internal static void MaxPool2x2(float* x, int w, int oh, int ow, float* y, int* indices)
     {
         bool vectors = Sse.IsSupported || AdvSimd.Arm64.IsSupported;
         var lanes = Vector128.Create(0, 2, 4, 6);
@@ -362,7 +362,7 @@ public static unsafe class Pooling
     /// pixels of each of the two rows) where the CPU can interleave lanes, with no separate clearing pass.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MaxUnpool2x2(float* gy, int* indices, int h, int w, int oh, int ow, float* gx, bool accumulate)
+    internal static void MaxUnpool2x2(float* gy, int* indices, int h, int w, int oh, int ow, float* gx, bool accumulate)
     {
         bool vectors = Sse.IsSupported || AdvSimd.Arm64.IsSupported;
         var lanes = Vector128.Create(0, 2, 4, 6);

@@ -57,6 +57,7 @@ public class OpsFixtureTests
         "matmul" => Functional.MatMul(t["A"], t["B"], attrs.GetProperty("transA").GetBoolean(), attrs.GetProperty("transB").GetBoolean()),
         "conv2d" => Functional.Conv2d(t["x"], t["weight"], t.GetValueOrDefault("bias"), Pair(attrs.GetProperty("stride")), Pair(attrs.GetProperty("padding"))),
         "conv2d_relu" => Functional.Conv2d(t["x"], t["weight"], t.GetValueOrDefault("bias"), Pair(attrs.GetProperty("stride")), Pair(attrs.GetProperty("padding")), "Conv2d", relu: true),
+        "conv2d_relu_max_pool2d" => Functional.Conv2dReluMaxPool2x2(t["x"], t["weight"], t.GetValueOrDefault("bias"), Pair(attrs.GetProperty("stride")), Pair(attrs.GetProperty("padding")), "Conv2d", "MaxPool2d"),
         "max_pool2d" => Functional.MaxPool2d(t["x"], Pair(attrs.GetProperty("kernel")), Pair(attrs.GetProperty("stride")), Pair(attrs.GetProperty("padding"))),
         "avg_pool2d" => Functional.AvgPool2d(t["x"], Pair(attrs.GetProperty("kernel")), Pair(attrs.GetProperty("stride")), Pair(attrs.GetProperty("padding"))),
         "relu" => Functional.Relu(t["x"]),

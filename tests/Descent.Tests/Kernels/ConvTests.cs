@@ -91,6 +91,48 @@ public class ConvTests
         AssertClose(gxExpected, gx, cOut * kh * kw, "gx");
     }
 
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void ReluMaxPoolFusionMatchesTheReferencesChained(int n, int cIn, int h, int w, int cOut, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        int oh = Conv.OutputSize(h, kh, sh, ph), ow = Conv.OutputSize(w, kw, sw, pw);
+        if (oh < 2 || ow < 2) return;
+        var random = new Random(n * 555 + cIn * 100 + kh * 10 + sw);
+        var x = GemmTests.RandomArray(random, n * cIn * h * w);
+        var weight = GemmTests.RandomArray(random, cOut * cIn * kh * kw);
+        var bias = GemmTests.RandomArray(random, cOut);
+        int pooled = n * cOut * (oh / 2) * (ow / 2);
+
+        // Reference: convolution, ReLU, 2×2 max pool, each from Kernels.Reference, and back.
+        var conv = new float[n * cOut * oh * ow];
+        ConvReference.Conv2dForward(x, n, cIn, h, w, weight, bias, cOut, kh, kw, sh, sw, ph, pw, conv);
+        var relu = new float[conv.Length];
+        ElementwiseReference.Relu(conv, relu);
+        var yExpected = new float[pooled];
+        var indicesExpected = new int[pooled];
+        PoolingReference.MaxPool2dForward(relu, n, cOut, oh, ow, 2, 2, 2, 2, 0, 0, yExpected, indicesExpected);
+
+        var y = new float[pooled];
+        var indices = new int[pooled];
+        Conv.Conv2dReluMaxPool2x2Forward(x, n, cIn, h, w, weight, bias, cOut, kh, kw, sh, sw, ph, pw, y, indices);
+        AssertClose(yExpected, y, cIn * kh * kw, "y");
+
+        var gy = GemmTests.RandomArray(random, pooled);
+        var gRelu = new float[conv.Length];
+        PoolingReference.MaxPool2dBackward(gy, indicesExpected, n, cOut, oh, ow, 2, 2, 2, 2, 0, 0, gRelu);
+        var gConv = new float[conv.Length];
+        ElementwiseReference.ReluBackward(conv, gRelu, gConv);
+        var (gxExpected, gWeightExpected, gBiasExpected) = (new float[x.Length], new float[weight.Length], new float[cOut]);
+        ConvReference.Conv2dBackward(n, cIn, h, w, cOut, kh, kw, sh, sw, ph, pw, x, weight, gConv, gxExpected, gWeightExpected, gBiasExpected);
+
+        var gx = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+        var (gWeight, gBias) = (new float[weight.Length], new float[cOut]);
+        Conv.Conv2dReluMaxPool2x2Backward(n, cIn, h, w, cOut, kh, kw, sh, sw, ph, pw, x, weight, gy, y, indices, gx, gWeight, gBias, accumulateGx: false);
+        AssertClose(gxExpected, gx, cOut * kh * kw, "gx");
+        AssertClose(gWeightExpected, gWeight, n * oh * ow, "gWeight");
+        AssertClose(gBiasExpected, gBias, n * oh * ow, "gBias");
+    }
+
     [Fact]
     public void BackwardWithoutInputOrBiasGradientOnlyTouchesTheFilterGradient()
     {

@@ -47,4 +47,8 @@ public sealed class Conv2d : Module
 
     /// <summary>This layer followed by a ReLU, as one fused op (used by <see cref="Sequential"/>).</summary>
     internal Tensor ForwardRelu(Tensor input) => Functional.Conv2d(input, Weight, Bias, Stride, Padding, Describe(), relu: true);
+
+    /// <summary>This layer followed by a ReLU and a 2×2, stride-2 max pool, as one fused op (used by <see cref="Sequential"/>).</summary>
+    internal Tensor ForwardReluMaxPool2x2(Tensor input, MaxPool2d pool) =>
+        Functional.Conv2dReluMaxPool2x2(input, Weight, Bias, Stride, Padding, Describe(), pool.Describe());
 }
