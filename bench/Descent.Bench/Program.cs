@@ -176,22 +176,21 @@ internal static unsafe class Program
     }
 
     /// <summary>
-    /// The CNN workload's training step (batch 64) kernel by kernel: each convolution, ReLU, pooling and
-    /// linear kernel call timed on its own with the shapes of <see cref="Models.Cnn"/> on 28×28 images, in ms
-    /// per call and GFLOP/s (multiply-adds × 2; none for ReLU and pooling), then the whole step through
-    /// autodiff for comparison. Also reports the GEMM rate of this process at n = 512 for the ratio.
+    /// The CNN workload's training step (batch 64) layer by layer, as <see cref="Sequential"/> runs it: each
+    /// convolution with its ReLU and 2×2 max pool as one fused kernel call, the linear layer's products, timed on
+    /// their own with the shapes of <see cref="Models.Cnn"/> on 28×28 images, in ms per call and GFLOP/s
+    /// (multiply-adds × 2), then the whole step through autodiff for comparison. Also reports the GEMM rate of this
+    /// process at n = 512 for the ratio.
     /// </summary>
     private static void CnnLayers()
     {
         const int n = 64;
         var random = new Random(0);
         float[] x1 = Gaussian(random, n * 1 * 28 * 28), w1 = Gaussian(random, 32 * 9), b1 = Gaussian(random, 32);
-        float[] y1 = new float[n * 32 * 784], g1 = Gaussian(random, n * 32 * 784), gw1 = new float[32 * 9], gb1 = new float[32];
-        float[] p1 = new float[n * 32 * 196], gp1 = Gaussian(random, n * 32 * 196), gx1 = new float[n * 32 * 784];
+        float[] p1 = new float[n * 32 * 196], gp1 = Gaussian(random, n * 32 * 196), gw1 = new float[32 * 9], gb1 = new float[32];
         int[] i1 = new int[n * 32 * 196];
-        float[] w2 = Gaussian(random, 64 * 32 * 9), b2 = Gaussian(random, 64), y2 = new float[n * 64 * 196];
-        float[] g2 = Gaussian(random, n * 64 * 196), gx2 = new float[n * 32 * 196], gw2 = new float[64 * 32 * 9], gb2 = new float[64];
-        float[] p2 = new float[n * 64 * 49], gp2 = Gaussian(random, n * 64 * 49), gpool2 = new float[n * 64 * 196];
+        float[] w2 = Gaussian(random, 64 * 32 * 9), b2 = Gaussian(random, 64);
+        float[] p2 = new float[n * 64 * 49], gp2 = Gaussian(random, n * 64 * 49), gx2 = new float[n * 32 * 196], gw2 = new float[64 * 32 * 9], gb2 = new float[64];
         int[] i2 = new int[n * 64 * 49];
         float[] wf1 = Gaussian(random, 128 * 3136), f1 = new float[n * 128], gf1 = Gaussian(random, n * 128), gwf1 = new float[128 * 3136], gxf1 = new float[n * 3136];
         double conv1 = 2.0 * n * 32 * 9 * 784, conv2 = 2.0 * n * 64 * 288 * 196, fc1 = 2.0 * n * 3136 * 128;
@@ -200,24 +199,18 @@ internal static unsafe class Program
             double dt = Timed(body);
             Emit(("bench", "cnn_layer"), ("kernel", name), ("ms", Math.Round(dt * 1e3, 3)), ("gflops", flops > 0 ? Math.Round(flops / dt / 1e9, 1) : 0));
         }
-        Row("conv1 forward", conv1, () => Conv.Conv2dForward(x1, n, 1, 28, 28, w1, b1, 32, 3, 3, 1, 1, 1, 1, y1));
-        Row("relu1 forward", 0, () => Elementwise.Relu(y1, y1));
-        Row("pool1 forward", 0, () => Pooling.MaxPool2dForward(y1, n, 32, 28, 28, 2, 2, 2, 2, 0, 0, p1, i1));
-        Row("conv2 forward", conv2, () => Conv.Conv2dForward(p1, n, 32, 14, 14, w2, b2, 64, 3, 3, 1, 1, 1, 1, y2));
-        Row("relu2 forward", 0, () => Elementwise.Relu(y2, y2));
-        Row("pool2 forward", 0, () => Pooling.MaxPool2dForward(y2, n, 64, 14, 14, 2, 2, 2, 2, 0, 0, p2, i2));
+        Row("conv1+relu+pool forward", conv1, () => Conv.Conv2dReluMaxPool2x2Forward(x1, n, 1, 28, 28, w1, b1, 32, 3, 3, 1, 1, 1, 1, p1, i1));
+        Row("conv2+relu+pool forward", conv2, () => Conv.Conv2dReluMaxPool2x2Forward(p1, n, 32, 14, 14, w2, b2, 64, 3, 3, 1, 1, 1, 1, p2, i2));
         Row("fc1 forward", fc1, () => Gemm.Sgemm(false, true, n, 128, 3136, p2, wf1, f1, accumulate: false));
         Row("fc1 backward", 2 * fc1, () =>
         {
-            Gemm.Sgemm(false, false, n, 3136, 128, gf1, wf1, gxf1, accumulate: true);
+            Gemm.Sgemm(false, false, n, 3136, 128, gf1, wf1, gxf1, accumulate: false);
             Gemm.Sgemm(true, false, 128, 3136, n, gf1, p2, gwf1, accumulate: true);
         });
-        Row("pool2 backward", 0, () => Pooling.MaxPool2dBackward(gp2, i2, n, 64, 14, 14, 2, 2, 2, 2, 0, 0, gpool2));
-        Row("relu2 backward", 0, () => Elementwise.ReluBackward(y2, g2, gpool2));
-        Row("conv2 backward", 2 * conv2, () => Conv.Conv2dBackward(n, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, p1, w2, g2, gx2, gw2, gb2));
-        Row("pool1 backward", 0, () => Pooling.MaxPool2dBackward(gp1, i1, n, 32, 28, 28, 2, 2, 2, 2, 0, 0, gx1));
-        Row("relu1 backward", 0, () => Elementwise.ReluBackward(y1, g1, gx1));
-        Row("conv1 backward", conv1, () => Conv.Conv2dBackward(n, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, x1, w1, g1, default, gw1, gb1));
+        Row("conv2+relu+pool backward", 2 * conv2, () =>
+            Conv.Conv2dReluMaxPool2x2Backward(n, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, p1, w2, gp2, p2, i2, gx2, gw2, gb2, accumulateGx: false));
+        Row("conv1+relu+pool backward", conv1, () =>
+            Conv.Conv2dReluMaxPool2x2Backward(n, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, x1, w1, gp1, p1, i1, default, gw1, gb1));
 
         Rng.ManualSeed(0);
         var model = Models.Cnn(1, 28, 28, 10);

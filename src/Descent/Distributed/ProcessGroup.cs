@@ -188,6 +188,9 @@ public sealed class ProcessGroup
         Console.Out.Flush();
         Console.Error.WriteLine($"rank {Rank}: {message}");
         Console.Error.Flush();
+        // The launcher forwards each rank's output through a pipe and stops reading once MPI_Abort kills the job:
+        // give it a moment to pass the line on, or on a busy machine the job can end without saying why.
+        Thread.Sleep(250);
         Mpi.Abort(Mpi.CommWorld, exitCode);
         Environment.Exit(exitCode);
     }
