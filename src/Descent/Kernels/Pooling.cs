@@ -387,8 +387,11 @@ public static unsafe class Pooling
                     var bottomRight = Vector128.Equals(at, belowRight);
                     if ((topLeft | topRight | bottomLeft | bottomRight) != Vector128<int>.AllBitsSet)
                         throw new ArgumentException($"A max-pool index of output row {oy} is outside its 2×2 window.");
-                    var (t0, t1) = Interleave(g & topLeft.AsSingle(), g & topRight.AsSingle());
-                    var (b0, b1) = Interleave(g & bottomLeft.AsSingle(), g & bottomRight.AsSingle());
+                    Vector128<float> left = g & topLeft.AsSingle(), right = g & topRight.AsSingle();
+                    Vector128<float> t0 = InterleaveLow(left, right), t1 = InterleaveHigh(left, right);
+                    left = g & bottomLeft.AsSingle();
+                    right = g & bottomRight.AsSingle();
+                    Vector128<float> b0 = InterleaveLow(left, right), b1 = InterleaveHigh(left, right);
                     if (accumulate)
                     {
                         t0 += Vector128.Load(top + 2 * ox); t1 += Vector128.Load(top + 2 * ox + 4);
@@ -396,13 +399,16 @@ public static unsafe class Pooling
                     }
                     t0.Store(top + 2 * ox); t1.Store(top + 2 * ox + 4);
                     b0.Store(bottom + 2 * ox); b1.Store(bottom + 2 * ox + 4);
+                    // Overwriting, a ragged row ends with its last four windows again (same values), not a scalar tail.
+                    if (!accumulate && ox + 4 < ow && ox + 8 > ow) ox = ow - 8;
                 }
             }
             for (; ox < ow; ox++)
             {
                 float g = gy[oy * ow + ox];
                 int at = indices[oy * ow + ox] - (rowStart + 2 * ox);
-                if (at != 0 && at != 1 && at != w && at != w + 1)
+                // One test for the four valid positions: a chain of comparisons would branch on random data.
+                if (!((uint)at <= 1u | (uint)(at - w) <= 1u))
                     throw new ArgumentException($"A max-pool index of output row {oy} is outside its 2×2 window.");
                 float* cell = top + 2 * ox;
                 if (!accumulate) cell[0] = cell[1] = cell[w] = cell[w + 1] = 0f;
@@ -415,10 +421,15 @@ public static unsafe class Pooling
         if (!accumulate) for (int iy = 2 * oh; iy < h; iy++) new Span<float>(gx + (long)iy * w, w).Clear();
     }
 
-    /// <summary>[a0, b0, a1, b1] and [a2, b2, a3, b3].</summary>
+    /// <summary>[a0, b0, a1, b1].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector128<float> Low, Vector128<float> High) Interleave(Vector128<float> a, Vector128<float> b) =>
-        Sse.IsSupported ? (Sse.UnpackLow(a, b), Sse.UnpackHigh(a, b)) : (AdvSimd.Arm64.ZipLow(a, b), AdvSimd.Arm64.ZipHigh(a, b));
+    private static Vector128<float> InterleaveLow(Vector128<float> a, Vector128<float> b) =>
+        Sse.IsSupported ? Sse.UnpackLow(a, b) : AdvSimd.Arm64.ZipLow(a, b);
+
+    /// <summary>[a2, b2, a3, b3].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> InterleaveHigh(Vector128<float> a, Vector128<float> b) =>
+        Sse.IsSupported ? Sse.UnpackHigh(a, b) : AdvSimd.Arm64.ZipHigh(a, b);
 
     private struct AvgForwardBody : IParallelBody
     {
