@@ -453,7 +453,9 @@ public static unsafe class Conv
                 Gemm.Sgemm(true, false, k, p, cOut, weight, gy, gx, AccumulateGx);
                 return;
             }
-            var colGrad = Workspace.ColumnGradients(k * p);
+            // The column matrix is spent once the filter gradient has it: its buffer takes the column gradient, so
+            // an image's working set (columns, packed operands, gradients) stays smaller than L2.
+            var colGrad = Workspace.Columns(k * p);
             Gemm.Sgemm(true, false, k, p, cOut, weight, gy, colGrad, accumulate: false);
             if (!AccumulateGx) gx.Clear();
             Col2ImAdd(in G, colGrad, gx);
@@ -720,11 +722,9 @@ public static unsafe class Conv
     /// <summary>Per-thread buffers that only grow, so steady-state training allocates nothing here.</summary>
     private static class Workspace
     {
-        [ThreadStatic] private static float[]? _columns, _columnGradients, _partials, _weightAndBias, _outputs, _outputGradients, _pooledGradients;
+        [ThreadStatic] private static float[]? _columns, _partials, _weightAndBias, _outputs, _outputGradients, _pooledGradients;
 
         public static Span<float> Columns(int length) => Get(ref _columns, length).AsSpan(0, length);
-
-        public static Span<float> ColumnGradients(int length) => Get(ref _columnGradients, length).AsSpan(0, length);
 
         public static Span<float> Outputs(int length) => Get(ref _outputs, length).AsSpan(0, length);
 
