@@ -627,10 +627,11 @@ public static unsafe class Conv
         wrapCount = Math.Abs(dx);
     }
 
-    // Rows here are short (often 7 to 28 floats): too short for a library call's fixed cost to pay off. Copies
-    // and clears finish with one vector that overlaps the previous one instead of a scalar tail; masked stores
-    // would be the alternative but are slow on AMD processors. Without 256-bit vectors (SSE, NEON) the same
-    // loops run on 128-bit ones.
+    // Rows here are short (often 7 to 28 floats, or a plane of 196 to 784 for a same-size convolution's tap):
+    // too short for a library call's fixed cost to pay off. Copies and clears finish with one vector that
+    // overlaps the previous one instead of a scalar tail; masked stores would be the alternative but are slow on
+    // AMD processors. Long copies and adds take 512-bit vectors where the CPU has them; without 256-bit vectors
+    // (SSE, NEON) the same loops run on 128-bit ones.
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Zero(float* dst, int count)
@@ -656,7 +657,13 @@ public static unsafe class Conv
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Copy(float* src, float* dst, int count)
     {
-        if (Vector256.IsHardwareAccelerated && count >= 8)
+        if (Vector512.IsHardwareAccelerated && count >= 16)
+        {
+            int i = 0;
+            for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(src + i), dst + i);
+            if (i < count) Vector512.Store(Vector512.Load(src + count - 16), dst + count - 16);
+        }
+        else if (Vector256.IsHardwareAccelerated && count >= 8)
         {
             int i = 0;
             for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
@@ -678,6 +685,8 @@ public static unsafe class Conv
     private static void AddInto(float* dst, float* src, int count)
     {
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(dst + i) + Vector512.Load(src + i), dst + i);
         if (Vector256.IsHardwareAccelerated)
             for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
         else if (Vector128.IsHardwareAccelerated)
