@@ -18,9 +18,9 @@ internal sealed record CheckpointSettings(string Directory, int Every, int? Keep
     private const string OptionsKey = "descent.options";
     private const string GlobalBatchKey = "descent.global_batch";
 
-    // Options that change where output goes or how long the run lasts, not what it computes.
+    // Options that change where output goes or how long the run lasts, or only watch it, not what it computes.
     private static readonly HashSet<string> Free =
-        ["--epochs", "--checkpoint-dir", "--checkpoint-every", "--keep", "--resume", "--logdir", "--log-every", "--flush-secs", "--json", "--save", "--predict", "--out",
+        ["--epochs", "--watch", "--detect-anomaly", "--checkpoint-dir", "--checkpoint-every", "--keep", "--resume", "--logdir", "--log-every", "--flush-secs", "--json", "--save", "--predict", "--out",
          .. DistributedOptionSet.LaunchOptions, "--batch-size"];
 
     /// <summary>

@@ -195,8 +195,9 @@ public sealed record CategoricalDistribution(IReadOnlyList<string> Choices) : Di
 
     internal override double ToInternal(object value)
     {
-        int index = Choices.ToList().IndexOf((string)value);
-        return index >= 0 ? index : throw new ArgumentException($"'{value}' is not one of {string.Join("|", Choices)}");
+        for (int index = 0; index < Choices.Count; index++)
+            if (Choices[index] == (string)value) return index;
+        throw new ArgumentException($"'{value}' is not one of {string.Join("|", Choices)}");
     }
 
     internal override object FromInternal(double value) => Choices[(int)value];

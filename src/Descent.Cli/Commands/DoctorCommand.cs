@@ -36,7 +36,7 @@ internal static class DoctorCommand
             optim.CheckTraining(parse);
             if (parse.GetValue(budget) is { } b && !(b > 0)) throw new UsageException($"--budget must be a positive number of seconds, got {b.ToString(CultureInfo.InvariantCulture)}");
             if (parse.GetValue(lrPlot) is { } plot) TrainCommand.CheckOutputFile(plot, "--lr-plot");
-            if (parse.GetValue(logdir) is { } dir && File.Exists(dir)) throw new UsageException($"--logdir {dir} is a file; name a directory to write the run under");
+            if (parse.GetValue(logdir) is { } dir) OutputPaths.Directory(dir, "--logdir");
             string optimizerName = parse.GetValue(optim.Optimizer)!;
             var optimizerSettings = optim.Settings(parse);
             // Bad hyperparameters fail before the data loads.
@@ -104,7 +104,7 @@ internal static class DoctorCommand
     }, JsonOptions);
 
     /// <summary>A diverged loss is evidence too: NaN and infinities are written as the strings "NaN", "Infinity".</summary>
-    private static readonly JsonSerializerOptions JsonOptions = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private static readonly JsonSerializerOptions JsonOptions = Lab.Doctor.DoctorLog.JsonOptions;
 
     /// <summary>A model summary as the JSON object of <c>doctor --json</c> and <c>summary --json</c>.</summary>
     internal static Dictionary<string, object?> SummaryJson(ModelSummary summary) => new()

@@ -121,11 +121,13 @@ internal static class TrainCommand
             : new MisclassifiedImages(prepared.Validation, prepared.Train.SampleShape.Count == 1 ? ImageShape(settings.Dataset) : null));
         if (tensorBoard is not null) trainer.Callbacks.Add(tensorBoard);
         // A finding comes mid-epoch: the progress bar's line goes first (it redraws at the next batch).
-        if (watch) trainer.Callbacks.Add(new Lab.Doctor.TrainingWatch(f =>
+        // The ranks of a data-parallel job hold the same averaged gradients: rank 0's watch sees what all would.
+        var trainingWatch = watch && main ? new Lab.Doctor.TrainingWatch(f =>
         {
             if (progress is not null) Console.Error.Write(ProgressLine.Erase);
             DoctorCommand.PrintFinding(f, stdout);
-        }));
+        }) : null;
+        if (trainingWatch is not null) trainer.Callbacks.Add(trainingWatch);
         // After the schedule's callback, so that a checkpoint holds the schedule as the next epoch starts it.
         if (checkpointCallback is not null && main) trainer.Callbacks.Add(checkpointCallback);
         using (Interruption.OnCtrlC(trainer))
@@ -193,6 +195,7 @@ internal static class TrainCommand
             summary["model"] = settings.Model;
             summary["optimizer"] = optimizerName;
             summary["seed"] = settings.Seed;
+            if (trainingWatch is not null) summary["watch_findings"] = trainingWatch.Findings.Select(f => f.Id).ToArray();
             if (ddp is not null)
             {
                 summary["ranks"] = group!.WorldSize;

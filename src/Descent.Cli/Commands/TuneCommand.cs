@@ -73,6 +73,8 @@ internal static class TuneCommand
             if (parse.GetValue(repeats) is < 1 and var r) throw new UsageException($"--repeats must be a positive integer, got {r}");
             if (parse.GetValue(workers) > 1 && parse.GetValue(storage) == "memory")
                 throw new UsageException("--workers needs a database --storage (a memory study is one process's own)");
+            if (heartbeatTime is not null && parse.GetValue(storage) == "memory")
+                throw new UsageException("--heartbeat needs a database --storage (a memory study's trials end with its process)");
             var logging = new LoggingSettings(parse.GetValue(logdir), null, null);
             logging.Check();
 

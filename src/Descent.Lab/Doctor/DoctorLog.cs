@@ -21,7 +21,8 @@ namespace Descent.Lab.Doctor;
 /// </remarks>
 public static class DoctorLog
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    /// <summary>How evidence is written as JSON (NaN and infinities as named literals), here and by the doctor command.</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>Writes <paramref name="report"/> through <paramref name="writer"/> (which stays the caller's to flush and dispose).</summary>
     public static void Write(DoctorReport report, SummaryWriter writer)

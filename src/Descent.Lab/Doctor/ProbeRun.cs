@@ -159,7 +159,8 @@ internal static class ProbeRun
             "Pass every parameter to the optimizer with requires_grad on (or leave them out of the model if freezing is meant), and check that each layer's output reaches the loss.");
     }
 
-    private static int IndexOf(IReadOnlyList<Parameter> list, Parameter p)
+    /// <summary>The position of <paramref name="p"/> in <paramref name="list"/> (by reference), or −1.</summary>
+    internal static int IndexOf(IReadOnlyList<Parameter> list, Parameter p)
     {
         for (int i = 0; i < list.Count; i++) if (ReferenceEquals(list[i], p)) return i;
         return -1;

@@ -27,9 +27,9 @@ namespace Descent.Lab.Doctor;
 /// sampled steps above 0.1; or, on the first <see cref="RatioWindow"/> sampled steps only (when a small step cannot
 /// be a converged model's), below 1e-5.</item>
 /// </list>
-/// <para>A non-finite loss ends training with <see cref="TrainingDivergedException"/>, as the trainer does, after
-/// the finding is reported: the watch takes over <see cref="Trainer.StopOnNonFiniteLoss"/> while it trains.
-/// Closure optimizers (LBFGS) get the loss check only.</para>
+/// <para>A non-finite loss is reported when the trainer stops on it (<see cref="ITrainerCallback.OnDiverged"/>),
+/// or at the batch when <see cref="Trainer.StopOnNonFiniteLoss"/> is off. Closure optimizers (LBFGS) get the loss
+/// check only.</para>
 /// </remarks>
 /// <param name="onFinding">Called with each finding as it first fires (e.g. to print it).</param>
 public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerCallback
@@ -58,8 +58,6 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
     private float[][] _before = [];
     private double[] _squares = [];
     private long _snapshotStep = -1;
-    private int _samples;
-    private bool _stopOnNonFinite;
 
     /// <summary>The findings so far, in the order they fired.</summary>
     public IReadOnlyList<Finding> Findings => _findings;
@@ -72,7 +70,8 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
         var arena = _arena = trainer.Optimizer.Arena;
         var names = trainer.Model.NamedParameters().ToDictionary(p => p.Parameter, p => p.Name);
         _names = [.. arena.Parameters.Select((p, i) => names.GetValueOrDefault(p, $"parameter {i}"))];
-        _weights = [.. Enumerable.Range(0, arena.Parameters.Count).Where(i => arena.Parameters[i].Rank >= 2)];
+        // In the model's order (the first and last layers are compared), which the arena's groups need not follow.
+        _weights = [.. InitChecks.Weights(trainer.Model).Select(w => ProbeRun.IndexOf(arena.Parameters, w.Weight)).Where(i => i >= 0)];
         _ratios = [.. _weights.Select(_ => new Queue<double>())];
         // A seeded random subset of each large weight matrix: its update ratio is a ratio of sums of squares, which a
         // few thousand random entries estimate well, for a fraction of a pass over the weights.
@@ -94,7 +93,7 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
         {
             if (layer is ReLU)
             {
-                int index = weight is null ? -1 : IndexOf(arena.Parameters, weight);
+                int index = weight is null ? -1 : ProbeRun.IndexOf(arena.Parameters, weight);
                 if (index >= 0) relus.Add((name, index, new int[weight!.Shape[0]]));
                 weight = null;
             }
@@ -103,32 +102,32 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
         }
         _relus = [.. relus];
         _snapshotStep = -1;
-        _samples = 0;
-        _stopOnNonFinite = trainer.StopOnNonFiniteLoss;
-        trainer.StopOnNonFiniteLoss = false;
     }
 
     /// <inheritdoc />
     public void OnBatchEnd(int epoch, int batch, long globalStep, float loss, float accuracy)
     {
-        if (float.IsFinite(loss)) return;
-        var trainer = _trainer!;
-        double lr = trainer.Optimizer.GroupOptions[0].Lr;
-        Fire(new Finding("non-finite", Severity.Error,
-            $"The training loss became {loss.ToString(System.Globalization.CultureInfo.InvariantCulture)} at step {globalStep} (epoch {epoch}, lr {Doctor.Number(lr)}).",
-            new Dictionary<string, object?> { ["step"] = globalStep, ["epoch"] = epoch, ["loss"] = (double)loss, ["lr"] = lr },
-            Fixes.NonFinite));
-        if (!_stopOnNonFinite) return;
-        trainer.StopOnNonFiniteLoss = true;
-        throw new TrainingDivergedException(epoch, globalStep, lr, loss);
+        if (!float.IsFinite(loss)) NonFiniteLoss(epoch, globalStep, loss, _trainer!.Optimizer.GroupOptions[0].Lr);
     }
+
+    /// <inheritdoc />
+    public void OnDiverged(TrainingDivergedException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        NonFiniteLoss(exception.Epoch, exception.Step, exception.Loss, exception.Lr);
+    }
+
+    private void NonFiniteLoss(int epoch, long step, float loss, double lr) =>
+        Fire(new Finding("non-finite", Severity.Error,
+            $"The training loss became {loss.ToString(System.Globalization.CultureInfo.InvariantCulture)} at step {step} (epoch {epoch}, lr {Doctor.Number(lr)}).",
+            new Dictionary<string, object?> { ["step"] = step, ["epoch"] = epoch, ["loss"] = (double)loss, ["lr"] = lr },
+            Fixes.NonFinite));
 
     /// <inheritdoc />
     public void OnBeforeOptimizerStep(Trainer trainer)
     {
         long step = trainer.GlobalStep + 1;
         if ((step - 1) % Every != 0) return;
-        _samples++;
         var arena = _arena!;
         var grad = arena.Grad;
         for (int i = 0; i < _squares.Length; i++)
@@ -189,14 +188,8 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
         if (highest.Weight >= 0 && highest.Median > ProbeRun.UpdateRatioHigh)
             Fire(UpdateRatio(highest.Weight, highest.Median, "high", first, globalStep,
                 $"far above the healthy 1e-3: the learning rate is too high for it", Fixes.UpdateRatioHigh(highest.Median)));
-        else if (_samples == RatioWindow && lowest.Weight >= 0 && lowest.Median is > 0 and < ProbeRun.UpdateRatioLow)
+        else if (first == 1 && lowest.Weight >= 0 && lowest.Median is > 0 and < ProbeRun.UpdateRatioLow)
             Fire(UpdateRatio(lowest.Weight, lowest.Median, "low", first, globalStep, "far below the healthy 1e-3: it barely learns", Fixes.UpdateRatioLow));
-    }
-
-    /// <inheritdoc />
-    public void OnTrainEnd(IReadOnlyList<EpochResult> history)
-    {
-        if (_trainer is { } trainer) trainer.StopOnNonFiniteLoss = _stopOnNonFinite;
     }
 
     private Finding UpdateRatio(int k, double median, string direction, long first, long last, string judgement, string fix)
@@ -250,11 +243,5 @@ public sealed class TrainingWatch(Action<Finding>? onFinding = null) : ITrainerC
         if (_findings.Any(f => f.Id == finding.Id)) return;
         _findings.Add(finding);
         onFinding?.Invoke(finding);
-    }
-
-    private static int IndexOf(IReadOnlyList<Parameter> list, Parameter p)
-    {
-        for (int i = 0; i < list.Count; i++) if (ReferenceEquals(list[i], p)) return i;
-        return -1;
     }
 }

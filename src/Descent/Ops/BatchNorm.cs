@@ -42,7 +42,8 @@ public static partial class Functional
     public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
         bool training = false, double momentum = 0.1, double eps = 1e-5, string layer = "batch_norm", Distributed.ProcessGroup? processGroup = null)
     {
-        if (!training) processGroup = null;
+        // Statistics of one process need no all-reduce: an unsynchronized BatchNorm does the same, faster.
+        if (!training || processGroup is { WorldSize: 1 }) processGroup = null;
         if (input.Rank < 2)
             throw new ArgumentException($"{layer}: expected input [N, C, ...] with at least 2 dimensions, got {ShapeUtil.Format(input.Shape)}");
         int outer = input.Shape[0], channels = input.Shape[1];

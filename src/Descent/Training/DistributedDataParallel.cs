@@ -35,6 +35,9 @@ public sealed class DistributedDataParallel : IDisposable
     private readonly int[] _bucketOf;
     private readonly int[] _missing;
     private readonly PendingReduction?[] _pending;
+
+    /// <summary>Each bucket's name in a timeout message, made once rather than every step.</summary>
+    private readonly string[] _bucketNames;
     private readonly List<IDisposable> _hooks = [];
     private int _nextToStart;
     private bool _synchronizing;
@@ -67,6 +70,7 @@ public sealed class DistributedDataParallel : IDisposable
                 if (arena.OffsetOf(p) >= _buckets[b].Start && arena.OffsetOf(p) < _buckets[b].Start + _buckets[b].Count) _bucketOf[p] = b;
         _missing = new int[_buckets.Length];
         _pending = new PendingReduction?[_buckets.Length];
+        _bucketNames = [.. _buckets.Select((bucket, b) => $"all-reduce of gradient bucket {b + 1} of {_buckets.Length} ({bucket.Count} values)")];
         // The arena's gradients are reduced in place while backward runs: they must not move.
         _pin = GCHandle.Alloc(arena.Grad, GCHandleType.Pinned);
         if (_buckets.Length > 1)
@@ -164,7 +168,7 @@ public sealed class DistributedDataParallel : IDisposable
     private void StartBucket(int b, bool duringBackward)
     {
         var (start, count) = _buckets[b];
-        _pending[b] = Group.StartAllReduceSum(_arena.Grad, start, count, $"all-reduce of gradient bucket {b + 1} of {_buckets.Length} ({count} values)");
+        _pending[b] = Group.StartAllReduceSum(_arena.Grad, start, count, _bucketNames[b]);
         BucketsStarted++;
         if (duringBackward && Autodiff.Tape.BackwardRemaining > 0) BucketsStartedDuringBackward++;
     }

@@ -55,6 +55,9 @@ public sealed class TrainingDivergedException(int epoch, long step, double lr, f
 
     /// <summary>The learning rate of the first parameter group then.</summary>
     public double Lr { get; } = lr;
+
+    /// <summary>The batch's loss: NaN or an infinity.</summary>
+    public float Loss { get; } = loss;
 }
 
 /// <summary>
@@ -83,6 +86,11 @@ public interface ITrainerCallback
     void OnEpochEnd(EpochResult result) { }
     /// <summary>After the last epoch.</summary>
     void OnTrainEnd(IReadOnlyList<EpochResult> history) { }
+    /// <summary>
+    /// When <see cref="Trainer.StopOnNonFiniteLoss"/> stops training, just before <paramref name="exception"/> is
+    /// thrown; the optimizer has not stepped on the batch.
+    /// </summary>
+    void OnDiverged(TrainingDivergedException exception) { }
 }
 
 /// <summary>
@@ -236,7 +244,12 @@ public sealed class Trainer(Module model, Optimizer optimizer, LossFunction? los
                 float batchLoss = ForwardBackward(batch.X, batch.Target, lossFunction, zeroGrad: first, out int batchCorrect, synchronize: last);
                 bool diverged = StopOnNonFiniteLoss && !float.IsFinite(batchLoss);
                 if (Distributed is not null && last) AgreeOnStop(ref diverged, ref batchLoss);
-                if (diverged) throw new TrainingDivergedException(epoch, GlobalStep + 1, Optimizer.GroupOptions[0].Lr, batchLoss);
+                if (diverged)
+                {
+                    var exception = new TrainingDivergedException(epoch, GlobalStep + 1, Optimizer.GroupOptions[0].Lr, batchLoss);
+                    foreach (var c in Callbacks) c.OnDiverged(exception);
+                    throw exception;
+                }
                 lossSum += (double)batchLoss * batch.Size;
                 correct += batchCorrect;
                 seen += batch.Size;

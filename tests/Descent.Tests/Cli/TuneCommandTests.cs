@@ -144,6 +144,7 @@ public sealed class TuneCommandTests : IDisposable
         { ["tune", "--space", "lr=log:1e-3..1e-1", "--trials", "3", "--heartbeat", "0"], "--heartbeat must be a positive number of seconds, got 0" },
         { ["tune", "--space", "lr=log:1e-3..1e-1", "--trials", "3", "--folds", "3", "--val-fraction", "0.2"], "--val-fraction does not apply with --folds" },
         { ["tune", "--space", "lr=log:1e-3..1e-1", "--trials", "3", "--workers", "2", "--storage", "memory"], "--workers needs a database --storage" },
+        { ["tune", "--space", "lr=log:1e-3..1e-1", "--trials", "3", "--heartbeat", "5", "--storage", "memory"], "--heartbeat needs a database --storage" },
         { ["tune", "--space", "lr=1e-3..1e-1:0.01, speed=1|2", "--trials", "3"], "'speed' is not a tunable option" },
         { ["tune", "--report", "--storage", "memory"], "--report needs --storage URL and --study NAME" },
         { ["tune", "--report", "--storage", "/nonexistent/study.db", "--study", "x"], "--storage /nonexistent/study.db: no such file" },
